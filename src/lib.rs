@@ -4,8 +4,16 @@
 
 pub mod clock;
 pub mod export;
+pub mod invoice;
+pub mod kana;
 pub mod keychain;
+pub mod komoju;
+pub mod ledger;
+pub mod money;
 pub mod qr;
+pub mod register;
+pub mod status;
+pub mod tax;
 
 #[cfg(feature = "fake")]
 pub mod fake;

@@ -1,0 +1,464 @@
+//! Argument parsing and dispatch.
+
+mod demo;
+mod output;
+
+use clap::{Args, Parser, Subcommand};
+use reji::clock::{Clock, SystemClock};
+use reji::keychain::{self, KeyStore, OsKeychain, SecretKey};
+use reji::komoju::{Client, RetryPolicy, DEFAULT_API_BASE};
+use reji::ledger::Ledger;
+use reji::register::{BankAccount, ChargeRequest, Error, ListQuery, Register};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "reji", version, about = "Reji (レジ): point of sale and invoicing with KOMOJU")]
+pub struct Cli {
+    /// Ledger file (SQLite). Default: the platform data folder.
+    #[arg(long, global = true, env = "REJI_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// KOMOJU API base URL.
+    #[arg(long, global = true, env = "REJI_API_BASE", value_name = "URL")]
+    api_base: Option<String>,
+    /// Print exactly one JSON value on stdout; messages go to stderr.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Manage the KOMOJU secret key (kept only in the OS keychain).
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
+    /// Ring up a sale and create its KOMOJU payment page (QR).
+    Charge(ChargeArgs),
+    /// Refresh an invoice from KOMOJU and show it (ID = invoice number or session id).
+    Show { id: String },
+    /// Refresh every invoice that is not final.
+    Sync,
+    /// Search the history (newest first).
+    List(ListArgs),
+    /// Cancel an unpaid invoice.
+    Cancel { id: String },
+    /// Refund a paid invoice (all that is left, or --amount).
+    Refund(RefundArgs),
+    /// New payment page (attempt n+1) for a cancelled, expired or failed invoice.
+    Retry { id: String },
+    /// Export invoices as CSV.
+    Export(ExportArgs),
+    /// Show or change a shop setting (time_zone, price_mode, rounding, expires_in).
+    Settings { key: Option<String>, value: Option<String> },
+    /// Run the stateful fake KOMOJU alone.
+    FakeKomoju {
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// A guided walk-through against an embedded fake KOMOJU (no account needed).
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCmd {
+    /// Read the secret key from stdin and store it in the OS keychain.
+    Set,
+    /// Show the stored key, masked, and whether it is a test or live key.
+    Show,
+    /// Remove the key from the OS keychain.
+    Delete,
+}
+
+#[derive(Args, Debug)]
+struct ChargeArgs {
+    /// Total in the currency's minor unit (yen), one line at --rate.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    amount: Option<String>,
+    /// Tax rate for --amount: 10 (default) or 8.
+    #[arg(long, value_name = "RATE", requires = "amount")]
+    rate: Option<String>,
+    /// A line: "NAME,UNIT_PRICE,QTY,RATE" (RATE 10 or 8). Repeatable.
+    #[arg(long = "item", value_name = "NAME,UNIT_PRICE,QTY,RATE")]
+    items: Vec<String>,
+    #[arg(long, value_name = "CODE")]
+    currency: Option<String>,
+    #[arg(long, value_name = "E")]
+    email: Option<String>,
+    #[arg(long, value_name = "N")]
+    name: Option<String>,
+    #[arg(long, value_name = "K")]
+    name_kana: Option<String>,
+    #[arg(long, value_name = "P")]
+    phone: Option<String>,
+    /// KOMOJU payment types offered, comma-separated (default: all the account has).
+    #[arg(long, value_name = "LIST")]
+    methods: Option<String>,
+    #[arg(long, value_name = "ja|en|ko")]
+    locale: Option<String>,
+    /// Session lifetime in seconds (60..=86400).
+    #[arg(long, value_name = "SECONDS")]
+    expires_in: Option<String>,
+    /// Poll until the session is no longer pending.
+    #[arg(long)]
+    wait: bool,
+    /// Longest --wait, in seconds (default 300).
+    #[arg(long, value_name = "S", requires = "wait")]
+    timeout: Option<String>,
+}
+
+#[derive(Args, Debug, Default)]
+struct ListArgs {
+    #[arg(long, value_name = "DATE")]
+    from: Option<String>,
+    #[arg(long, value_name = "DATE")]
+    to: Option<String>,
+    #[arg(long, value_name = "S")]
+    status: Option<String>,
+    #[arg(long, value_name = "M")]
+    method: Option<String>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    min: Option<String>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    max: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    q: Option<String>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    limit: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct RefundArgs {
+    id: String,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    amount: Option<String>,
+    #[arg(long, value_name = "B")]
+    bank_name: Option<String>,
+    #[arg(long, value_name = "NNNN")]
+    bank_code: Option<String>,
+    #[arg(long, value_name = "NNN")]
+    branch_number: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    branch_name: Option<String>,
+    #[arg(long, value_name = "futsu|toza")]
+    account_type: Option<String>,
+    #[arg(long, value_name = "NNNNNNN")]
+    account_number: Option<String>,
+    #[arg(long, value_name = "KANA")]
+    holder_kana: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    #[arg(long, value_name = "DATE")]
+    from: Option<String>,
+    #[arg(long, value_name = "DATE")]
+    to: Option<String>,
+    #[arg(long, default_value = "utf-8-bom", value_name = "utf-8-bom|utf-8|cp932")]
+    encoding: String,
+    /// With cp932: write `?` for characters CP932 cannot hold instead of failing.
+    #[arg(long)]
+    lossy: bool,
+    #[arg(long, default_value = "en", value_name = "en|ja")]
+    headers: String,
+    /// Output file (written atomically); stdout when absent.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let json = cli.json;
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("reji: cannot start: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => 0,
+        Err(e) => {
+            let msg = e.user_message();
+            eprintln!("reji: {msg}");
+            if json {
+                output::print_json(&serde_json::json!({ "error": { "code": e.code(), "message": msg } }));
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn parse_int(field: &str, v: Option<&str>) -> Result<Option<i64>, Error> {
+    v.map(|s| {
+        s.trim().parse::<i64>().map_err(|_| Error::bad(field, format!("{s:?} is not a whole number")))
+    })
+    .transpose()
+}
+
+fn default_db() -> PathBuf {
+    directories::ProjectDirs::from("jp", "Reji", "reji")
+        .map(|d| d.data_dir().join("reji.sqlite"))
+        .unwrap_or_else(|| PathBuf::from("reji.sqlite"))
+}
+
+/// Test hooks for the HTTP client (documented in docs/architecture.md): request timeout and backoff.
+fn retry_policy() -> RetryPolicy {
+    let mut p = RetryPolicy::default();
+    let ms = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok()).map(Duration::from_millis);
+    if let Some(t) = ms("REJI_HTTP_TIMEOUT_MS") {
+        p.timeout = t;
+    }
+    if let Some(b) = ms("REJI_RETRY_BASE_MS") {
+        p.base_delay = b;
+        p.max_delay = p.max_delay.min(b * 16);
+    }
+    if let Some(n) = std::env::var("REJI_RETRIES").ok().and_then(|v| v.parse::<u32>().ok()) {
+        p.max_attempts = n.max(1);
+    }
+    p
+}
+
+struct Ctx {
+    db: PathBuf,
+    api_base: String,
+    json: bool,
+}
+
+impl Ctx {
+    fn register(&self, need_key: bool) -> Result<Register, Error> {
+        let ledger = Ledger::open(&self.db)?;
+        let client = if need_key {
+            let key = keychain::resolve(&OsKeychain::default())?;
+            Some(Client::new(&self.api_base, key, retry_policy()).map_err(|e| Error::bad("--api-base", e.to_string()))?)
+        } else {
+            None
+        };
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Register::new(ledger, client, clock)
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let ctx = Ctx {
+        db: cli.db.clone().unwrap_or_else(default_db),
+        api_base: cli.api_base.clone().unwrap_or_else(|| DEFAULT_API_BASE.to_string()),
+        json: cli.json,
+    };
+    match cli.cmd {
+        Cmd::Keys { cmd } => keys(&ctx, cmd),
+        Cmd::Charge(a) => charge(&ctx, a).await,
+        Cmd::Show { id } => {
+            let mut reg = ctx.register(true)?;
+            let v = reg.show(&id).await?;
+            let events = reg.events(&id)?;
+            output::invoice(ctx.json, &v, Some(&events));
+            Ok(())
+        }
+        Cmd::Sync => {
+            let mut reg = ctx.register(true)?;
+            let report = reg.sync().await?;
+            output::sync(ctx.json, &report);
+            Ok(())
+        }
+        Cmd::List(a) => {
+            let reg = ctx.register(false)?;
+            let q = list_query(&a)?;
+            let list = reg.list(&q)?;
+            output::list(ctx.json, &list);
+            Ok(())
+        }
+        Cmd::Cancel { id } => {
+            let mut reg = ctx.register(true)?;
+            let v = reg.cancel(&id).await?;
+            output::invoice(ctx.json, &v, None);
+            Ok(())
+        }
+        Cmd::Refund(a) => {
+            let amount = parse_int("--amount", a.amount.as_deref())?;
+            let bank = BankAccount {
+                bank_name: a.bank_name,
+                bank_code: a.bank_code,
+                branch_number: a.branch_number,
+                branch_name: a.branch_name,
+                account_type: a.account_type,
+                account_number: a.account_number,
+                holder_kana: a.holder_kana,
+            };
+            let mut reg = ctx.register(true)?;
+            let v = reg.refund(&a.id, amount, &bank).await?;
+            output::invoice(ctx.json, &v, None);
+            Ok(())
+        }
+        Cmd::Retry { id } => {
+            let mut reg = ctx.register(true)?;
+            let v = reg.retry(&id).await?;
+            output::invoice(ctx.json, &v, None);
+            output::qr_to_stderr_if_json(ctx.json, v.session_url.as_deref());
+            Ok(())
+        }
+        Cmd::Export(a) => export(&ctx, a),
+        Cmd::Settings { key, value } => {
+            let mut reg = ctx.register(false)?;
+            match (key, value) {
+                (Some(k), Some(v)) => reg.set_setting(&k, &v)?,
+                (Some(k), None) if reg.settings().get(&k).is_none() => {
+                    return Err(Error::bad("setting", format!("unknown setting {k:?}; known: {}", reji::register::Settings::KEYS.join(", "))))
+                }
+                _ => {}
+            }
+            output::settings(ctx.json, reg.settings());
+            Ok(())
+        }
+        Cmd::FakeKomoju { port } => demo::fake_komoju(port, ctx.json).await,
+        Cmd::Demo(a) => demo::run(a).await,
+    }
+}
+
+fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<(), Error> {
+    let store = OsKeychain::default();
+    match cmd {
+        KeysCmd::Set => {
+            let mut s = String::new();
+            std::io::stdin()
+                .take(4096)
+                .read_to_string(&mut s)
+                .map_err(|e| Error::bad("stdin", format!("could not read the key: {e}")))?;
+            let key: SecretKey = s.parse().map_err(keychain_err)?;
+            store.set(&key)?;
+            output::key(ctx.json, Some(&key), "stored in the OS keychain");
+        }
+        KeysCmd::Show => {
+            let env = std::env::var("REJI_SECRET_KEY").is_ok();
+            let key = if env { Some(keychain::resolve(&store)?) } else { store.get()? };
+            let source = if env { "from REJI_SECRET_KEY" } else { "in the OS keychain" };
+            match key {
+                Some(k) => output::key(ctx.json, Some(&k), source),
+                None => return Err(Error::NotFound("no KOMOJU secret key is stored; run `reji keys set`".into())),
+            }
+        }
+        KeysCmd::Delete => {
+            let removed = store.delete()?;
+            output::key(ctx.json, None, if removed { "deleted" } else { "nothing to delete" });
+        }
+    }
+    Ok(())
+}
+
+fn keychain_err(e: impl std::fmt::Display) -> Error {
+    Error::bad("key", e.to_string())
+}
+
+fn list_query(a: &ListArgs) -> Result<ListQuery, Error> {
+    let limit = parse_int("--limit", a.limit.as_deref())?;
+    if limit.is_some_and(|l| l < 1 || l > u32::MAX as i64) {
+        return Err(Error::bad("--limit", "must be a whole number ≥ 1"));
+    }
+    Ok(ListQuery {
+        from: a.from.clone(),
+        to: a.to.clone(),
+        status: a.status.clone(),
+        method: a.method.clone(),
+        min: parse_int("--min", a.min.as_deref())?,
+        max: parse_int("--max", a.max.as_deref())?,
+        text: a.q.clone(),
+        limit: limit.map(|l| l as u32),
+    })
+}
+
+async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
+    let amount = parse_int("--amount", a.amount.as_deref())?;
+    let rate = a.rate.as_deref().map(|r| r.parse().map_err(|e: String| Error::bad("--rate", e))).transpose()?;
+    let mut lines = Vec::new();
+    for it in &a.items {
+        lines.push(it.parse().map_err(|e: reji::invoice::ItemError| Error::bad("--item", e.to_string()))?);
+    }
+    let timeout = match a.timeout.as_deref() {
+        Some(t) => Some(
+            t.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| Error::bad("--timeout", format!("{t:?} must be whole seconds > 0")))?,
+        ),
+        None => None,
+    };
+    let req = ChargeRequest {
+        lines,
+        amount,
+        amount_rate: rate,
+        currency: a.currency,
+        customer: reji::invoice::Customer { name: a.name, name_kana: a.name_kana, email: a.email, phone: a.phone },
+        methods: a.methods.map(|m| vec![m]).unwrap_or_default(),
+        locale: a.locale,
+        expires_in: a.expires_in,
+    };
+    let mut reg = ctx.register(true)?;
+    let mut v = reg.charge(req).await?;
+    if !ctx.json {
+        output::charge_banner(&v);
+    }
+    if a.wait {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout.unwrap_or(300));
+        let mut delay = Duration::from_millis(500);
+        loop {
+            if v.session_status.as_deref() != Some("pending") && v.status != reji::status::InvoiceStatus::Pending {
+                break;
+            }
+            if tokio::time::Instant::now() + delay > deadline {
+                eprintln!("reji: still waiting after the timeout; `reji show {}` looks again", v.invoice_number);
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            delay = Duration::from_secs(1);
+            v = reg.show(&v.invoice_number).await?;
+        }
+    }
+    output::invoice(ctx.json, &v, None);
+    Ok(())
+}
+
+fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
+    use reji::export::{Encoding, ExportOptions, HeaderLang};
+    let encoding: Encoding = a.encoding.parse().map_err(|e| Error::bad("--encoding", format!("{e}")))?;
+    let headers: HeaderLang = a.headers.parse().map_err(|e| Error::bad("--headers", format!("{e}")))?;
+    let reg = ctx.register(false)?;
+    let opts = ExportOptions { encoding, lossy: a.lossy, headers, tz: reg.settings().tz };
+    let q = ListQuery { from: a.from, to: a.to, ..Default::default() };
+    reg.filter(&q)?;
+    let rows = match &a.out {
+        Some(path) => {
+            let mut n = 0;
+            reji::export::write_atomically(path, |w| {
+                n = reg.export(&q, &opts, w).map_err(|e| match e {
+                    Error::Export(x) => x,
+                    other => reji::export::ExportError::Io(std::io::Error::other(other.to_string())),
+                })?;
+                Ok(())
+            })?;
+            n
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            reg.export(&q, &opts, lock)?
+        }
+    };
+    if ctx.json && a.out.is_some() {
+        output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
+    } else {
+        eprintln!("reji: exported {rows} invoices");
+    }
+    Ok(())
+}

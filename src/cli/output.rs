@@ -1,0 +1,215 @@
+//! What the CLI prints: one JSON value with `--json`, readable text otherwise.
+
+use reji::keychain::SecretKey;
+use reji::komoju::PaymentDetails;
+use reji::ledger::EventRecord;
+use reji::money::{Currency, Money};
+use reji::register::{InvoiceView, Settings, SyncReport};
+use serde::Serialize;
+use std::io::Write;
+
+pub fn print_json<T: Serialize + ?Sized>(v: &T) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, v);
+    let _ = writeln!(out);
+}
+
+fn money(amount: i64, currency: &str) -> String {
+    match currency.parse::<Currency>() {
+        Ok(c) => Money::new(c, amount).to_string(),
+        Err(_) => format!("{amount} {currency}"),
+    }
+}
+
+pub fn charge_banner(v: &InvoiceView) {
+    println!("Invoice   {}", v.invoice_number);
+    println!("Amount    {}", money(v.amount, &v.currency));
+    if let Some(s) = &v.session_id {
+        println!("Session   {s}");
+    }
+    if let Some(u) = &v.session_url {
+        println!("Pay at    {u}");
+        if let Ok(qr) = reji::qr::terminal(u) {
+            println!("{qr}");
+        }
+    } else {
+        println!("(KOMOJU has not answered yet: `reji sync` finishes this charge)");
+    }
+}
+
+pub fn qr_to_stderr_if_json(json: bool, url: Option<&str>) {
+    if let (false, Some(u)) = (json, url) {
+        if let Ok(qr) = reji::qr::terminal(u) {
+            println!("{qr}");
+        }
+    }
+}
+
+pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
+    if json {
+        print_json(v);
+        return;
+    }
+    println!("{}  {}  {}", v.invoice_number, v.status, money(v.amount, &v.currency));
+    println!("  created   {}", v.created_at);
+    if let Some(p) = &v.paid_at {
+        println!("  paid      {p}");
+    }
+    if v.tax_10 > 0 || v.tax_8 > 0 {
+        println!("  tax       10%: {}   8%※: {}", money(v.tax_10, &v.currency), money(v.tax_8, &v.currency));
+    }
+    for it in &v.items {
+        let mark = if it.tax_rate.percent() == 8 { " ※" } else { "" };
+        println!("  · {} × {} @ {}{mark}", it.name, it.quantity, money(it.unit_price, &v.currency));
+    }
+    if let Some(n) = &v.customer.name {
+        println!("  customer  {n}");
+    }
+    if let Some(s) = &v.session_id {
+        println!("  session   {s} ({}), attempt {}", v.session_status.as_deref().unwrap_or("?"), v.attempt);
+    }
+    if let Some(u) = &v.session_url {
+        println!("  url       {u}");
+    }
+    if let Some(e) = &v.expires_at {
+        println!("  expires   {e}");
+    }
+    if let Some(m) = &v.payment_method {
+        println!("  payment   {m} {} {}", v.payment_status.as_deref().unwrap_or(""), v.payment_id.as_deref().unwrap_or(""));
+    }
+    if v.refunded_amount > 0 {
+        println!("  refunded  {}", money(v.refunded_amount, &v.currency));
+    }
+    for r in &v.refund_requests {
+        println!(
+            "  refund request {} {}",
+            r.get("status").and_then(|s| s.as_str()).unwrap_or("pending"),
+            r.get("amount").and_then(|a| a.as_i64()).map(|a| money(a, &v.currency)).unwrap_or_default()
+        );
+    }
+    if v.unanswered_requests > 0 {
+        println!("  {} request(s) to KOMOJU still unanswered: `reji sync` retries them", v.unanswered_requests);
+    }
+    instructions(v);
+    if let Some(evs) = events {
+        println!("  history");
+        for e in evs {
+            let mv = match (&e.from_status, &e.to_status) {
+                (Some(f), Some(t)) => format!("{f} → {t}"),
+                (None, Some(t)) => format!("→ {t}"),
+                _ => e.detail.clone().unwrap_or_default(),
+            };
+            println!("    {}  {:<8} {mv}  ({})", e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), e.kind, e.cause);
+        }
+    }
+}
+
+/// Konbini / bank transfer / Pay-easy: what the customer must do next.
+fn instructions(v: &InvoiceView) {
+    let d = PaymentDetails::from_value(v.payment_details.as_ref());
+    let deadline = v.payment_deadline.as_deref().unwrap_or("(see instructions)");
+    match d {
+        PaymentDetails::Konbini(k) => {
+            println!("  ── konbini payment ──");
+            println!("  store              {}", k.store.as_deref().unwrap_or("-"));
+            if let Some(r) = &k.receipt {
+                println!("  payment number     {r}");
+            }
+            if let Some(c) = &k.confirmation_code {
+                println!("  confirmation code  {c}");
+            }
+            println!("  pay by             {deadline}");
+            if let Some(u) = &k.instructions_url {
+                println!("  instructions       {u}");
+            }
+        }
+        PaymentDetails::BankTransfer(b) => {
+            println!("  ── bank transfer ──");
+            println!("  bank               {}", b.bank_name.as_deref().unwrap_or("-"));
+            println!("  branch             {}", b.account_branch_name.as_deref().unwrap_or("-"));
+            println!("  account            {} {}", b.account_type.as_deref().unwrap_or(""), b.account_number.as_deref().unwrap_or("-"));
+            println!("  account name       {}", b.account_name.as_deref().unwrap_or("-"));
+            if let Some(o) = &b.order_id {
+                println!("  order id           {o}");
+            }
+            println!("  pay by             {}", b.payment_deadline.as_deref().unwrap_or(deadline));
+            if let Some(u) = &b.instructions_url {
+                println!("  instructions       {u}");
+            }
+        }
+        PaymentDetails::PayEasy(p) => {
+            println!("  ── Pay-easy ──");
+            println!("  bank id (収納機関番号)  {}", p.bank_id.as_deref().unwrap_or("-"));
+            println!("  customer id        {}", p.customer_id.as_deref().unwrap_or("-"));
+            println!("  confirmation id    {}", p.confirmation_id.as_deref().unwrap_or("-"));
+            println!("  pay by             {deadline}");
+            if let Some(u) = &p.instructions_url {
+                println!("  instructions       {u}");
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn list(json: bool, list: &[InvoiceView]) {
+    if json {
+        print_json(list);
+        return;
+    }
+    if list.is_empty() {
+        eprintln!("no invoices match");
+        return;
+    }
+    for v in list {
+        println!(
+            "{}  {:<18} {:>12}  {:<13} {}  {}",
+            v.invoice_number,
+            v.status.as_str(),
+            money(v.amount, &v.currency),
+            v.payment_method.as_deref().unwrap_or("-"),
+            v.created_at,
+            v.customer.name.as_deref().unwrap_or("")
+        );
+    }
+}
+
+pub fn sync(json: bool, r: &SyncReport) {
+    if json {
+        print_json(r);
+        return;
+    }
+    println!("{} open invoices checked, {} changed", r.invoices.len(), r.changed);
+    for v in &r.invoices {
+        println!("  {}  {}", v.invoice_number, v.status);
+    }
+    for e in &r.errors {
+        eprintln!("  {}: {} ({})", e.invoice_number, e.message, e.code);
+    }
+}
+
+pub fn key(json: bool, k: Option<&SecretKey>, note: &str) {
+    if json {
+        print_json(&serde_json::json!({
+            "key": k.map(|k| k.masked()),
+            "mode": k.map(|k| if k.is_live() { "live" } else { "test" }),
+            "note": note,
+        }));
+        return;
+    }
+    match k {
+        Some(k) => println!("{} ({} key, {note})", k.masked(), if k.is_live() { "live" } else { "test" }),
+        None => println!("{note}"),
+    }
+}
+
+pub fn settings(json: bool, s: &Settings) {
+    let pairs: Vec<(&str, String)> = Settings::KEYS.iter().map(|k| (*k, s.get(k).unwrap_or_default())).collect();
+    if json {
+        let map: serde_json::Map<String, serde_json::Value> = pairs.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+        print_json(&map);
+    } else {
+        for (k, v) in pairs {
+            println!("{k} = {v}");
+        }
+    }
+}

@@ -1,0 +1,1014 @@
+//! The local ledger: one SQLite file (WAL, foreign keys on), migrated at open after a backup.
+//!
+//! Every status change is one compare-and-set (`UPDATE … WHERE status IN (…)`) inside an immediate
+//! transaction, logged to the append-only `events` table. Idempotency keys and request bodies are
+//! stored before the POST that uses them.
+
+mod schema;
+
+pub use schema::LATEST as SCHEMA_VERSION;
+
+use crate::invoice::{external_order_num, Customer, Draft, InvoiceNumber, LineItem};
+use crate::komoju::{Payment, Session};
+use crate::status::{allowed_from, InvoiceStatus, MoveKind};
+use crate::tax::{PriceMode, Rounding, TaxRate};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
+use rand::Rng;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the ledger file {path} has schema version {found}, newer than this Reji supports ({supported}); update Reji")]
+    NewerSchema { path: String, found: u32, supported: u32 },
+    #[error("could not back up the ledger before migrating: {0}")]
+    Backup(String),
+    #[error("could not create the ledger's folder {path}: {detail}")]
+    Folder { path: String, detail: String },
+    #[error("no invoice {0:?} in the ledger")]
+    NotFound(String),
+    #[error("corrupt ledger row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+/// Fixed-width UTC timestamps, so text order is time order.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.to_utc()).map_err(|_| LedgerError::Corrupt(format!("timestamp {s:?}")))
+}
+
+fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    s.map(|s| parse_ts(&s)).transpose()
+}
+
+pub struct Ledger {
+    conn: Connection,
+    path: Option<PathBuf>,
+    ledger_id: String,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).field("ledger_id", &self.ledger_id).finish()
+    }
+}
+
+/// An invoice as stored.
+#[derive(Clone, Debug)]
+pub struct InvoiceRecord {
+    pub id: i64,
+    pub number: InvoiceNumber,
+    pub created_at: DateTime<Utc>,
+    pub status: InvoiceStatus,
+    pub currency: String,
+    pub amount: i64,
+    pub tax_10: i64,
+    pub tax_8: i64,
+    pub gross_10: i64,
+    pub gross_8: i64,
+    pub price_mode: String,
+    pub rounding: String,
+    pub customer: Customer,
+    pub methods: Vec<String>,
+    pub locale: Option<String>,
+    pub expires_in: u32,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub refunded_amount: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub attempt: u32,
+    pub external_order_num: String,
+    pub request: ApiRequest,
+    pub session_id: Option<String>,
+    pub session_url: Option<String>,
+    pub session_status: Option<String>,
+    pub session_expired: bool,
+    pub session_created_at: Option<DateTime<Utc>>,
+    /// `session created_at + expires_in`: KOMOJU sends no `expires_at`.
+    pub deadline: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A POST written down before it is sent.
+#[derive(Clone, Debug)]
+pub struct ApiRequest {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub kind: String,
+    pub path: String,
+    pub idempotency_key: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentRecord {
+    pub id: String,
+    pub invoice_id: Option<i64>,
+    pub session_id: Option<String>,
+    pub status: String,
+    pub payment_type: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub fee: i64,
+    pub amount_refunded: i64,
+    pub details: Option<serde_json::Value>,
+    pub refund_requests: Vec<serde_json::Value>,
+    pub payment_deadline: Option<DateTime<Utc>>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub captured_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EventRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub cause: String,
+    pub detail: Option<String>,
+}
+
+/// What a compare-and-set did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Move {
+    Applied { from: InvoiceStatus, to: InvoiceStatus },
+    Unchanged,
+    Refused { from: InvoiceStatus, to: InvoiceStatus },
+}
+
+/// Filters for history search and export. Dates are instants (the caller converts shop-local days).
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound.
+    pub until: Option<DateTime<Utc>>,
+    pub status: Option<InvoiceStatus>,
+    pub method: Option<String>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub text: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Extra facts written together with a status move.
+#[derive(Clone, Debug, Default)]
+pub struct MoveFacts {
+    pub paid_at: Option<DateTime<Utc>>,
+    pub refunded_amount: Option<i64>,
+}
+
+const INVOICE_COLS: &str = "id, number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8, \
+    price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods, locale, \
+    expires_in, paid_at, refunded_amount, updated_at";
+
+const ATTEMPT_COLS: &str = "a.id, a.invoice_id, a.attempt, a.external_order_num, a.session_id, a.session_url, \
+    a.session_status, a.session_expired, a.session_created_at, a.deadline, a.created_at, \
+    r.id, r.invoice_id, r.kind, r.path, r.idempotency_key, r.body, r.created_at, r.completed_at, r.outcome";
+
+const PAYMENT_COLS: &str = "id, invoice_id, session_id, status, payment_type, amount, currency, fee, amount_refunded, \
+    details, refund_requests, payment_deadline, created_at, captured_at";
+
+/// Unambiguous characters for the ledger id (no 0/O, 1/I/L).
+const ID_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger file and migrates it, backing it up first.
+    pub fn open(path: &Path) -> Result<Ledger> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| LedgerError::Folder { path: dir.display().to_string(), detail: e.to_string() })?;
+        }
+        let conn = Connection::open(path)?;
+        Self::setup(conn, Some(path.to_path_buf()), schema::LATEST)
+    }
+
+    pub fn open_in_memory() -> Result<Ledger> {
+        Self::setup(Connection::open_in_memory()?, None, schema::LATEST)
+    }
+
+    /// Opens a file migrated only up to `version` (tests of migrations from older schemas).
+    #[doc(hidden)]
+    pub fn open_at_version(path: &Path, version: u32) -> Result<Ledger> {
+        Self::setup(Connection::open(path)?, Some(path.to_path_buf()), version)
+    }
+
+    fn setup(conn: Connection, path: Option<PathBuf>, target: u32) -> Result<Ledger> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        if path.is_some() {
+            let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        let mut ledger = Ledger { conn, path, ledger_id: String::new() };
+        ledger.migrate(target)?;
+        ledger.ledger_id = ledger.ensure_ledger_id()?;
+        Ok(ledger)
+    }
+
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn migrate(&mut self, target: u32) -> Result<()> {
+        let current = self.schema_version()?;
+        if current > schema::LATEST {
+            return Err(LedgerError::NewerSchema {
+                path: self.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                found: current,
+                supported: schema::LATEST,
+            });
+        }
+        if current >= target {
+            return Ok(());
+        }
+        if current > 0 {
+            self.backup_before_migration(current)?;
+        }
+        for v in current..target {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            tx.execute_batch(schema::MIGRATIONS[v as usize])?;
+            tx.pragma_update(None, "user_version", v + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// `VACUUM INTO` a sibling file: a consistent copy even with WAL.
+    fn backup_before_migration(&self, from_version: u32) -> Result<()> {
+        let Some(path) = &self.path else { return Ok(()) };
+        let stamp = Utc::now().format("%Y%m%dT%H%M%S");
+        let name = format!(
+            "{}.v{from_version}-{stamp}.bak",
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "reji.sqlite".into())
+        );
+        let target = path.with_file_name(name);
+        if target.exists() {
+            return Ok(());
+        }
+        self.conn
+            .execute("VACUUM INTO ?1", params![target.to_string_lossy()])
+            .map_err(|e| LedgerError::Backup(e.to_string()))?;
+        Ok(())
+    }
+
+    fn ensure_ledger_id(&self) -> Result<String> {
+        if let Some(id) = self.meta("ledger_id")? {
+            return Ok(id);
+        }
+        let mut rng = rand::thread_rng();
+        let id: String = (0..4).map(|_| ID_ALPHABET[rng.gen_range(0..ID_ALPHABET.len())] as char).collect();
+        self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?1)", params![id])?;
+        Ok(self.meta("ledger_id")?.unwrap_or(id))
+    }
+
+    /// A short id made when the ledger was created; prefixes every `external_order_num`.
+    pub fn ledger_id(&self) -> &str {
+        &self.ledger_id
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    // ---- invoices ------------------------------------------------------------------------------
+
+    /// Stores a new invoice with its lines, attempt 1 and the session-create request (key + exact body)
+    /// in one transaction. `body` builds the request body from the invoice and its `external_order_num`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_invoice(
+        &mut self,
+        draft: &Draft,
+        methods: &[String],
+        locale: Option<&str>,
+        expires_in: u32,
+        now: DateTime<Utc>,
+        shop_year: i32,
+        body: impl FnOnce(&InvoiceNumber, &str) -> String,
+    ) -> Result<(InvoiceRecord, Attempt)> {
+        let breakdown = draft.breakdown().map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let ledger_id = self.ledger_id.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seq: u32 = tx.query_row(
+            "INSERT INTO invoice_counters(year, last) VALUES (?1, 1)
+             ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last",
+            [shop_year],
+            |r| r.get(0),
+        )?;
+        let number = InvoiceNumber::new(shop_year, seq);
+        let c = &draft.customer;
+        tx.execute(
+            "INSERT INTO invoices(number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8,
+                price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods,
+                locale, expires_in, updated_at)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?2)",
+            params![
+                number.as_str(),
+                ts(now),
+                draft.currency.code(),
+                breakdown.total,
+                breakdown.tax_at(TaxRate::Standard),
+                breakdown.tax_at(TaxRate::Reduced),
+                breakdown.gross_at(TaxRate::Standard),
+                breakdown.gross_at(TaxRate::Reduced),
+                draft.price_mode.as_str(),
+                draft.rounding.as_str(),
+                c.name,
+                c.name_kana,
+                c.email,
+                c.phone,
+                methods.join(","),
+                locale,
+                expires_in,
+            ],
+        )?;
+        let invoice_id = tx.last_insert_rowid();
+        for (i, l) in draft.lines.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO line_items(invoice_id, position, name, unit_price, quantity, tax_rate)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![invoice_id, i as i64, l.name, l.unit_price, l.quantity, l.tax_rate.percent()],
+            )?;
+        }
+        let eon = external_order_num(&ledger_id, &number, 1);
+        let body = body(&number, &eon);
+        let attempt_id = insert_attempt(&tx, invoice_id, 1, &eon, &body, now)?;
+        log_event(&tx, invoice_id, now, "created", None, Some(InvoiceStatus::Pending), "staff:charge", Some(&eon))?;
+        tx.commit()?;
+        let inv = self.invoice_by_id(invoice_id)?;
+        let att = self.attempt_by_id(attempt_id)?;
+        Ok((inv, att))
+    }
+
+    /// Opens attempt n+1 for a cancelled, expired or failed invoice (compare-and-set to `pending`) and
+    /// stores its session-create request. Returns `None` if the invoice is in another state.
+    pub fn new_attempt(
+        &mut self,
+        invoice_id: i64,
+        now: DateTime<Utc>,
+        body: impl FnOnce(&InvoiceNumber, &str) -> String,
+    ) -> Result<Option<Attempt>> {
+        let ledger_id = self.ledger_id.clone();
+        let inv = self.invoice_by_id(invoice_id)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let from: String = tx.query_row("SELECT status FROM invoices WHERE id = ?1", [invoice_id], |r| r.get(0))?;
+        let allowed = allowed_from(InvoiceStatus::Pending, MoveKind::NewAttempt);
+        if !allowed.iter().any(|s| s.as_str() == from) {
+            return Ok(None);
+        }
+        let n: u32 = tx.query_row(
+            "SELECT COALESCE(MAX(attempt), 0) + 1 FROM session_attempts WHERE invoice_id = ?1",
+            [invoice_id],
+            |r| r.get(0),
+        )?;
+        let eon = external_order_num(&ledger_id, &inv.number, n);
+        let changed = cas(&tx, invoice_id, InvoiceStatus::Pending, allowed, now, &MoveFacts::default())?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        log_event(&tx, invoice_id, now, "status", Some(&from), Some(InvoiceStatus::Pending), "staff:retry", Some(&eon))?;
+        let body = body(&inv.number, &eon);
+        let attempt_id = insert_attempt(&tx, invoice_id, n, &eon, &body, now)?;
+        tx.commit()?;
+        Ok(Some(self.attempt_by_id(attempt_id)?))
+    }
+
+    pub fn invoice_by_id(&self, id: i64) -> Result<InvoiceRecord> {
+        self.conn
+            .query_row(&format!("SELECT {INVOICE_COLS} FROM invoices WHERE id = ?1"), [id], invoice_row)
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(id.to_string()))?
+    }
+
+    /// Finds an invoice by its number (`2026-000042`), a session id, an `external_order_num` or a
+    /// KOMOJU payment id.
+    pub fn find_invoice(&self, key: &str) -> Result<InvoiceRecord> {
+        let key = key.trim();
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM invoices WHERE number = ?1
+                 UNION ALL SELECT invoice_id FROM session_attempts WHERE session_id = ?1 OR external_order_num = ?1
+                 UNION ALL SELECT invoice_id FROM payments WHERE id = ?1 AND invoice_id IS NOT NULL
+                 LIMIT 1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match id {
+            Some(id) => self.invoice_by_id(id),
+            None => Err(LedgerError::NotFound(key.to_string())),
+        }
+    }
+
+    pub fn line_items(&self, invoice_id: i64) -> Result<Vec<LineItem>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT name, unit_price, quantity, tax_rate FROM line_items WHERE invoice_id = ?1 ORDER BY position",
+        )?;
+        let rows = st.query_map([invoice_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, u32>(2)?, r.get::<_, u8>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, unit_price, quantity, rate) = row?;
+            let tax_rate = TaxRate::try_from(rate).map_err(LedgerError::Corrupt)?;
+            out.push(LineItem { name, unit_price, quantity, tax_rate });
+        }
+        Ok(out)
+    }
+
+    /// Invoices newest first.
+    pub fn list(&self, f: &Filter) -> Result<Vec<InvoiceRecord>> {
+        let (sql, args) = filter_sql(&format!("SELECT {INVOICE_COLS} FROM invoices i"), f);
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map(params_from_iter(args.iter()), invoice_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// Invoices the tracker (and `reji sync`) must still look at, oldest first.
+    pub fn open_invoices(&self) -> Result<Vec<InvoiceRecord>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {INVOICE_COLS} FROM invoices WHERE status IN ('pending','failed','awaiting_payment')
+             OR id IN (SELECT invoice_id FROM api_requests WHERE completed_at IS NULL)
+             OR id IN (SELECT invoice_id FROM payments WHERE refund_requests LIKE '%\"pending\"%')
+             ORDER BY id"
+        ))?;
+        let rows = st.query_map([], invoice_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    // ---- attempts & requests -------------------------------------------------------------------
+
+    fn attempt_by_id(&self, id: i64) -> Result<Attempt> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {ATTEMPT_COLS} FROM session_attempts a JOIN api_requests r ON r.id = a.request_id
+                     WHERE a.id = ?1"
+                ),
+                [id],
+                attempt_row,
+            )
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(format!("attempt {id}")))?
+    }
+
+    /// All attempts of an invoice, oldest first.
+    pub fn attempts(&self, invoice_id: i64) -> Result<Vec<Attempt>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {ATTEMPT_COLS} FROM session_attempts a JOIN api_requests r ON r.id = a.request_id
+             WHERE a.invoice_id = ?1 ORDER BY a.attempt"
+        ))?;
+        let rows = st.query_map([invoice_id], attempt_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    pub fn current_attempt(&self, invoice_id: i64) -> Result<Attempt> {
+        self.attempts(invoice_id)?.pop().ok_or_else(|| LedgerError::NotFound(format!("attempt of invoice {invoice_id}")))
+    }
+
+    /// Writes down a POST (key + exact body) before it is sent.
+    pub fn store_request(
+        &self,
+        invoice_id: i64,
+        kind: &str,
+        path: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ApiRequest> {
+        let key = new_idempotency_key();
+        self.conn.execute(
+            "INSERT INTO api_requests(invoice_id, kind, path, idempotency_key, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![invoice_id, kind, path, key, body, ts(now)],
+        )?;
+        self.request_by_id(self.conn.last_insert_rowid())
+    }
+
+    fn request_by_id(&self, id: i64) -> Result<ApiRequest> {
+        Ok(self.conn.query_row(
+            "SELECT id, invoice_id, kind, path, idempotency_key, body, created_at, completed_at, outcome
+             FROM api_requests WHERE id = ?1",
+            [id],
+            |r| request_row(r, 0),
+        )??)
+    }
+
+    /// Marks a stored POST as answered (or given up), so `sync` stops replaying it.
+    pub fn complete_request(&self, id: i64, outcome: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE api_requests SET completed_at = ?2, outcome = ?3 WHERE id = ?1 AND completed_at IS NULL",
+            params![id, ts(now), outcome],
+        )?;
+        Ok(())
+    }
+
+    /// POSTs of this invoice that have no answer yet (crash or lost response), oldest first.
+    pub fn unanswered_requests(&self, invoice_id: i64) -> Result<Vec<ApiRequest>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, invoice_id, kind, path, idempotency_key, body, created_at, completed_at, outcome
+             FROM api_requests WHERE invoice_id = ?1 AND completed_at IS NULL ORDER BY id",
+        )?;
+        let rows = st.query_map([invoice_id], |r| request_row(r, 0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// Records what KOMOJU says about an attempt's session.
+    pub fn record_session(&self, attempt_id: i64, s: &Session, expires_in: u32) -> Result<()> {
+        let deadline = s.created_at.map(|c| c + chrono::Duration::seconds(expires_in as i64));
+        self.conn.execute(
+            "UPDATE session_attempts SET session_id = COALESCE(session_id, ?2), session_url = COALESCE(?3, session_url),
+                session_status = ?4, session_expired = ?5, session_created_at = COALESCE(session_created_at, ?6),
+                deadline = COALESCE(deadline, ?7)
+             WHERE id = ?1",
+            params![
+                attempt_id,
+                s.id,
+                s.session_url,
+                s.status.as_str(),
+                s.expired,
+                s.created_at.map(ts),
+                deadline.map(ts)
+            ],
+        )?;
+        Ok(())
+    }
+
+    // ---- payments ------------------------------------------------------------------------------
+
+    /// Inserts or refreshes a payment as KOMOJU reported it. `invoice_id` None = a payment Reji does not
+    /// know (recorded, then ignored).
+    pub fn upsert_payment(&self, invoice_id: Option<i64>, p: &Payment, now: DateTime<Utc>) -> Result<()> {
+        let details = p.payment_details.as_ref().map(|d| d.to_string());
+        let rr = serde_json::to_string(&p.refund_requests).unwrap_or_else(|_| "[]".into());
+        self.conn.execute(
+            &format!(
+                "INSERT INTO payments({PAYMENT_COLS}, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT(id) DO UPDATE SET invoice_id = COALESCE(payments.invoice_id, excluded.invoice_id),
+                    session_id = COALESCE(excluded.session_id, payments.session_id), status = excluded.status,
+                    payment_type = COALESCE(excluded.payment_type, payments.payment_type), amount = excluded.amount,
+                    currency = excluded.currency, fee = excluded.fee, amount_refunded = excluded.amount_refunded,
+                    details = COALESCE(excluded.details, payments.details), refund_requests = excluded.refund_requests,
+                    payment_deadline = excluded.payment_deadline, created_at = COALESCE(payments.created_at, excluded.created_at),
+                    captured_at = COALESCE(excluded.captured_at, payments.captured_at), updated_at = excluded.updated_at"
+            ),
+            params![
+                p.id,
+                invoice_id,
+                p.session,
+                p.status.as_str(),
+                p.payment_type().map(|t| t.as_str().to_string()),
+                p.amount,
+                p.currency,
+                p.payment_method_fee,
+                p.amount_refunded,
+                details,
+                rr,
+                p.payment_deadline.map(ts),
+                p.created_at.map(ts),
+                p.captured_at.map(ts),
+                ts(now),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The invoice's payments, newest first.
+    pub fn payments(&self, invoice_id: i64) -> Result<Vec<PaymentRecord>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {PAYMENT_COLS} FROM payments WHERE invoice_id = ?1 ORDER BY COALESCE(created_at, updated_at) DESC, rowid DESC"
+        ))?;
+        let rows = st.query_map([invoice_id], payment_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    // ---- status moves --------------------------------------------------------------------------
+
+    /// The one way a status changes: a compare-and-set allowed by `states.md`, logged.
+    pub fn transition(
+        &mut self,
+        invoice_id: i64,
+        to: InvoiceStatus,
+        kind: MoveKind,
+        cause: &str,
+        facts: &MoveFacts,
+        now: DateTime<Utc>,
+    ) -> Result<Move> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (from_s, refunded): (String, i64) = tx.query_row(
+            "SELECT status, refunded_amount FROM invoices WHERE id = ?1",
+            [invoice_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let from: InvoiceStatus = from_s.parse().map_err(LedgerError::Corrupt)?;
+        let refund_changed = facts.refunded_amount.is_some_and(|a| a != refunded);
+        if from == to && !(to == InvoiceStatus::PartiallyRefunded && refund_changed) {
+            if refund_changed && to.is_captured() {
+                tx.execute(
+                    "UPDATE invoices SET refunded_amount = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![invoice_id, facts.refunded_amount, ts(now)],
+                )?;
+                tx.commit()?;
+            }
+            return Ok(Move::Unchanged);
+        }
+        let allowed = allowed_from(to, kind);
+        let n = cas(&tx, invoice_id, to, allowed, now, facts)?;
+        if n == 0 {
+            log_event(&tx, invoice_id, now, "refused", Some(&from_s), Some(to), cause, None)?;
+            tx.commit()?;
+            return Ok(Move::Refused { from, to });
+        }
+        log_event(&tx, invoice_id, now, "status", Some(&from_s), Some(to), cause, None)?;
+        tx.commit()?;
+        Ok(Move::Applied { from, to })
+    }
+
+    /// Appends a note (staff action, refund request, …) to the invoice's event log.
+    pub fn note(&self, invoice_id: i64, kind: &str, cause: &str, detail: &str, now: DateTime<Utc>) -> Result<()> {
+        log_event(&self.conn, invoice_id, now, kind, None, None, cause, Some(detail))
+    }
+
+    pub fn events(&self, invoice_id: i64) -> Result<Vec<EventRecord>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, at, kind, from_status, to_status, cause, detail FROM events WHERE invoice_id = ?1 ORDER BY id",
+        )?;
+        let rows = st.query_map([invoice_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (id, at, kind, from_status, to_status, cause, detail) = r?;
+            out.push(EventRecord { id, at: parse_ts(&at)?, kind, from_status, to_status, cause, detail });
+        }
+        Ok(out)
+    }
+
+    /// Streams export rows in creation order without holding them in memory.
+    pub fn for_each_export_row(
+        &self,
+        f: &Filter,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> std::result::Result<(), crate::export::ExportError>,
+    ) -> std::result::Result<u64, ExportRowsError> {
+        let base = "SELECT i.number, i.created_at, i.status, i.amount, i.currency, i.tax_10, i.tax_8,
+                p.payment_type, p.status, i.paid_at, p.id, a.session_id, i.customer_name, i.customer_email,
+                i.refunded_amount, i.customer_name_kana, i.customer_phone, a.external_order_num, COALESCE(p.fee, 0),
+                (SELECT COUNT(*) FROM session_attempts x WHERE x.invoice_id = i.id),
+                (SELECT group_concat(name || ' x' || quantity, '; ') FROM
+                    (SELECT name, quantity FROM line_items l WHERE l.invoice_id = i.id ORDER BY position))
+             FROM invoices i
+             LEFT JOIN session_attempts a ON a.id = (SELECT MAX(id) FROM session_attempts WHERE invoice_id = i.id)
+             LEFT JOIN payments p ON p.rowid = (SELECT rowid FROM payments WHERE invoice_id = i.id
+                 ORDER BY COALESCE(created_at, updated_at) DESC, rowid DESC LIMIT 1)";
+        let (sql, args) = filter_sql_ordered(base, f, "i.id ASC");
+        let mut st = self.conn.prepare(&sql).map_err(LedgerError::from)?;
+        let mut rows = st.query(params_from_iter(args.iter())).map_err(LedgerError::from)?;
+        let mut n = 0u64;
+        while let Some(row) = rows.next().map_err(LedgerError::from)? {
+            each(row)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Direct access for the export module and tests.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportRowsError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+}
+
+fn new_idempotency_key() -> String {
+    // 32 random alphanumerics, prefixed so a key is recognisable in KOMOJU's dashboard: ≤ 100 ASCII.
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..32).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect();
+    format!("reji-{tail}")
+}
+
+fn insert_attempt(
+    tx: &Connection,
+    invoice_id: i64,
+    attempt: u32,
+    eon: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let key = new_idempotency_key();
+    tx.execute(
+        "INSERT INTO api_requests(invoice_id, kind, path, idempotency_key, body, created_at)
+         VALUES (?1, 'create_session', '/sessions', ?2, ?3, ?4)",
+        params![invoice_id, key, body, ts(now)],
+    )?;
+    let request_id = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO session_attempts(invoice_id, attempt, external_order_num, request_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![invoice_id, attempt, eon, request_id, ts(now)],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn cas(
+    tx: &Connection,
+    invoice_id: i64,
+    to: InvoiceStatus,
+    allowed: &[InvoiceStatus],
+    now: DateTime<Utc>,
+    facts: &MoveFacts,
+) -> Result<usize> {
+    if allowed.is_empty() {
+        return Ok(0);
+    }
+    let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("?{}", i + 6)).collect();
+    let sql = format!(
+        "UPDATE invoices SET status = ?2, updated_at = ?3, paid_at = COALESCE(paid_at, ?4),
+            refunded_amount = COALESCE(?5, refunded_amount)
+         WHERE id = ?1 AND status IN ({})",
+        placeholders.join(",")
+    );
+    let mut args: Vec<rusqlite::types::Value> = vec![
+        invoice_id.into(),
+        to.as_str().to_string().into(),
+        ts(now).into(),
+        facts.paid_at.map(ts).into(),
+        facts.refunded_amount.into(),
+    ];
+    args.extend(allowed.iter().map(|s| rusqlite::types::Value::from(s.as_str().to_string())));
+    Ok(tx.execute(&sql, params_from_iter(args))?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn log_event(
+    conn: &Connection,
+    invoice_id: i64,
+    now: DateTime<Utc>,
+    kind: &str,
+    from: Option<&str>,
+    to: Option<InvoiceStatus>,
+    cause: &str,
+    detail: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO events(invoice_id, at, kind, from_status, to_status, cause, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![invoice_id, ts(now), kind, from, to.map(|s| s.as_str()), cause, detail],
+    )?;
+    Ok(())
+}
+
+fn filter_sql(select: &str, f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
+    filter_sql_ordered(select, f, "i.created_at DESC, i.id DESC")
+}
+
+fn filter_sql_ordered(select: &str, f: &Filter, order: &str) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as V;
+    let mut wh: Vec<String> = Vec::new();
+    let mut args: Vec<V> = Vec::new();
+    let mut push = |cond: &str, v: V, wh: &mut Vec<String>| {
+        args.push(v);
+        wh.push(cond.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(t) = f.from {
+        push("i.created_at >= ?", V::Text(ts(t)), &mut wh);
+    }
+    if let Some(t) = f.until {
+        push("i.created_at < ?", V::Text(ts(t)), &mut wh);
+    }
+    if let Some(s) = f.status {
+        push("i.status = ?", V::Text(s.as_str().into()), &mut wh);
+    }
+    if let Some(m) = &f.method {
+        push(
+            "i.id IN (SELECT invoice_id FROM payments WHERE payment_type = ? AND invoice_id IS NOT NULL)",
+            V::Text(m.clone()),
+            &mut wh,
+        );
+    }
+    if let Some(v) = f.min {
+        push("i.amount >= ?", V::Integer(v), &mut wh);
+    }
+    if let Some(v) = f.max {
+        push("i.amount <= ?", V::Integer(v), &mut wh);
+    }
+    if let Some(q) = f.text.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        args.push(V::Text(like));
+        let n = args.len();
+        wh.push(format!(
+            "(i.number LIKE ?{n} ESCAPE '\\' OR i.customer_name LIKE ?{n} ESCAPE '\\'
+              OR i.customer_name_kana LIKE ?{n} ESCAPE '\\' OR i.customer_email LIKE ?{n} ESCAPE '\\')"
+        ));
+    }
+    let mut sql = select.to_string();
+    if !wh.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&wh.join(" AND "));
+    }
+    sql.push_str(" ORDER BY ");
+    sql.push_str(order);
+    if let Some(l) = f.limit {
+        sql.push_str(&format!(" LIMIT {l}"));
+    }
+    (sql, args)
+}
+
+fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>> {
+    let status: String = r.get(3)?;
+    let methods: String = r.get(16)?;
+    let created: String = r.get(2)?;
+    let updated: String = r.get(21)?;
+    let paid: Option<String> = r.get(19)?;
+    let number: String = r.get(1)?;
+    let rec = (|| -> Result<InvoiceRecord> {
+        Ok(InvoiceRecord {
+            id: r.get(0)?,
+            number: InvoiceNumber::parse(&number).ok_or_else(|| LedgerError::Corrupt(format!("invoice number {number:?}")))?,
+            created_at: parse_ts(&created)?,
+            status: status.parse().map_err(LedgerError::Corrupt)?,
+            currency: r.get(4)?,
+            amount: r.get(5)?,
+            tax_10: r.get(6)?,
+            tax_8: r.get(7)?,
+            gross_10: r.get(8)?,
+            gross_8: r.get(9)?,
+            price_mode: r.get(10)?,
+            rounding: r.get(11)?,
+            customer: Customer { name: r.get(12)?, name_kana: r.get(13)?, email: r.get(14)?, phone: r.get(15)? },
+            methods: methods.split(',').filter(|m| !m.is_empty()).map(String::from).collect(),
+            locale: r.get(17)?,
+            expires_in: r.get(18)?,
+            paid_at: opt_ts(paid)?,
+            refunded_amount: r.get(20)?,
+            updated_at: parse_ts(&updated)?,
+        })
+    })();
+    Ok(rec)
+}
+
+fn request_row(r: &Row<'_>, o: usize) -> rusqlite::Result<Result<ApiRequest>> {
+    let created: String = r.get(o + 6)?;
+    let completed: Option<String> = r.get(o + 7)?;
+    let id = r.get(o)?;
+    let invoice_id = r.get(o + 1)?;
+    let kind = r.get(o + 2)?;
+    let path = r.get(o + 3)?;
+    let idempotency_key = r.get(o + 4)?;
+    let body = r.get(o + 5)?;
+    let outcome = r.get(o + 8)?;
+    Ok((|| {
+        Ok(ApiRequest {
+            id,
+            invoice_id,
+            kind,
+            path,
+            idempotency_key,
+            body,
+            created_at: parse_ts(&created)?,
+            completed_at: opt_ts(completed)?,
+            outcome,
+        })
+    })())
+}
+
+fn attempt_row(r: &Row<'_>) -> rusqlite::Result<Result<Attempt>> {
+    let req = request_row(r, 11)?;
+    let sc: Option<String> = r.get(8)?;
+    let dl: Option<String> = r.get(9)?;
+    let created: String = r.get(10)?;
+    let id = r.get(0)?;
+    let invoice_id = r.get(1)?;
+    let attempt = r.get(2)?;
+    let external_order_num = r.get(3)?;
+    let session_id = r.get(4)?;
+    let session_url = r.get(5)?;
+    let session_status = r.get(6)?;
+    let session_expired = r.get(7)?;
+    Ok((|| {
+        Ok(Attempt {
+            id,
+            invoice_id,
+            attempt,
+            external_order_num,
+            request: req?,
+            session_id,
+            session_url,
+            session_status,
+            session_expired,
+            session_created_at: opt_ts(sc)?,
+            deadline: opt_ts(dl)?,
+            created_at: parse_ts(&created)?,
+        })
+    })())
+}
+
+fn payment_row(r: &Row<'_>) -> rusqlite::Result<Result<PaymentRecord>> {
+    let details: Option<String> = r.get(9)?;
+    let rr: Option<String> = r.get(10)?;
+    let dl: Option<String> = r.get(11)?;
+    let created: Option<String> = r.get(12)?;
+    let captured: Option<String> = r.get(13)?;
+    let id = r.get(0)?;
+    let invoice_id = r.get(1)?;
+    let session_id = r.get(2)?;
+    let status = r.get(3)?;
+    let payment_type = r.get(4)?;
+    let amount = r.get(5)?;
+    let currency = r.get(6)?;
+    let fee = r.get(7)?;
+    let amount_refunded = r.get(8)?;
+    Ok((|| {
+        Ok(PaymentRecord {
+            id,
+            invoice_id,
+            session_id,
+            status,
+            payment_type,
+            amount,
+            currency,
+            fee,
+            amount_refunded,
+            details: details.and_then(|d| serde_json::from_str(&d).ok()),
+            refund_requests: rr.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default(),
+            payment_deadline: opt_ts(dl)?,
+            created_at: opt_ts(created)?,
+            captured_at: opt_ts(captured)?,
+        })
+    })())
+}
+
+/// Shop-year of an instant (invoice numbers restart each year in the shop's time zone).
+pub fn shop_year(now: DateTime<Utc>, tz: chrono_tz::Tz) -> i32 {
+    now.with_timezone(&tz).year()
+}
+
+#[doc(hidden)]
+pub fn default_price_mode_and_rounding() -> (PriceMode, Rounding) {
+    (PriceMode::default(), Rounding::default())
+}

@@ -1,0 +1,139 @@
+//! Versioned migrations. `PRAGMA user_version` holds the version; each step runs in one transaction.
+//! Never edit a released step: add a new one.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the headless slice.
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE invoice_counters (
+    year INTEGER PRIMARY KEY,
+    last INTEGER NOT NULL
+);
+
+CREATE TABLE invoices (
+    id                 INTEGER PRIMARY KEY,
+    number             TEXT NOT NULL UNIQUE,
+    created_at         TEXT NOT NULL,
+    status             TEXT NOT NULL CHECK (status IN ('pending','failed','awaiting_payment','paid',
+                           'needs_review','partially_refunded','refunded','cancelled','expired')),
+    currency           TEXT NOT NULL,
+    amount             INTEGER NOT NULL CHECK (amount > 0),
+    tax_10             INTEGER NOT NULL DEFAULT 0,
+    tax_8              INTEGER NOT NULL DEFAULT 0,
+    gross_10           INTEGER NOT NULL DEFAULT 0,
+    gross_8            INTEGER NOT NULL DEFAULT 0,
+    price_mode         TEXT NOT NULL,
+    rounding           TEXT NOT NULL,
+    customer_name      TEXT,
+    customer_name_kana TEXT,
+    customer_email     TEXT,
+    customer_phone     TEXT,
+    methods            TEXT NOT NULL DEFAULT '',
+    locale             TEXT,
+    expires_in         INTEGER NOT NULL,
+    paid_at            TEXT,
+    refunded_amount    INTEGER NOT NULL DEFAULT 0,
+    updated_at         TEXT NOT NULL
+);
+
+CREATE TABLE line_items (
+    id         INTEGER PRIMARY KEY,
+    invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+    position   INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    unit_price INTEGER NOT NULL,
+    quantity   INTEGER NOT NULL CHECK (quantity > 0),
+    tax_rate   INTEGER NOT NULL CHECK (tax_rate IN (8, 10)),
+    UNIQUE (invoice_id, position)
+);
+
+-- Every POST Reji makes, written before it is sent: the idempotency key and the exact body.
+CREATE TABLE api_requests (
+    id              INTEGER PRIMARY KEY,
+    invoice_id      INTEGER NOT NULL REFERENCES invoices(id),
+    kind            TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    body            TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    completed_at    TEXT,
+    outcome         TEXT
+);
+
+CREATE TABLE session_attempts (
+    id                 INTEGER PRIMARY KEY,
+    invoice_id         INTEGER NOT NULL REFERENCES invoices(id),
+    attempt            INTEGER NOT NULL,
+    external_order_num TEXT NOT NULL UNIQUE,
+    request_id         INTEGER NOT NULL REFERENCES api_requests(id),
+    session_id         TEXT UNIQUE,
+    session_url        TEXT,
+    session_status     TEXT,
+    session_expired    INTEGER NOT NULL DEFAULT 0,
+    session_created_at TEXT,
+    deadline           TEXT,
+    created_at         TEXT NOT NULL,
+    UNIQUE (invoice_id, attempt)
+);
+
+CREATE TABLE payments (
+    id               TEXT PRIMARY KEY,
+    invoice_id       INTEGER REFERENCES invoices(id),
+    session_id       TEXT,
+    status           TEXT NOT NULL,
+    payment_type     TEXT,
+    amount           INTEGER NOT NULL,
+    currency         TEXT NOT NULL,
+    fee              INTEGER NOT NULL DEFAULT 0,
+    amount_refunded  INTEGER NOT NULL DEFAULT 0,
+    details          TEXT,
+    refund_requests  TEXT,
+    payment_deadline TEXT,
+    created_at       TEXT,
+    captured_at      TEXT,
+    updated_at       TEXT NOT NULL
+);
+
+-- Append-only: every applied (or refused) status move and every staff action.
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    invoice_id  INTEGER NOT NULL REFERENCES invoices(id),
+    at          TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    from_status TEXT,
+    to_status   TEXT,
+    cause       TEXT NOT NULL,
+    detail      TEXT
+);
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER invoices_no_delete BEFORE DELETE ON invoices
+BEGIN SELECT RAISE(ABORT, 'invoices are never deleted'); END;
+
+CREATE INDEX invoices_status ON invoices(status);
+CREATE INDEX attempts_invoice ON session_attempts(invoice_id);
+CREATE INDEX payments_invoice ON payments(invoice_id);
+CREATE INDEX events_invoice ON events(invoice_id);
+"#,
+    // 2: indexes for history search (date, amount, customer) and the tracker's change-feed cursor.
+    r#"
+CREATE INDEX invoices_created ON invoices(created_at);
+CREATE INDEX invoices_amount ON invoices(amount, created_at);
+CREATE INDEX invoices_customer ON invoices(customer_name);
+CREATE TABLE feed_cursor (
+    feed       TEXT PRIMARY KEY,
+    last_time  TEXT,
+    seen_ids   TEXT NOT NULL DEFAULT '[]',
+    updated_at TEXT NOT NULL
+);
+"#,
+];
+
+pub const LATEST: u32 = MIGRATIONS.len() as u32;

@@ -1,0 +1,978 @@
+//! The register: every use case the CLI and the desktop app offer (charge, show, sync, cancel,
+//! refund, retry, list, export), over the ledger and the KOMOJU client, with time passed in.
+
+use crate::clock::Clock;
+use crate::invoice::{Customer, Draft, InvoiceNumber, LineItem, DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN};
+use crate::kana;
+use crate::keychain::KeyError;
+use crate::komoju::{Client, KomojuError, Payment, PaymentStatus, PaymentType, Session};
+use crate::ledger::{Attempt, Filter, InvoiceRecord, Ledger, LedgerError, MoveFacts, PaymentRecord};
+use crate::money::Currency;
+use crate::status::{derive, Expectation, InvoiceStatus, MoveKind};
+use crate::tax::{PriceMode, Rounding, TaxRate};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// One error type for the core's use cases. `code()` is the closed set the UI maps to messages.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{field}: {message}")]
+    BadInput { field: String, message: String },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("cannot {action} invoice {invoice}: it is {status}")]
+    NotAllowed { invoice: String, status: InvoiceStatus, action: &'static str },
+    #[error("{0}")]
+    Komoju(#[from] KomojuError),
+    #[error("{0}")]
+    Ledger(LedgerError),
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    #[error("{0}")]
+    Export(#[from] crate::export::ExportError),
+    #[error("no KOMOJU secret key: run `reji keys set` or set REJI_SECRET_KEY")]
+    NoClient,
+}
+
+impl From<LedgerError> for Error {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::NotFound(k) => Error::NotFound(format!("no invoice {k:?} in the ledger")),
+            other => Error::Ledger(other),
+        }
+    }
+}
+
+impl From<crate::ledger::ExportRowsError> for Error {
+    fn from(e: crate::ledger::ExportRowsError) -> Self {
+        match e {
+            crate::ledger::ExportRowsError::Ledger(l) => l.into(),
+            crate::ledger::ExportRowsError::Export(x) => x.into(),
+        }
+    }
+}
+
+impl Error {
+    pub fn bad(field: &str, message: impl Into<String>) -> Self {
+        Error::BadInput { field: field.to_string(), message: message.into() }
+    }
+
+    /// Stable machine-readable code (the UI's `{code, message_key}`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadInput { .. } => "bad_input",
+            Error::NotFound(_) => "not_found",
+            Error::NotAllowed { .. } => "not_allowed",
+            Error::Komoju(e) if e.is_auth() => "komoju_auth",
+            Error::Komoju(KomojuError::Api { .. }) => "komoju_refused",
+            Error::Komoju(KomojuError::Transport { .. }) => "network",
+            Error::Komoju(_) => "komoju_response",
+            Error::Ledger(_) => "ledger",
+            Error::Key(KeyError::Invalid(_)) => "bad_input",
+            Error::Key(_) | Error::NoClient => "no_key",
+            Error::Export(crate::export::ExportError::Io(_)) => "export_io",
+            Error::Export(_) => "bad_input",
+        }
+    }
+
+    /// The CLI contract's exit codes.
+    pub fn exit_code(&self) -> i32 {
+        match self.code() {
+            "bad_input" => 2,
+            "not_found" => 3,
+            "not_allowed" => 4,
+            _ => 1,
+        }
+    }
+
+    /// A message for people: a 401 is a key problem, not a generic failure.
+    pub fn user_message(&self) -> String {
+        match self {
+            Error::Komoju(e) if e.is_auth() => {
+                "KOMOJU rejected the secret key (401 unauthorized): check it with `reji keys show` and set the right one with `reji keys set`".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shop settings stored in the ledger (`meta` keys `setting.*`).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub tz: Tz,
+    pub price_mode: PriceMode,
+    pub rounding: Rounding,
+    pub expires_in: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            tz: chrono_tz::Asia::Tokyo,
+            price_mode: PriceMode::Inclusive,
+            rounding: Rounding::Down,
+            expires_in: DEFAULT_EXPIRES_IN,
+        }
+    }
+}
+
+impl Settings {
+    pub const KEYS: [&'static str; 4] = ["time_zone", "price_mode", "rounding", "expires_in"];
+
+    pub fn load(ledger: &Ledger) -> Result<Settings> {
+        let mut s = Settings::default();
+        for key in Self::KEYS {
+            if let Some(v) = ledger.meta(&format!("setting.{key}"))? {
+                s.apply(key, &v)?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Validates and applies one setting.
+    pub fn apply(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "time_zone" => self.tz = value.parse().map_err(|_| Error::bad(key, format!("unknown time zone {value:?}")))?,
+            "price_mode" => self.price_mode = value.parse().map_err(|e: String| Error::bad(key, e))?,
+            "rounding" => self.rounding = value.parse().map_err(|e: String| Error::bad(key, e))?,
+            "expires_in" => self.expires_in = parse_expires_in(value)?,
+            _ => return Err(Error::bad("setting", format!("unknown setting {key:?}; known: {}", Self::KEYS.join(", ")))),
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, key: &str) -> Option<String> {
+        Some(match key {
+            "time_zone" => self.tz.name().to_string(),
+            "price_mode" => self.price_mode.as_str().into(),
+            "rounding" => self.rounding.as_str().into(),
+            "expires_in" => self.expires_in.to_string(),
+            _ => return None,
+        })
+    }
+}
+
+fn parse_expires_in(v: &str) -> Result<u32> {
+    v.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (60..=MAX_EXPIRES_IN).contains(n))
+        .ok_or_else(|| Error::bad("--expires-in", format!("{v:?} must be whole seconds from 60 to {MAX_EXPIRES_IN}")))
+}
+
+/// What the cashier rang up.
+#[derive(Clone, Debug, Default)]
+pub struct ChargeRequest {
+    pub lines: Vec<LineItem>,
+    /// A plain amount instead of lines (one line at `amount_rate`).
+    pub amount: Option<i64>,
+    pub amount_rate: Option<TaxRate>,
+    pub currency: Option<String>,
+    pub customer: Customer,
+    pub methods: Vec<String>,
+    pub locale: Option<String>,
+    pub expires_in: Option<String>,
+}
+
+/// Bank account for a konbini / bank transfer / Pay-easy refund request.
+#[derive(Clone, Debug, Default)]
+pub struct BankAccount {
+    pub bank_name: Option<String>,
+    pub bank_code: Option<String>,
+    pub branch_number: Option<String>,
+    pub branch_name: Option<String>,
+    pub account_type: Option<String>,
+    pub account_number: Option<String>,
+    pub holder_kana: Option<String>,
+}
+
+impl BankAccount {
+    pub fn is_empty(&self) -> bool {
+        self.bank_name.is_none()
+            && self.branch_number.is_none()
+            && self.account_type.is_none()
+            && self.account_number.is_none()
+            && self.holder_kana.is_none()
+    }
+}
+
+/// An invoice as the CLI's `--json` and the app show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct InvoiceView {
+    pub invoice_number: String,
+    pub session_id: Option<String>,
+    pub session_url: Option<String>,
+    pub status: InvoiceStatus,
+    pub session_status: Option<String>,
+    pub payment_status: Option<String>,
+    pub payment_method: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    pub payment_details: Option<Value>,
+    pub payment_id: Option<String>,
+    pub external_order_num: Option<String>,
+    pub attempt: u32,
+    pub expires_at: Option<String>,
+    pub payment_deadline: Option<String>,
+    pub tax_10: i64,
+    pub tax_8: i64,
+    pub refunded_amount: i64,
+    pub payment_method_fee: i64,
+    pub price_mode: String,
+    pub customer: Customer,
+    pub items: Vec<LineItem>,
+    pub refund_requests: Vec<Value>,
+    /// Set when a create request still has no answer (`reji sync` finishes it).
+    pub unanswered_requests: usize,
+}
+
+pub struct Register {
+    ledger: Ledger,
+    client: Option<Client>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl Register {
+    pub fn new(ledger: Ledger, client: Option<Client>, clock: Arc<dyn Clock>) -> Result<Self> {
+        let settings = Settings::load(&ledger)?;
+        Ok(Register { ledger, client, clock, settings })
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        let mut s = self.settings.clone();
+        s.apply(key, value)?;
+        self.ledger.set_meta(&format!("setting.{key}"), value.trim())?;
+        self.settings = s;
+        Ok(())
+    }
+
+    fn client(&self) -> Result<&Client> {
+        self.client.as_ref().ok_or(Error::NoClient)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    // ---- charge -------------------------------------------------------------------------------
+
+    /// Validates everything first (nothing is stored on bad input), stores the invoice and the
+    /// session-create request, then POSTs it.
+    pub async fn charge(&mut self, req: ChargeRequest) -> Result<InvoiceView> {
+        let draft = self.validate_charge(&req)?;
+        let methods = validate_methods(&req.methods)?;
+        let locale = validate_locale(req.locale.as_deref())?;
+        let expires_in = match &req.expires_in {
+            Some(v) => parse_expires_in(v)?,
+            None => self.settings.expires_in,
+        };
+        self.client()?;
+        let now = self.now();
+        let year = crate::ledger::shop_year(now, self.settings.tz);
+        let amount = draft.breakdown().map_err(|e| Error::bad("--item", e.to_string()))?.total;
+        let ledger_id = self.ledger.ledger_id().to_string();
+        let (inv, attempt) = self.ledger.create_invoice(&draft, &methods, locale.as_deref(), expires_in, now, year, |num, eon| {
+            session_body(&draft, amount, num, eon, &ledger_id, 1, &methods, locale.as_deref(), expires_in)
+        })?;
+        self.send_create(&inv, &attempt).await?;
+        self.view(inv.id)
+    }
+
+    fn validate_charge(&self, req: &ChargeRequest) -> Result<Draft> {
+        let currency: Currency = match &req.currency {
+            Some(c) => c.parse().map_err(|e: crate::money::UnknownCurrency| Error::bad("--currency", e.to_string()))?,
+            None => Currency::JPY,
+        };
+        let lines = match (req.amount, req.lines.is_empty()) {
+            (Some(_), false) => return Err(Error::bad("--amount", "give either --amount or --item, not both")),
+            (None, true) => return Err(Error::bad("--amount", "give --amount N or at least one --item")),
+            (Some(a), true) => {
+                if a <= 0 {
+                    return Err(Error::bad("--amount", format!("{a} must be a positive whole number of minor units")));
+                }
+                vec![LineItem {
+                    name: "お買い上げ".into(),
+                    unit_price: a,
+                    quantity: 1,
+                    tax_rate: req.amount_rate.unwrap_or(TaxRate::Standard),
+                }]
+            }
+            (None, false) => req.lines.clone(),
+        };
+        let c = &req.customer;
+        let customer = Customer {
+            name: clean_text("--name", c.name.as_deref(), 100)?,
+            name_kana: clean_text("--name-kana", c.name_kana.as_deref(), 100)?,
+            email: match clean_text("--email", c.email.as_deref(), 254)? {
+                Some(e) if !looks_like_email(&e) => return Err(Error::bad("--email", format!("{e:?} is not an email address"))),
+                other => other,
+            },
+            phone: match clean_text("--phone", c.phone.as_deref(), 20)? {
+                Some(p) if !p.chars().all(|ch| ch.is_ascii_digit() || "+-() ".contains(ch)) || p.chars().filter(char::is_ascii_digit).count() < 8 => {
+                    return Err(Error::bad("--phone", format!("{p:?} is not a phone number (digits, + - ( ) and spaces)")))
+                }
+                other => other,
+            },
+        };
+        let draft = Draft { currency, lines, customer, price_mode: self.settings.price_mode, rounding: self.settings.rounding };
+        let b = draft.breakdown().map_err(|e| Error::bad("--item", e.to_string()))?;
+        if b.total <= 0 {
+            return Err(Error::bad("--item", "the total must be more than zero"));
+        }
+        if b.total > 99_999_999_999 {
+            return Err(Error::bad("--item", format!("the total {} is too large", b.total)));
+        }
+        Ok(draft)
+    }
+
+    /// POSTs an attempt's stored create request and records the answer. A definitive refusal ends
+    /// the attempt (the invoice is cancelled); a lost answer leaves it for `sync`.
+    async fn send_create(&mut self, inv: &InvoiceRecord, attempt: &Attempt) -> Result<()> {
+        let client = self.client()?.clone();
+        let r = &attempt.request;
+        match client.create_session(&r.idempotency_key, &r.body).await {
+            Ok(session) => {
+                self.ledger.record_session(attempt.id, &session, inv.expires_in)?;
+                self.ledger.complete_request(r.id, "ok", self.now())?;
+                self.apply_session(inv.id, &session).await?;
+                Ok(())
+            }
+            Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+                let now = self.now();
+                self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), now)?;
+                self.ledger.transition(inv.id, InvoiceStatus::Cancelled, MoveKind::Komoju, &format!("komoju:create_refused:{}", e.code().unwrap_or("")), &MoveFacts::default(), now)?;
+                Err(e.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // ---- refresh ------------------------------------------------------------------------------
+
+    /// Refreshes one invoice from KOMOJU (finishing any unanswered POST first) and returns it.
+    pub async fn show(&mut self, key: &str) -> Result<InvoiceView> {
+        let inv = self.ledger.find_invoice(key)?;
+        self.refresh(inv.id).await?;
+        self.view(inv.id)
+    }
+
+    /// Shows what the ledger holds without asking KOMOJU.
+    pub fn show_local(&self, key: &str) -> Result<InvoiceView> {
+        let inv = self.ledger.find_invoice(key)?;
+        self.view(inv.id)
+    }
+
+    /// Refreshes every invoice that is not final. Returns the refreshed views and per-invoice errors.
+    pub async fn sync(&mut self) -> Result<SyncReport> {
+        self.client()?;
+        let mut report = SyncReport::default();
+        for inv in self.ledger.open_invoices()? {
+            let before = inv.status;
+            match self.refresh(inv.id).await {
+                Ok(()) => {
+                    let v = self.view(inv.id)?;
+                    if v.status != before {
+                        report.changed += 1;
+                    }
+                    report.invoices.push(v);
+                }
+                Err(e @ Error::Komoju(_)) if e.code() == "komoju_auth" => return Err(e),
+                Err(e) => report.errors.push(SyncError { invoice_number: inv.number.to_string(), code: e.code(), message: e.user_message() }),
+            }
+        }
+        Ok(report)
+    }
+
+    pub async fn refresh(&mut self, invoice_id: i64) -> Result<()> {
+        let client = self.client()?.clone();
+        self.replay_unanswered(invoice_id, &client).await?;
+        let attempts = self.ledger.attempts(invoice_id)?;
+        let Some(current) = attempts.last().cloned() else { return Ok(()) };
+        // Earlier attempts' payments still waiting (a konbini slip from attempt 1) are watched too:
+        // money that arrives is never ignored.
+        for p in self.ledger.payments(invoice_id)? {
+            if matches!(p.status.as_str(), "pending" | "authorized") && p.session_id != current.session_id {
+                let fresh = client.get_payment(&p.id).await?;
+                self.ledger.upsert_payment(Some(invoice_id), &fresh, self.now())?;
+            }
+        }
+        if let Some(sid) = &current.session_id {
+            let session = client.get_session(sid).await?;
+            self.ledger.record_session(current.id, &session, self.ledger.invoice_by_id(invoice_id)?.expires_in)?;
+            if let Some(p) = &session.payment {
+                // The embedded payment may be abbreviated; the payment itself has refunds etc.
+                let full = if matches!(p.status, PaymentStatus::Captured | PaymentStatus::Refunded) || !p.refunds.is_empty() {
+                    client.get_payment(&p.id).await.unwrap_or_else(|_| p.clone())
+                } else {
+                    p.clone()
+                };
+                self.ledger.upsert_payment(Some(invoice_id), &full, self.now())?;
+            }
+            self.apply_session(invoice_id, &session).await?;
+        } else {
+            self.apply_session_less(invoice_id)?;
+        }
+        Ok(())
+    }
+
+    /// Replays stored POSTs that never got an answer, with their original key and body.
+    async fn replay_unanswered(&mut self, invoice_id: i64, client: &Client) -> Result<()> {
+        for r in self.ledger.unanswered_requests(invoice_id)? {
+            // KOMOJU keeps idempotency keys for 24 h; after that a replay could run again.
+            if self.now() - r.created_at > Duration::hours(23) {
+                self.ledger.complete_request(r.id, "abandoned: idempotency key too old to replay", self.now())?;
+                continue;
+            }
+            match r.kind.as_str() {
+                "create_session" => {
+                    let attempt = self.ledger.attempts(invoice_id)?.into_iter().find(|a| a.request.id == r.id);
+                    match client.create_session(&r.idempotency_key, &r.body).await {
+                        Ok(s) => {
+                            if let Some(a) = attempt {
+                                let exp = self.ledger.invoice_by_id(invoice_id)?.expires_in;
+                                self.ledger.record_session(a.id, &s, exp)?;
+                            }
+                            self.ledger.complete_request(r.id, "ok", self.now())?;
+                        }
+                        Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+                            self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
+                            self.ledger.transition(invoice_id, InvoiceStatus::Cancelled, MoveKind::Komoju, "komoju:create_refused", &MoveFacts::default(), self.now())?;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                _ => match client.post_raw(&r.path, &r.idempotency_key, &r.body).await {
+                    Ok(bytes) => {
+                        if let Ok(p) = serde_json::from_slice::<Payment>(&bytes) {
+                            self.ledger.upsert_payment(Some(invoice_id), &p, self.now())?;
+                        }
+                        self.ledger.complete_request(r.id, "ok", self.now())?;
+                    }
+                    Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+                        self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// Derives the status from the latest session and the most telling payment, and applies it.
+    async fn apply_session(&mut self, invoice_id: i64, session: &Session) -> Result<()> {
+        let inv = self.ledger.invoice_by_id(invoice_id)?;
+        let attempt = self.ledger.current_attempt(invoice_id)?;
+        let payments = self.ledger.payments(invoice_id)?;
+        let payment = pick_payment(&payments, attempt.session_id.as_deref());
+        let payment = payment.map(record_to_payment);
+        let exp = Expectation { amount: inv.amount, currency: &inv.currency, session_deadline: attempt.deadline, now: self.now() };
+        let Some(to) = derive(Some(session), payment.as_ref(), &exp) else { return Ok(()) };
+        let cause = match &payment {
+            Some(p) => format!("komoju:payment:{}:{}", p.id, p.status),
+            None => format!("komoju:session:{}:{}", session.id, session.status),
+        };
+        let facts = MoveFacts {
+            paid_at: payment.as_ref().filter(|_| to.is_captured()).map(|p| p.captured_at.unwrap_or(exp.now)),
+            refunded_amount: payment.as_ref().map(|p| p.amount_refunded),
+        };
+        self.ledger.transition(invoice_id, to, MoveKind::Komoju, &cause, &facts, exp.now)?;
+        Ok(())
+    }
+
+    /// An attempt without a session (its create never answered): past its deadline it is expired.
+    fn apply_session_less(&mut self, invoice_id: i64) -> Result<()> {
+        let inv = self.ledger.invoice_by_id(invoice_id)?;
+        let attempt = self.ledger.current_attempt(invoice_id)?;
+        let pending = !self.ledger.unanswered_requests(invoice_id)?.is_empty();
+        let deadline = attempt.created_at + Duration::seconds(inv.expires_in as i64);
+        if !pending && self.now() >= deadline && inv.status == InvoiceStatus::Pending {
+            self.ledger.transition(invoice_id, InvoiceStatus::Expired, MoveKind::Komoju, "reji:no_session_before_deadline", &MoveFacts::default(), self.now())?;
+        }
+        Ok(())
+    }
+
+    // ---- staff actions ------------------------------------------------------------------------
+
+    /// Cancels an unpaid invoice: the open session and any authorized (konbini, bank) payment.
+    pub async fn cancel(&mut self, key: &str) -> Result<InvoiceView> {
+        let inv = self.ledger.find_invoice(key)?;
+        self.refresh(inv.id).await?;
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        if !matches!(inv.status, InvoiceStatus::Pending | InvoiceStatus::Failed | InvoiceStatus::AwaitingPayment) {
+            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "cancel" });
+        }
+        let client = self.client()?.clone();
+        self.cancel_authorized_payments(inv.id, &client).await?;
+        let attempt = self.ledger.current_attempt(inv.id)?;
+        if let (Some(sid), Some("pending")) = (&attempt.session_id, attempt.session_status.as_deref()) {
+            let path = format!("/sessions/{sid}/cancel");
+            let r = self.ledger.store_request(inv.id, "cancel_session", &path, "{}", self.now())?;
+            match client.cancel_session(sid, &r.idempotency_key).await {
+                Ok(s) => {
+                    self.ledger.record_session(attempt.id, &s, inv.expires_in)?;
+                    self.ledger.complete_request(r.id, "ok", self.now())?;
+                }
+                Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+                    self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.refresh(inv.id).await?;
+        let after = self.ledger.invoice_by_id(inv.id)?;
+        if after.status != InvoiceStatus::Cancelled && !after.status.is_captured() && attempt.session_id.is_none() {
+            // Nothing at KOMOJU to cancel (the create never got through): cancel locally.
+            self.ledger.transition(inv.id, InvoiceStatus::Cancelled, MoveKind::Staff, "staff:cancel", &MoveFacts::default(), self.now())?;
+        }
+        self.ledger.note(inv.id, "staff", "staff:cancel", "cancel requested", self.now())?;
+        self.view(inv.id)
+    }
+
+    async fn cancel_authorized_payments(&mut self, invoice_id: i64, client: &Client) -> Result<()> {
+        for p in self.ledger.payments(invoice_id)? {
+            if matches!(p.status.as_str(), "authorized" | "pending") {
+                let path = format!("/payments/{}/cancel", p.id);
+                let r = self.ledger.store_request(invoice_id, "cancel_payment", &path, "{}", self.now())?;
+                match client.cancel_payment(&p.id, &r.idempotency_key).await {
+                    Ok(fresh) => {
+                        self.ledger.upsert_payment(Some(invoice_id), &fresh, self.now())?;
+                        self.ledger.complete_request(r.id, "ok", self.now())?;
+                    }
+                    Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+                        self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
+                        let fresh = client.get_payment(&p.id).await?;
+                        self.ledger.upsert_payment(Some(invoice_id), &fresh, self.now())?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refunds a paid invoice (all that is left, or `amount`). Konbini, bank transfer and Pay-easy
+    /// cannot be refunded to the payer: that needs a refund request with the customer's bank account.
+    pub async fn refund(&mut self, key: &str, amount: Option<i64>, bank: &BankAccount) -> Result<InvoiceView> {
+        let inv = self.ledger.find_invoice(key)?;
+        if let Some(a) = amount {
+            if a <= 0 {
+                return Err(Error::bad("--amount", format!("{a} must be a positive whole number")));
+            }
+        }
+        self.refresh(inv.id).await?;
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        if !matches!(inv.status, InvoiceStatus::Paid | InvoiceStatus::PartiallyRefunded | InvoiceStatus::NeedsReview) {
+            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "refund" });
+        }
+        let payments = self.ledger.payments(inv.id)?;
+        let p = payments
+            .iter()
+            .find(|p| p.status == "captured")
+            .ok_or(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "refund" })?;
+        let pending_requests: i64 = p
+            .refund_requests
+            .iter()
+            .filter(|r| r.get("status").and_then(Value::as_str) == Some("pending"))
+            .filter_map(|r| r.get("amount").and_then(Value::as_i64))
+            .sum();
+        let left = p.amount - p.amount_refunded - pending_requests;
+        if left <= 0 {
+            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "refund (nothing left to refund)" });
+        }
+        let amount = amount.unwrap_or(left);
+        if amount > left {
+            return Err(Error::bad("--amount", format!("{amount} is more than the refundable {left}")));
+        }
+        let pays_later = p.payment_type.as_deref().map(PaymentType::from_wire).is_some_and(|t| t.pays_later());
+        let client = self.client()?.clone();
+        if pays_later {
+            let body = refund_request_body(amount, bank)?;
+            let path = format!("/payments/{}/refund_request", p.id);
+            let r = self.ledger.store_request(inv.id, "refund_request", &path, &body, self.now())?;
+            client.refund_request(&p.id, &r.idempotency_key, &body).await?;
+            self.ledger.complete_request(r.id, "ok", self.now())?;
+            self.ledger.note(inv.id, "refund_request", "staff:refund_request", &format!("amount {amount}"), self.now())?;
+        } else {
+            if !bank.is_empty() {
+                return Err(Error::bad("--bank-name", "bank details are only for konbini, bank transfer and Pay-easy payments; this one is refunded to the original method"));
+            }
+            let body = json!({ "amount": amount }).to_string();
+            let path = format!("/payments/{}/refund", p.id);
+            let r = self.ledger.store_request(inv.id, "refund", &path, &body, self.now())?;
+            let fresh = client.refund_payment(&p.id, &r.idempotency_key, &body).await?;
+            self.ledger.upsert_payment(Some(inv.id), &fresh, self.now())?;
+            self.ledger.complete_request(r.id, "ok", self.now())?;
+        }
+        let fresh = client.get_payment(&p.id).await?;
+        self.ledger.upsert_payment(Some(inv.id), &fresh, self.now())?;
+        self.refresh(inv.id).await?;
+        self.view(inv.id)
+    }
+
+    /// A new session (attempt n+1, new order number) for a cancelled, expired or failed invoice. An
+    /// earlier attempt's still-authorized payment and still-open session are cancelled first.
+    pub async fn retry(&mut self, key: &str) -> Result<InvoiceView> {
+        let inv = self.ledger.find_invoice(key)?;
+        self.refresh(inv.id).await?;
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        if !matches!(inv.status, InvoiceStatus::Cancelled | InvoiceStatus::Expired | InvoiceStatus::Failed) {
+            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "retry" });
+        }
+        let client = self.client()?.clone();
+        self.cancel_authorized_payments(inv.id, &client).await?;
+        let old = self.ledger.current_attempt(inv.id)?;
+        if let (Some(sid), Some("pending")) = (&old.session_id, old.session_status.as_deref()) {
+            if !old.session_expired {
+                let r = self.ledger.store_request(inv.id, "cancel_session", &format!("/sessions/{sid}/cancel"), "{}", self.now())?;
+                match client.cancel_session(sid, &r.idempotency_key).await {
+                    Ok(s) => {
+                        self.ledger.record_session(old.id, &s, inv.expires_in)?;
+                        self.ledger.complete_request(r.id, "ok", self.now())?;
+                    }
+                    Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+                        self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        // A payment may have been captured meanwhile: look once more before opening a new session.
+        self.refresh(inv.id).await?;
+        let draft = Draft {
+            currency: inv.currency.parse().map_err(|_| Error::Ledger(LedgerError::Corrupt(inv.currency.clone())))?,
+            lines: self.ledger.line_items(inv.id)?,
+            customer: inv.customer.clone(),
+            price_mode: inv.price_mode.parse().unwrap_or_default(),
+            rounding: inv.rounding.parse().unwrap_or_default(),
+        };
+        let ledger_id = self.ledger.ledger_id().to_string();
+        let (amount, methods, locale, expires_in) = (inv.amount, inv.methods.clone(), inv.locale.clone(), inv.expires_in);
+        let now = self.now();
+        let next = self.ledger.new_attempt(inv.id, now, |num, eon| {
+            let n = eon.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(2);
+            session_body(&draft, amount, num, eon, &ledger_id, n, &methods, locale.as_deref(), expires_in)
+        })?;
+        let Some(attempt) = next else {
+            let inv = self.ledger.invoice_by_id(inv.id)?;
+            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "retry" });
+        };
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        self.send_create(&inv, &attempt).await?;
+        self.view(inv.id)
+    }
+
+    // ---- history ------------------------------------------------------------------------------
+
+    pub fn list(&self, q: &ListQuery) -> Result<Vec<InvoiceView>> {
+        let f = self.filter(q)?;
+        self.ledger.list(&f)?.iter().map(|i| self.view(i.id)).collect()
+    }
+
+    /// Turns the CLI's / UI's query (shop-local dates) into a ledger filter, validating it.
+    pub fn filter(&self, q: &ListQuery) -> Result<Filter> {
+        let day = |field: &str, s: &str| -> Result<DateTime<Utc>> {
+            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| Error::bad(field, format!("{s:?} is not a date in YYYY-MM-DD form")))?;
+            let local = self.settings.tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest();
+            local.map(|t| t.to_utc()).ok_or_else(|| Error::bad(field, format!("{s:?} does not exist in {}", self.settings.tz)))
+        };
+        let from = q.from.as_deref().map(|s| day("--from", s)).transpose()?;
+        let until = q.to.as_deref().map(|s| day("--to", s).map(|t| t + Duration::days(1))).transpose()?;
+        if let (Some(f), Some(u)) = (from, until) {
+            if f >= u {
+                return Err(Error::bad("--to", "is before --from"));
+            }
+        }
+        let status = q.status.as_deref().map(|s| s.parse::<InvoiceStatus>().map_err(|e| Error::bad("--status", e))).transpose()?;
+        let method = match q.method.as_deref() {
+            Some(m) => Some(validate_methods(&[m.to_string()]).map_err(|e| match e {
+                Error::BadInput { message, .. } => Error::bad("--method", message),
+                other => other,
+            })?.remove(0)),
+            None => None,
+        };
+        for (field, v) in [("--min", q.min), ("--max", q.max)] {
+            if v.is_some_and(|v| v < 0) {
+                return Err(Error::bad(field, "must be a whole number ≥ 0"));
+            }
+        }
+        if let (Some(a), Some(b)) = (q.min, q.max) {
+            if a > b {
+                return Err(Error::bad("--max", format!("{b} is less than --min {a}")));
+            }
+        }
+        if q.limit == Some(0) {
+            return Err(Error::bad("--limit", "must be at least 1"));
+        }
+        Ok(Filter { from, until, status, method, min: q.min, max: q.max, text: q.text.clone(), limit: q.limit })
+    }
+
+    /// The view of one invoice from the ledger.
+    pub fn view(&self, invoice_id: i64) -> Result<InvoiceView> {
+        let inv = self.ledger.invoice_by_id(invoice_id)?;
+        let attempts = self.ledger.attempts(invoice_id)?;
+        let attempt = attempts.last();
+        let payments = self.ledger.payments(invoice_id)?;
+        let p = pick_payment(&payments, attempt.and_then(|a| a.session_id.as_deref()));
+        let tz = self.settings.tz;
+        let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        Ok(InvoiceView {
+            invoice_number: inv.number.to_string(),
+            session_id: attempt.and_then(|a| a.session_id.clone()),
+            session_url: attempt.and_then(|a| a.session_url.clone()),
+            status: inv.status,
+            session_status: attempt.and_then(|a| a.session_status.clone()),
+            payment_status: p.map(|p| p.status.clone()),
+            payment_method: p.and_then(|p| p.payment_type.clone()),
+            amount: inv.amount,
+            currency: inv.currency.clone(),
+            created_at: fmt(inv.created_at),
+            paid_at: inv.paid_at.map(fmt),
+            payment_details: p.and_then(|p| p.details.clone()),
+            payment_id: p.map(|p| p.id.clone()),
+            external_order_num: attempt.map(|a| a.external_order_num.clone()),
+            attempt: attempt.map_or(0, |a| a.attempt),
+            expires_at: attempt.and_then(|a| a.deadline).map(fmt),
+            payment_deadline: p.and_then(|p| p.payment_deadline).map(fmt),
+            tax_10: inv.tax_10,
+            tax_8: inv.tax_8,
+            refunded_amount: inv.refunded_amount,
+            payment_method_fee: p.map_or(0, |p| p.fee),
+            price_mode: inv.price_mode.clone(),
+            customer: inv.customer.clone(),
+            items: self.ledger.line_items(invoice_id)?,
+            refund_requests: p.map(|p| p.refund_requests.clone()).unwrap_or_default(),
+            unanswered_requests: self.ledger.unanswered_requests(invoice_id)?.len(),
+        })
+    }
+
+    pub fn events(&self, key: &str) -> Result<Vec<crate::ledger::EventRecord>> {
+        let inv = self.ledger.find_invoice(key)?;
+        Ok(self.ledger.events(inv.id)?)
+    }
+
+    /// Writes the CSV export of the filtered invoices to `out`.
+    pub fn export<W: std::io::Write>(&self, q: &ListQuery, opts: &crate::export::ExportOptions, out: W) -> Result<u64> {
+        let f = self.filter(q)?;
+        crate::export::export_ledger(&self.ledger, &f, opts, out).map_err(Error::from)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub status: Option<String>,
+    pub method: Option<String>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub text: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct SyncReport {
+    pub invoices: Vec<InvoiceView>,
+    pub changed: usize,
+    pub errors: Vec<SyncError>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyncError {
+    pub invoice_number: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Money first (captured / refunded on any attempt), then the current session's payment, then the newest.
+fn pick_payment<'a>(payments: &'a [PaymentRecord], current_session: Option<&str>) -> Option<&'a PaymentRecord> {
+    payments
+        .iter()
+        .find(|p| matches!(p.status.as_str(), "captured" | "refunded"))
+        .or_else(|| payments.iter().find(|p| current_session.is_some() && p.session_id.as_deref() == current_session))
+        .or_else(|| payments.iter().find(|p| p.status == "authorized"))
+        .or_else(|| payments.first())
+}
+
+fn record_to_payment(p: &PaymentRecord) -> Payment {
+    Payment {
+        id: p.id.clone(),
+        status: PaymentStatus::from_wire(&p.status),
+        amount: p.amount,
+        tax: None,
+        total: None,
+        currency: p.currency.clone(),
+        payment_method_fee: p.fee,
+        payment_details: p.details.clone(),
+        payment_deadline: p.payment_deadline,
+        external_order_num: None,
+        session: p.session_id.clone(),
+        created_at: p.created_at,
+        captured_at: p.captured_at,
+        amount_refunded: p.amount_refunded,
+        refunds: vec![],
+        refund_requests: vec![],
+    }
+}
+
+/// The session-create body (stored verbatim before it is sent). Reji sends the tax-inclusive total
+/// as `amount` and no `tax`.
+#[allow(clippy::too_many_arguments)]
+fn session_body(
+    draft: &Draft,
+    amount: i64,
+    number: &InvoiceNumber,
+    eon: &str,
+    ledger_id: &str,
+    attempt: u32,
+    methods: &[String],
+    locale: Option<&str>,
+    expires_in: u32,
+) -> String {
+    let mut payment_data = json!({ "external_order_num": eon, "capture": "auto" });
+    if let Some(n) = &draft.customer.name {
+        payment_data["name"] = json!(n);
+    }
+    if let Some(k) = &draft.customer.name_kana {
+        payment_data["name_kana"] = json!(k);
+    }
+    let mut body = json!({
+        "mode": "payment",
+        "amount": amount,
+        "currency": draft.currency.code(),
+        "expires_in_seconds": expires_in,
+        "payment_data": payment_data,
+        "metadata": { "invoice_number": number.as_str(), "ledger_id": ledger_id, "attempt": attempt.to_string() },
+    });
+    // Line items only when they add up to the amount (tax-inclusive prices).
+    if draft.price_mode == PriceMode::Inclusive {
+        body["line_items"] = Value::Array(
+            draft.lines.iter().map(|l| json!({ "description": l.name, "amount": l.unit_price, "quantity": l.quantity })).collect(),
+        );
+    }
+    if let Some(l) = locale {
+        body["default_locale"] = json!(l);
+    }
+    if let Some(e) = &draft.customer.email {
+        body["email"] = json!(e);
+    }
+    if !methods.is_empty() {
+        body["payment_types"] = json!(methods);
+    }
+    body.to_string()
+}
+
+fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String> {
+    let mut missing = Vec::new();
+    for (flag, v) in [
+        ("--bank-name", &b.bank_name),
+        ("--branch-number", &b.branch_number),
+        ("--account-type", &b.account_type),
+        ("--account-number", &b.account_number),
+        ("--holder-kana", &b.holder_kana),
+    ] {
+        if v.as_deref().map_or(true, |s| s.trim().is_empty()) {
+            missing.push(flag);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::bad(
+            missing[0],
+            format!(
+                "konbini, bank transfer and Pay-easy payments are refunded by a refund request to the customer's bank account: give {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let branch = b.branch_number.as_deref().unwrap_or("").trim().to_string();
+    if branch.len() != 3 || !branch.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(Error::bad("--branch-number", format!("{branch:?} must be 3 digits")));
+    }
+    let account = b.account_number.as_deref().unwrap_or("").trim().to_string();
+    if account.len() != 7 || !account.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(Error::bad("--account-number", format!("{account:?} must be 7 digits")));
+    }
+    let account_type = match b.account_type.as_deref().unwrap_or("").trim() {
+        "futsu" | "普通" => "普通",
+        "toza" | "当座" => "当座",
+        other => return Err(Error::bad("--account-type", format!("{other:?} must be futsu (普通) or toza (当座)"))),
+    };
+    let holder = kana::to_bank_kana(b.holder_kana.as_deref().unwrap_or("")).map_err(|e| Error::bad("--holder-kana", e))?;
+    let mut body = json!({
+        "amount": amount,
+        "customer_name": holder,
+        "bank_name": b.bank_name.as_deref().unwrap_or("").trim(),
+        "branch_number": branch,
+        "account_type": account_type,
+        "account_number": account.parse::<u32>().unwrap_or(0),
+        "include_payment_method_fee": false,
+    });
+    if let Some(code) = b.bank_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if code.len() != 4 || !code.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(Error::bad("--bank-code", format!("{code:?} must be 4 digits (Zengin code)")));
+        }
+        body["bank_code"] = json!(code);
+    }
+    if let Some(n) = b.branch_name.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        body["branch_name"] = json!(n);
+    }
+    Ok(body.to_string())
+}
+
+fn validate_methods(methods: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for m in methods.iter().flat_map(|m| m.split(',')).map(str::trim).filter(|m| !m.is_empty()) {
+        if !PaymentType::KNOWN.contains(&m) {
+            return Err(Error::bad(
+                "--methods",
+                format!("{m:?} is not a KOMOJU payment type; known: {}", PaymentType::KNOWN.join(", ")),
+            ));
+        }
+        if !out.iter().any(|o| o == m) {
+            out.push(m.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn validate_locale(l: Option<&str>) -> Result<Option<String>> {
+    match l.map(str::trim) {
+        None => Ok(None),
+        Some(l @ ("ja" | "en" | "ko")) => Ok(Some(l.to_string())),
+        Some(other) => Err(Error::bad("--locale", format!("{other:?} must be ja, en or ko"))),
+    }
+}
+
+fn clean_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>> {
+    let Some(v) = v.map(str::trim) else { return Ok(None) };
+    if v.is_empty() {
+        return Err(Error::bad(field, "is empty"));
+    }
+    if v.chars().count() > max {
+        return Err(Error::bad(field, format!("is longer than {max} characters")));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(Error::bad(field, "contains a control character"));
+    }
+    Ok(Some(v.to_string()))
+}
+
+fn looks_like_email(e: &str) -> bool {
+    let Some((local, domain)) = e.rsplit_once('@') else { return false };
+    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !e.contains(char::is_whitespace)
+}

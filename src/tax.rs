@@ -1,0 +1,280 @@
+//! Japanese consumption tax: 10 % standard, 8 % reduced (軽減税率). Tax is computed once per rate per
+//! invoice from the sum of that rate's lines, never per line, with one configurable rounding.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum TaxRate {
+    /// 10 % (標準税率)
+    Standard,
+    /// 8 % (軽減税率: food and drink to take away, newspapers)
+    Reduced,
+}
+
+impl TaxRate {
+    pub const ALL: [TaxRate; 2] = [TaxRate::Standard, TaxRate::Reduced];
+
+    pub fn percent(self) -> u8 {
+        match self {
+            TaxRate::Standard => 10,
+            TaxRate::Reduced => 8,
+        }
+    }
+}
+
+impl From<TaxRate> for u8 {
+    fn from(r: TaxRate) -> u8 {
+        r.percent()
+    }
+}
+
+impl TryFrom<u8> for TaxRate {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, String> {
+        match v {
+            10 => Ok(TaxRate::Standard),
+            8 => Ok(TaxRate::Reduced),
+            other => Err(format!("tax rate {other} % is not 10 or 8")),
+        }
+    }
+}
+
+impl fmt::Display for TaxRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.percent())
+    }
+}
+
+impl FromStr for TaxRate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().trim_end_matches(['%', '％']).trim() {
+            "10" | "１０" => Ok(TaxRate::Standard),
+            "8" | "８" => Ok(TaxRate::Reduced),
+            _ => Err(format!("tax rate {s:?} must be 10 or 8 (percent)")),
+        }
+    }
+}
+
+/// How a fraction of a yen of tax is rounded (once per rate per invoice).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    /// 切り捨て, the usual choice.
+    #[default]
+    Down,
+    /// 四捨五入
+    HalfUp,
+    /// 切り上げ
+    Up,
+}
+
+impl Rounding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rounding::Down => "down",
+            Rounding::HalfUp => "half_up",
+            Rounding::Up => "up",
+        }
+    }
+
+    /// Rounds the non-negative fraction `num / den`.
+    fn apply(self, num: i128, den: i128) -> i128 {
+        debug_assert!(num >= 0 && den > 0);
+        match self {
+            Rounding::Down => num / den,
+            Rounding::Up => (num + den - 1) / den,
+            Rounding::HalfUp => (2 * num + den) / (2 * den),
+        }
+    }
+}
+
+impl FromStr for Rounding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "down" => Ok(Rounding::Down),
+            "half_up" | "half-up" => Ok(Rounding::HalfUp),
+            "up" => Ok(Rounding::Up),
+            _ => Err(format!("rounding {s:?} must be down, half_up or up")),
+        }
+    }
+}
+
+/// Whether line prices include tax (税込, the usual at a Japanese counter) or not (税抜).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceMode {
+    #[default]
+    Inclusive,
+    Exclusive,
+}
+
+impl PriceMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriceMode::Inclusive => "inclusive",
+            PriceMode::Exclusive => "exclusive",
+        }
+    }
+}
+
+impl FromStr for PriceMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "inclusive" => Ok(PriceMode::Inclusive),
+            "exclusive" => Ok(PriceMode::Exclusive),
+            _ => Err(format!("price mode {s:?} must be inclusive or exclusive")),
+        }
+    }
+}
+
+/// One rate's share of an invoice.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RateTotal {
+    pub rate: TaxRate,
+    /// Amount before tax (税抜).
+    pub net: i64,
+    /// Tax at this rate (消費税額).
+    pub tax: i64,
+    /// Amount including tax (税込) = net + tax.
+    pub gross: i64,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TaxBreakdown {
+    /// Only rates that have lines, standard first.
+    pub per_rate: Vec<RateTotal>,
+    /// What the customer pays.
+    pub total: i64,
+}
+
+impl TaxBreakdown {
+    pub fn tax_at(&self, rate: TaxRate) -> i64 {
+        self.per_rate.iter().find(|r| r.rate == rate).map_or(0, |r| r.tax)
+    }
+    pub fn gross_at(&self, rate: TaxRate) -> i64 {
+        self.per_rate.iter().find(|r| r.rate == rate).map_or(0, |r| r.gross)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaxError {
+    #[error("a line amount is negative")]
+    Negative,
+    #[error("the invoice total is too large")]
+    Overflow,
+}
+
+/// Computes tax once per rate from `(rate, line amount)` pairs, where a line amount is
+/// `unit_price × quantity` as priced (inclusive or exclusive of tax).
+pub fn compute(
+    lines: impl IntoIterator<Item = (TaxRate, i64)>,
+    mode: PriceMode,
+    rounding: Rounding,
+) -> Result<TaxBreakdown, TaxError> {
+    let mut sums: [Option<i128>; 2] = [None, None];
+    for (rate, amount) in lines {
+        if amount < 0 {
+            return Err(TaxError::Negative);
+        }
+        let slot = &mut sums[rate as usize];
+        *slot = Some(slot.unwrap_or(0) + amount as i128);
+    }
+    let mut per_rate = Vec::new();
+    let mut total: i128 = 0;
+    for rate in TaxRate::ALL {
+        let Some(sum) = sums[rate as usize] else { continue };
+        let r = rate.percent() as i128;
+        let (net, tax, gross) = match mode {
+            PriceMode::Inclusive => {
+                let tax = rounding.apply(sum * r, 100 + r);
+                (sum - tax, tax, sum)
+            }
+            PriceMode::Exclusive => {
+                let tax = rounding.apply(sum * r, 100);
+                (sum, tax, sum + tax)
+            }
+        };
+        total += gross;
+        let fit = |v: i128| i64::try_from(v).map_err(|_| TaxError::Overflow);
+        per_rate.push(RateTotal { rate, net: fit(net)?, tax: fit(tax)?, gross: fit(gross)? });
+    }
+    Ok(TaxBreakdown { per_rate, total: i64::try_from(total).map_err(|_| TaxError::Overflow)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn inclusive_tax_is_extracted_once_per_rate() {
+        // ¥1,100 incl. 10 % → ¥100 tax; ¥1,080 incl. 8 % → ¥80 tax.
+        let b = compute(
+            [(TaxRate::Standard, 1100), (TaxRate::Reduced, 1080)],
+            PriceMode::Inclusive,
+            Rounding::Down,
+        )
+        .unwrap();
+        assert_eq!(b.total, 2180);
+        assert_eq!(b.tax_at(TaxRate::Standard), 100);
+        assert_eq!(b.tax_at(TaxRate::Reduced), 80);
+    }
+
+    #[test]
+    fn per_invoice_rounding_differs_from_per_line() {
+        // Three ¥108-incl. 8 % lines at ¥99 each (¥297): per line, 99×8/108 = 7.33 → 7 each = 21;
+        // once per invoice, 297×8/108 = 22.0 → 22.
+        let b = compute([(TaxRate::Reduced, 99); 3], PriceMode::Inclusive, Rounding::Down).unwrap();
+        assert_eq!(b.tax_at(TaxRate::Reduced), 22);
+        assert_eq!(b.total, 297);
+    }
+
+    #[test]
+    fn exclusive_adds_tax_with_the_chosen_rounding() {
+        let l = [(TaxRate::Standard, 1234)];
+        let down = compute(l, PriceMode::Exclusive, Rounding::Down).unwrap();
+        let half = compute(l, PriceMode::Exclusive, Rounding::HalfUp).unwrap();
+        let up = compute(l, PriceMode::Exclusive, Rounding::Up).unwrap();
+        assert_eq!((down.tax_at(TaxRate::Standard), down.total), (123, 1357));
+        assert_eq!(half.tax_at(TaxRate::Standard), 123); // 123.4
+        assert_eq!(up.tax_at(TaxRate::Standard), 124);
+        let l = [(TaxRate::Standard, 1235)];
+        assert_eq!(compute(l, PriceMode::Exclusive, Rounding::HalfUp).unwrap().per_rate[0].tax, 124);
+    }
+
+    #[test]
+    fn rates_parse_from_what_a_cashier_types() {
+        assert_eq!("10".parse::<TaxRate>().unwrap(), TaxRate::Standard);
+        assert_eq!("8%".parse::<TaxRate>().unwrap(), TaxRate::Reduced);
+        assert!("5".parse::<TaxRate>().is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn per_rate_totals_add_up(lines in proptest::collection::vec((any::<bool>(), 0i64..10_000_000), 1..40),
+                                  excl in any::<bool>(), r in 0u8..3) {
+            let mode = if excl { PriceMode::Exclusive } else { PriceMode::Inclusive };
+            let rounding = [Rounding::Down, Rounding::HalfUp, Rounding::Up][r as usize];
+            let lines: Vec<_> = lines.into_iter()
+                .map(|(s, a)| (if s { TaxRate::Standard } else { TaxRate::Reduced }, a)).collect();
+            let b = compute(lines.iter().copied(), mode, rounding).unwrap();
+            let sum_gross: i64 = b.per_rate.iter().map(|r| r.gross).sum();
+            prop_assert_eq!(sum_gross, b.total);
+            for rt in &b.per_rate {
+                prop_assert_eq!(rt.net + rt.tax, rt.gross);
+                prop_assert!(rt.tax >= 0 && rt.net >= 0);
+                let base: i64 = lines.iter().filter(|(r, _)| *r == rt.rate).map(|(_, a)| a).sum();
+                match mode {
+                    PriceMode::Inclusive => prop_assert_eq!(rt.gross, base),
+                    PriceMode::Exclusive => prop_assert_eq!(rt.net, base),
+                }
+            }
+        }
+    }
+}
