@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
 use super::model::{
-    fmt_time, new_id, ApiError, Fault, FaultKind, FakeState, IdemEntry, Session, StoredResponse,
+    fmt_time, new_id, ApiError, FakeState, Fault, FaultKind, IdemEntry, Session, StoredResponse,
     DEFAULT_TYPES, KNOWN_TYPES,
 };
 use super::params::{get_bool, get_int, get_str, parse_body};
@@ -21,8 +21,8 @@ use super::Shared;
 const IDEMPOTENCY_HEADER: &str = "x-komoju-idempotency";
 const SCENARIO_HEADER: &str = "komoju-scenario";
 const CURRENCIES: &[&str] = &[
-    "JPY", "USD", "EUR", "GBP", "KRW", "TWD", "CNY", "HKD", "SGD", "AUD", "CAD", "THB", "IDR", "PHP",
-    "MYR", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN", "BRL", "MXN", "INR", "VND",
+    "JPY", "USD", "EUR", "GBP", "KRW", "TWD", "CNY", "HKD", "SGD", "AUD", "CAD", "THB", "IDR",
+    "PHP", "MYR", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN", "BRL", "MXN", "INR", "VND",
 ];
 
 pub(crate) fn json_response(status: u16, body: &Value) -> Response {
@@ -45,10 +45,16 @@ fn stored_to_response(r: &StoredResponse) -> Response {
 }
 
 fn authorized(headers: &HeaderMap, secret: &str) -> bool {
-    let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let Some(b64) = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")) else {
+    let Some(b64) = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))
+    else {
         return false;
     };
     let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
@@ -65,9 +71,10 @@ fn authorized(headers: &HeaderMap, secret: &str) -> bool {
 fn take_fault(st: &mut FakeState, method: &Method, path: &str) -> Option<Fault> {
     let idx = st.faults.iter().position(|f| {
         f.remaining > 0
-            && f.path_prefix.as_deref().map_or(true, |p| path.starts_with(p))
-            && f
-                .method
+            && f.path_prefix
+                .as_deref()
+                .map_or(true, |p| path.starts_with(p))
+            && f.method
                 .as_deref()
                 .map_or(true, |m| m.eq_ignore_ascii_case(method.as_str()))
     })?;
@@ -104,12 +111,18 @@ pub(crate) async fn api_entry(
         match f.kind {
             FaultKind::Status500 => {
                 return stored_to_response(
-                    &ApiError::new(500, "internal_server_error", "Internal server error (fake fault)").into(),
+                    &ApiError::new(
+                        500,
+                        "internal_server_error",
+                        "Internal server error (fake fault)",
+                    )
+                    .into(),
                 )
             }
             FaultKind::RateLimit => {
                 let mut r = stored_to_response(
-                    &ApiError::new(429, "too_many_requests", "Too many requests (fake fault)").into(),
+                    &ApiError::new(429, "too_many_requests", "Too many requests (fake fault)")
+                        .into(),
                 );
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(f.retry_after));
@@ -132,11 +145,18 @@ pub(crate) async fn api_entry(
     let secret = shared.lock().secret_key.clone();
     if !authorized(&headers, &secret) {
         return stored_to_response(
-            &ApiError::new(401, "unauthorized", "Bad credentials: pass your secret key as the HTTP Basic user name").into(),
+            &ApiError::new(
+                401,
+                "unauthorized",
+                "Bad credentials: pass your secret key as the HTTP Basic user name",
+            )
+            .into(),
         );
     }
 
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let parsed = if method == Method::POST || method == Method::PATCH {
         match parse_body(content_type, &body) {
             Ok(v) => v,
@@ -155,11 +175,8 @@ pub(crate) async fn api_entry(
                     check_idempotency(&shared, k, &method, &path, &parsed)
                 }
                 _ => IdemCheck::Reply(stored_to_response(
-                    &ApiError::invalid(
-                        "X-KOMOJU-IDEMPOTENCY",
-                        "must be 1 to 100 ASCII characters",
-                    )
-                    .into(),
+                    &ApiError::invalid("X-KOMOJU-IDEMPOTENCY", "must be 1 to 100 ASCII characters")
+                        .into(),
                 )),
             },
         }
@@ -182,9 +199,10 @@ pub(crate) async fn api_entry(
         .get(SCENARIO_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
 
     let result = {
         let mut st = shared.lock();
@@ -222,7 +240,11 @@ pub(crate) async fn api_entry(
                 .map(|b| serde_json::to_string(b).unwrap_or_default())
                 .unwrap_or_default();
             let cut: String = full.chars().take(full.chars().count() / 2).collect();
-            let text = if cut.is_empty() { "{\"id\":".to_string() } else { cut };
+            let text = if cut.is_empty() {
+                "{\"id\":".to_string()
+            } else {
+                cut
+            };
             Response::builder()
                 .status(StatusCode::OK)
                 .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
@@ -251,7 +273,13 @@ fn broken_response(stored: &StoredResponse) -> Response {
         .expect("valid response")
 }
 
-fn check_idempotency(shared: &Shared, key: &str, method: &Method, path: &str, parsed: &Value) -> IdemCheck {
+fn check_idempotency(
+    shared: &Shared,
+    key: &str,
+    method: &Method,
+    path: &str,
+    parsed: &Value,
+) -> IdemCheck {
     let mut st = shared.lock();
     let now = st.now();
     let fingerprint = json!({"method": method.as_str(), "path": path, "body": parsed});
@@ -317,7 +345,9 @@ fn dispatch(
     match (method.as_str(), segs) {
         ("POST", ["sessions"]) => create_session(st, body, scenario),
         ("GET", ["sessions", id]) => {
-            let s = st.session(id).ok_or_else(|| ApiError::not_found("session"))?;
+            let s = st
+                .session(id)
+                .ok_or_else(|| ApiError::not_found("session"))?;
             ok(st.session_json(s))
         }
         ("POST", ["sessions", id, "cancel"]) => {
@@ -328,7 +358,9 @@ fn dispatch(
         ("GET", ["payments"]) => list_payments(st, query),
         ("GET", ["payments", id]) => payment_ok(st, id),
         ("POST", ["payments", id, "capture"]) => {
-            let p = st.payment(id).ok_or_else(|| ApiError::not_found("payment"))?;
+            let p = st
+                .payment(id)
+                .ok_or_else(|| ApiError::not_found("payment"))?;
             if p.status != "authorized" || !p.capture_manual {
                 return Err(ApiError::new(
                     422,
@@ -361,12 +393,18 @@ fn dispatch(
                 .ok_or_else(|| ApiError::not_found("event"))?;
             ok(e.json())
         }
-        _ => Err(ApiError::new(404, "not_found", "The requested resource could not be found")),
+        _ => Err(ApiError::new(
+            404,
+            "not_found",
+            "The requested resource could not be found",
+        )),
     }
 }
 
 fn payment_ok(st: &FakeState, id: &str) -> ApiResult {
-    let p = st.payment(id).ok_or_else(|| ApiError::not_found("payment"))?;
+    let p = st
+        .payment(id)
+        .ok_or_else(|| ApiError::not_found("payment"))?;
     ok(p.json())
 }
 
@@ -374,7 +412,10 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
     let now = st.now();
     let mode = get_str(body, "mode", "mode")?.unwrap_or_else(|| "payment".into());
     if !["payment", "customer", "customer_payment"].contains(&mode.as_str()) {
-        return Err(ApiError::invalid("mode", "must be payment, customer or customer_payment"));
+        return Err(ApiError::invalid(
+            "mode",
+            "must be payment, customer or customer_payment",
+        ));
     }
     let amount = match get_int(body, "amount", "amount")? {
         Some(a) if a < 0 => return Err(ApiError::invalid("amount", "must be ≥ 0")),
@@ -385,7 +426,10 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
     let currency = match get_str(body, "currency", "currency")? {
         Some(c) if CURRENCIES.contains(&c.as_str()) => c,
         Some(c) => {
-            return Err(ApiError::new(422, "invalid_currency", format!("Unsupported currency {c}")).param("currency"))
+            return Err(
+                ApiError::new(422, "invalid_currency", format!("Unsupported currency {c}"))
+                    .param("currency"),
+            )
         }
         None if mode == "customer" => "JPY".into(),
         None => return Err(ApiError::missing("currency")),
@@ -397,7 +441,8 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
             _ => return Err(ApiError::invalid("return_url", "must be an http(s) URL")),
         }
     }
-    let default_locale = get_str(body, "default_locale", "default_locale")?.unwrap_or_else(|| "ja".into());
+    let default_locale =
+        get_str(body, "default_locale", "default_locale")?.unwrap_or_else(|| "ja".into());
     if !["ja", "en", "ko"].contains(&default_locale.as_str()) {
         return Err(ApiError::invalid("default_locale", "must be ja, en or ko"));
     }
@@ -413,7 +458,10 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
             let mut out = Map::new();
             for (k, v) in m {
                 if k.chars().count() > 30 {
-                    return Err(ApiError::invalid("metadata", "keys are at most 30 characters"));
+                    return Err(ApiError::invalid(
+                        "metadata",
+                        "keys are at most 30 characters",
+                    ));
                 }
                 let s = match v {
                     Value::String(s) => s.clone(),
@@ -422,7 +470,10 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
                     _ => return Err(ApiError::invalid("metadata", "values must be strings")),
                 };
                 if s.chars().count() > 2000 {
-                    return Err(ApiError::invalid("metadata", "values are at most 2000 characters"));
+                    return Err(ApiError::invalid(
+                        "metadata",
+                        "values are at most 2000 characters",
+                    ));
                 }
                 out.insert(k.clone(), Value::String(s));
             }
@@ -436,7 +487,10 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
             let mut out = Vec::new();
             for t in a {
                 let Some(t) = t.as_str() else {
-                    return Err(ApiError::invalid("payment_types", "must be an array of strings"));
+                    return Err(ApiError::invalid(
+                        "payment_types",
+                        "must be an array of strings",
+                    ));
                 };
                 if !KNOWN_TYPES.contains(&t) {
                     return Err(ApiError::new(
@@ -457,7 +511,10 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
         }
         Some(Value::String(t)) if KNOWN_TYPES.contains(&t.as_str()) => vec![t.clone()],
         Some(_) => {
-            return Err(ApiError::new(422, "invalid_payment_type", "payment_types is invalid").param("payment_types"))
+            return Err(
+                ApiError::new(422, "invalid_payment_type", "payment_types is invalid")
+                    .param("payment_types"),
+            )
         }
     };
     let line_items = match body.get("line_items") {
@@ -466,7 +523,8 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
             let mut out = Vec::new();
             for (i, it) in items.iter().enumerate() {
                 let p = |f: &str| format!("line_items[{i}][{f}]");
-                let amount = get_int(it, "amount", &p("amount"))?.ok_or_else(|| ApiError::missing(&p("amount")))?;
+                let amount = get_int(it, "amount", &p("amount"))?
+                    .ok_or_else(|| ApiError::missing(&p("amount")))?;
                 if amount < 0 {
                     return Err(ApiError::invalid(&p("amount"), "must be ≥ 0"));
                 }
@@ -489,7 +547,12 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
     let expires_in_seconds = match get_int(body, "expires_in_seconds", "expires_in_seconds")? {
         None => 86400,
         Some(n) if (1..=86400).contains(&n) => n,
-        Some(_) => return Err(ApiError::invalid("expires_in_seconds", "must be between 1 and 86400")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "expires_in_seconds",
+                "must be between 1 and 86400",
+            ))
+        }
     };
     let external_customer_id = get_str(body, "external_customer_id", "external_customer_id")?;
     let payment_data = match body.get("payment_data") {
@@ -497,21 +560,36 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
         Some(Value::Object(m)) => Value::Object(m.clone()),
         Some(_) => return Err(ApiError::invalid("payment_data", "must be an object")),
     };
-    let external_order_num = get_str(&payment_data, "external_order_num", "payment_data[external_order_num]")?;
+    let external_order_num = get_str(
+        &payment_data,
+        "external_order_num",
+        "payment_data[external_order_num]",
+    )?;
     if let Some(e) = &external_order_num {
         if e.is_empty() || e.chars().count() > 255 {
-            return Err(ApiError::invalid("payment_data[external_order_num]", "must be 1 to 255 characters"));
+            return Err(ApiError::invalid(
+                "payment_data[external_order_num]",
+                "must be 1 to 255 characters",
+            ));
         }
-        if st.sessions.iter().any(|s| s.external_order_num.as_deref() == Some(e)) {
+        if st
+            .sessions
+            .iter()
+            .any(|s| s.external_order_num.as_deref() == Some(e))
+        {
             return Err(ApiError::invalid(
                 "payment_data[external_order_num]",
                 "has already been taken",
             ));
         }
     }
-    let capture = get_str(&payment_data, "capture", "payment_data[capture]")?.unwrap_or_else(|| "auto".into());
+    let capture = get_str(&payment_data, "capture", "payment_data[capture]")?
+        .unwrap_or_else(|| "auto".into());
     if capture != "auto" && capture != "manual" {
-        return Err(ApiError::invalid("payment_data[capture]", "must be auto or manual"));
+        return Err(ApiError::invalid(
+            "payment_data[capture]",
+            "must be auto or manual",
+        ));
     }
     let session = Session {
         id: new_id(),
@@ -545,7 +623,10 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
 fn is_half_width_katakana_name(s: &str) -> bool {
     !s.trim().is_empty()
         && s.chars().all(|c| {
-            ('\u{FF61}'..='\u{FF9F}').contains(&c) || c == ' ' || c.is_ascii_uppercase() || "().-/".contains(c)
+            ('\u{FF61}'..='\u{FF9F}').contains(&c)
+                || c == ' '
+                || c.is_ascii_uppercase()
+                || "().-/".contains(c)
         })
 }
 
@@ -555,7 +636,9 @@ fn digits(s: &str, n: usize) -> bool {
 
 fn refund_request(st: &mut FakeState, id: &str, body: &Value) -> ApiResult {
     let now = st.now();
-    let p = st.payment(id).ok_or_else(|| ApiError::not_found("payment"))?;
+    let p = st
+        .payment(id)
+        .ok_or_else(|| ApiError::not_found("payment"))?;
     let req_str = |k: &str| -> Result<String, ApiError> {
         match get_str(body, k, k)? {
             Some(s) if !s.trim().is_empty() => Ok(s),
@@ -568,13 +651,20 @@ fn refund_request(st: &mut FakeState, id: &str, body: &Value) -> ApiResult {
     let branch_number = req_str("branch_number")?;
     let account_type = req_str("account_type")?;
     let account_number = req_str("account_number")?;
-    let include_fee = get_bool(body, "include_payment_method_fee", "include_payment_method_fee")?
-        .ok_or_else(|| ApiError::missing("include_payment_method_fee"))?;
+    let include_fee = get_bool(
+        body,
+        "include_payment_method_fee",
+        "include_payment_method_fee",
+    )?
+    .ok_or_else(|| ApiError::missing("include_payment_method_fee"))?;
     let bank_code = get_str(body, "bank_code", "bank_code")?;
     let branch_name = get_str(body, "branch_name", "branch_name")?;
     let description = get_str(body, "description", "description")?;
     if !is_half_width_katakana_name(&customer_name) {
-        return Err(ApiError::invalid("customer_name", "must be half-width katakana"));
+        return Err(ApiError::invalid(
+            "customer_name",
+            "must be half-width katakana",
+        ));
     }
     if !digits(&branch_number, 3) {
         return Err(ApiError::invalid("branch_number", "must be 3 digits"));
@@ -589,13 +679,19 @@ fn refund_request(st: &mut FakeState, id: &str, body: &Value) -> ApiResult {
     }
     let max = p.amount + p.tax + if include_fee { p.fee } else { 0 } - p.amount_refunded;
     if amount <= 0 || amount > max {
-        return Err(ApiError::invalid("amount", format!("must be between 1 and {max}")));
+        return Err(ApiError::invalid(
+            "amount",
+            format!("must be between 1 and {max}"),
+        ));
     }
     if p.status != "captured" {
         return Err(ApiError::new(
             422,
             "not_refundable",
-            format!("A payment with status {} cannot get a refund request", p.status),
+            format!(
+                "A payment with status {} cannot get a refund request",
+                p.status
+            ),
         ));
     }
     let rr = json!({
@@ -703,12 +799,22 @@ fn in_range(t: DateTime<Utc>, lp: &ListParams) -> bool {
 
 fn list_payments(st: &FakeState, query: &[(String, String)]) -> ApiResult {
     let lp = list_params(query)?;
-    let statuses: Option<Vec<String>> = lp
-        .q
-        .get("status")
-        .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect());
+    let statuses: Option<Vec<String>> = lp.q.get("status").map(|s| {
+        s.split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    });
     if let Some(ss) = &statuses {
-        const ALL: &[&str] = &["pending", "authorized", "captured", "refunded", "cancelled", "expired", "failed"];
+        const ALL: &[&str] = &[
+            "pending",
+            "authorized",
+            "captured",
+            "refunded",
+            "cancelled",
+            "expired",
+            "failed",
+        ];
         if let Some(bad) = ss.iter().find(|s| !ALL.contains(&s.as_str())) {
             return Err(ApiError::invalid("status", format!("unknown status {bad}")));
         }
@@ -721,7 +827,10 @@ fn list_payments(st: &FakeState, query: &[(String, String)]) -> ApiResult {
         .rev()
         .filter(|p| in_range(p.created_at, &lp))
         .filter(|p| currency.as_ref().map_or(true, |c| &p.currency == c))
-        .filter(|p| ext.as_ref().map_or(true, |e| p.external_order_num.as_ref() == Some(e)))
+        .filter(|p| {
+            ext.as_ref()
+                .map_or(true, |e| p.external_order_num.as_ref() == Some(e))
+        })
         .filter(|p| statuses.as_ref().map_or(true, |ss| ss.contains(&p.status)))
         .map(|p| p.json())
         .collect();

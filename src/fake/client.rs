@@ -84,7 +84,8 @@ impl FakeControl {
     }
 
     async fn get(&self, path: &str) -> R {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     /// The customer pays through the session. `store` is for konbini (default `lawson`).
@@ -99,7 +100,8 @@ impl FakeControl {
 
     /// Like [`FakeControl::pay`] with a full body: `{payment_type, store?, email?, name?}`.
     pub async fn pay_with(&self, session_id: &str, body: Value) -> R {
-        self.post(&format!("/sessions/{session_id}/pay"), body).await
+        self.post(&format!("/sessions/{session_id}/pay"), body)
+            .await
     }
 
     /// A failed payment attempt (session stays pending). Returns the failed payment.
@@ -110,8 +112,11 @@ impl FakeControl {
 
     /// The customer clicks "return to merchant": session → cancelled. Returns the session.
     pub async fn customer_cancel(&self, session_id: &str) -> R {
-        self.post(&format!("/sessions/{session_id}/customer_cancel"), json!({}))
-            .await
+        self.post(
+            &format!("/sessions/{session_id}/customer_cancel"),
+            json!({}),
+        )
+        .await
     }
 
     /// The customer paid at the store / bank: authorized → captured. Returns the payment.
@@ -146,7 +151,8 @@ impl FakeControl {
 
     /// Moves the fake clock. Returns `{now, offset_seconds}`.
     pub async fn advance_clock(&self, seconds: i64) -> R {
-        self.post("/clock/advance", json!({"seconds": seconds})).await
+        self.post("/clock/advance", json!({"seconds": seconds}))
+            .await
     }
 
     /// `{now, offset_seconds}`.
@@ -156,7 +162,8 @@ impl FakeControl {
 
     /// Injects a fault for the next `count` matching API requests.
     pub async fn add_fault(&self, spec: &FaultSpec) -> R {
-        let body = serde_json::to_value(spec).map_err(|e| FakeControlError::Transport(e.to_string()))?;
+        let body =
+            serde_json::to_value(spec).map_err(|e| FakeControlError::Transport(e.to_string()))?;
         self.post("/faults", body).await
     }
 

@@ -20,17 +20,30 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/sessions/{id}/customer_cancel", post(customer_cancel))
         .route("/payments/{id}/capture", post(capture))
         .route("/payments/{id}/expire", post(expire))
-        .route("/payments/{id}/refund_requests/{rid}/complete", post(rr_complete))
-        .route("/payments/{id}/refund_requests/{rid}/reject", post(rr_reject))
+        .route(
+            "/payments/{id}/refund_requests/{rid}/complete",
+            post(rr_complete),
+        )
+        .route(
+            "/payments/{id}/refund_requests/{rid}/reject",
+            post(rr_reject),
+        )
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
-        .route("/faults", post(add_fault).delete(clear_faults).get(list_faults))
+        .route(
+            "/faults",
+            post(add_fault).delete(clear_faults).get(list_faults),
+        )
         .route("/events", post(set_events))
         .route("/stats", get(stats))
 }
 
 pub(crate) async fn not_found() -> Response {
-    err(ApiError::new(404, "not_found", "The requested resource could not be found"))
+    err(ApiError::new(
+        404,
+        "not_found",
+        "The requested resource could not be found",
+    ))
 }
 
 fn err(e: ApiError) -> Response {
@@ -49,7 +62,8 @@ fn body_json(body: &Bytes) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::new(400, "bad_request", format!("invalid JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(400, "bad_request", format!("invalid JSON: {e}")))
 }
 
 fn opt_string(v: &Value, k: &str) -> Option<String> {
@@ -66,7 +80,8 @@ async fn list_sessions(State(sh): State<Shared>) -> Response {
 async fn pay(State(sh): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     done((|| {
         let b = body_json(&body)?;
-        let payment_type = opt_string(&b, "payment_type").ok_or_else(|| ApiError::missing("payment_type"))?;
+        let payment_type =
+            opt_string(&b, "payment_type").ok_or_else(|| ApiError::missing("payment_type"))?;
         let mut st = sh.lock();
         st.tick();
         let pid = st.pay_session(
@@ -131,10 +146,16 @@ async fn capture(State(sh): State<Shared>, Path(id): Path<String>) -> Response {
 async fn expire(State(sh): State<Shared>, Path(id): Path<String>) -> Response {
     let mut st = sh.lock();
     st.tick();
-    done(st.expire_payment(&id).map(|_| st.payment(&id).expect("exists").json()))
+    done(
+        st.expire_payment(&id)
+            .map(|_| st.payment(&id).expect("exists").json()),
+    )
 }
 
-async fn rr_complete(State(sh): State<Shared>, Path((id, rid)): Path<(String, String)>) -> Response {
+async fn rr_complete(
+    State(sh): State<Shared>,
+    Path((id, rid)): Path<(String, String)>,
+) -> Response {
     let mut st = sh.lock();
     st.tick();
     done(st.settle_refund_request(&id, &rid, "completed"))
@@ -175,7 +196,8 @@ async fn add_fault(State(sh): State<Shared>, body: Bytes) -> Response {
     done((|| {
         let b = body_json(&body)?;
         let kind_s = opt_string(&b, "kind").ok_or_else(|| ApiError::missing("kind"))?;
-        let kind = FaultKind::parse(&kind_s).ok_or_else(|| ApiError::invalid("kind", format!("unknown fault {kind_s}")))?;
+        let kind = FaultKind::parse(&kind_s)
+            .ok_or_else(|| ApiError::invalid("kind", format!("unknown fault {kind_s}")))?;
         let num = |k: &str, d: u64| b.get(k).and_then(Value::as_u64).unwrap_or(d);
         let fault = Fault {
             kind,
@@ -196,7 +218,10 @@ async fn add_fault(State(sh): State<Shared>, body: Bytes) -> Response {
 
 async fn list_faults(State(sh): State<Shared>) -> Response {
     let st = sh.lock();
-    json_response(200, &Value::Array(st.faults.iter().map(Fault::json).collect()))
+    json_response(
+        200,
+        &Value::Array(st.faults.iter().map(Fault::json).collect()),
+    )
 }
 
 async fn clear_faults(State(sh): State<Shared>) -> Response {

@@ -6,7 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
-use super::model::{FakeState, Payment, PayRequest, KONBINI_STORES};
+use super::model::{FakeState, PayRequest, Payment, KONBINI_STORES};
 use super::params::parse_form;
 use super::Shared;
 
@@ -103,7 +103,13 @@ fn payment_details_html(p: &Payment) -> String {
 
 fn render_session(st: &FakeState, id: &str) -> Response {
     let Some(s) = st.session(id) else {
-        return (StatusCode::NOT_FOUND, Html(page("Not found", "<p>This payment page does not exist.</p>")))
+        return (
+            StatusCode::NOT_FOUND,
+            Html(page(
+                "Not found",
+                "<p>This payment page does not exist.</p>",
+            )),
+        )
             .into_response();
     };
     let last = s.payment_ids.last().and_then(|p| st.payment(p));
@@ -176,14 +182,20 @@ pub(crate) async fn pay(State(sh): State<Shared>, Path(id): Path<String>, body: 
         Ok(_) => render_session(&st, &id),
         Err(e) => (
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
-            Html(page("Payment error", &format!("<p>{}</p>", esc(&e.message)))),
+            Html(page(
+                "Payment error",
+                &format!("<p>{}</p>", esc(&e.message)),
+            )),
         )
             .into_response(),
     }
 }
 
 /// "Return to merchant": cancels a still-pending session, then redirects to `return_url?session_id=…`.
-pub(crate) async fn return_to_merchant(State(sh): State<Shared>, Path(id): Path<String>) -> Response {
+pub(crate) async fn return_to_merchant(
+    State(sh): State<Shared>,
+    Path(id): Path<String>,
+) -> Response {
     let mut st = sh.lock();
     st.tick();
     let Some(s) = st.session(&id) else {

@@ -23,7 +23,13 @@ pub(crate) const KNOWN_TYPES: &[&str] = &[
     "paidy",
     "web_money",
 ];
-pub(crate) const DEFAULT_TYPES: &[&str] = &["credit_card", "konbini", "bank_transfer", "pay_easy", "paypay"];
+pub(crate) const DEFAULT_TYPES: &[&str] = &[
+    "credit_card",
+    "konbini",
+    "bank_transfer",
+    "pay_easy",
+    "paypay",
+];
 pub(crate) const KONBINI_STORES: &[&str] = &[
     "seven-eleven",
     "lawson",
@@ -119,7 +125,11 @@ impl ApiError {
         .param(param)
     }
     pub fn not_found(what: &str) -> Self {
-        ApiError::new(404, "not_found", format!("The requested {what} could not be found"))
+        ApiError::new(
+            404,
+            "not_found",
+            format!("The requested {what} could not be found"),
+        )
     }
     pub fn body(&self) -> Value {
         json!({"error": {
@@ -492,18 +502,34 @@ impl FakeState {
             .ok_or_else(|| ApiError::not_found("session"))?
             .clone();
         if s.status == "cancelled" {
-            return Err(ApiError::new(422, "unprocessable_entity", "The session is cancelled"));
+            return Err(ApiError::new(
+                422,
+                "unprocessable_entity",
+                "The session is cancelled",
+            ));
         }
         if s.status == "completed" {
-            return Err(ApiError::new(422, "unprocessable_entity", "The session is already completed"));
+            return Err(ApiError::new(
+                422,
+                "unprocessable_entity",
+                "The session is already completed",
+            ));
         }
         if s.expired {
-            return Err(ApiError::new(422, "unprocessable_entity", "The session has expired"));
+            return Err(ApiError::new(
+                422,
+                "unprocessable_entity",
+                "The session has expired",
+            ));
         }
         let t = req.payment_type.as_str();
         if !KNOWN_TYPES.contains(&t) {
-            return Err(ApiError::new(422, "invalid_payment_type", format!("Unknown payment type {t}"))
-                .param("payment_type"));
+            return Err(ApiError::new(
+                422,
+                "invalid_payment_type",
+                format!("Unknown payment type {t}"),
+            )
+            .param("payment_type"));
         }
         if !s.payment_types.iter().any(|x| x == t) {
             return Err(ApiError::new(
@@ -516,7 +542,10 @@ impl FakeState {
         let store = match (&req.store, t) {
             (Some(st), "konbini") if KONBINI_STORES.contains(&st.as_str()) => st.clone(),
             (Some(st), "konbini") => {
-                return Err(ApiError::invalid("store", format!("unknown konbini store {st}")))
+                return Err(ApiError::invalid(
+                    "store",
+                    format!("unknown konbini store {st}"),
+                ))
             }
             _ => "lawson".to_string(),
         };
@@ -658,7 +687,12 @@ impl FakeState {
     }
 
     /// authorized → captured (store/bank payment received, or a manual capture).
-    pub fn capture_payment(&mut self, payment_id: &str, amount: Option<i64>, tax: Option<i64>) -> Result<(), ApiError> {
+    pub fn capture_payment(
+        &mut self,
+        payment_id: &str,
+        amount: Option<i64>,
+        tax: Option<i64>,
+    ) -> Result<(), ApiError> {
         let now = self.now();
         let p = self
             .payment_mut(payment_id)
@@ -672,7 +706,10 @@ impl FakeState {
         }
         if let Some(a) = amount {
             if a < 0 || a > p.amount {
-                return Err(ApiError::invalid("amount", "must be between 0 and the authorized amount"));
+                return Err(ApiError::invalid(
+                    "amount",
+                    "must be between 0 and the authorized amount",
+                ));
             }
             p.amount = a;
         }
@@ -778,7 +815,12 @@ impl FakeState {
     }
 
     /// Sets a refund request's status (control API: the manual processing at KOMOJU).
-    pub fn settle_refund_request(&mut self, payment_id: &str, rid: &str, status: &str) -> Result<Value, ApiError> {
+    pub fn settle_refund_request(
+        &mut self,
+        payment_id: &str,
+        rid: &str,
+        status: &str,
+    ) -> Result<Value, ApiError> {
         let p = self
             .payment_mut(payment_id)
             .ok_or_else(|| ApiError::not_found("payment"))?;
@@ -788,7 +830,11 @@ impl FakeState {
             .find(|r| r.get("id").and_then(Value::as_str) == Some(rid))
             .ok_or_else(|| ApiError::not_found("refund request"))?;
         if rr.get("status").and_then(Value::as_str) != Some("pending") {
-            return Err(ApiError::new(422, "unprocessable_entity", "The refund request is not pending"));
+            return Err(ApiError::new(
+                422,
+                "unprocessable_entity",
+                "The refund request is not pending",
+            ));
         }
         rr["status"] = json!(status);
         let out = rr.clone();

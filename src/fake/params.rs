@@ -16,10 +16,19 @@ pub(crate) fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Valu
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
     let looks_json = text.trim_start().starts_with('{');
     if ct.contains("json") || (!ct.contains("form") && looks_json) {
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| ApiError::new(400, "bad_request", format!("The request body is not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| {
+            ApiError::new(
+                400,
+                "bad_request",
+                format!("The request body is not valid JSON: {e}"),
+            )
+        })?;
         if !v.is_object() {
-            return Err(ApiError::new(400, "bad_request", "The request body must be a JSON object"));
+            return Err(ApiError::new(
+                400,
+                "bad_request",
+                "The request body must be a JSON object",
+            ));
         }
         return Ok(v);
     }
