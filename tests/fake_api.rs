@@ -631,6 +631,27 @@ async fn idempotency_replay_conflict_and_mismatch() {
     let third = t.post_idem("/sessions", body2, "key-2").await;
     assert_eq!(third.json()["id"], first.json()["id"]);
     assert_eq!(t.stats().await["sessions"], 2);
+    // A client that times out during a stall: the request still completes; the retry replays it.
+    t.ctl
+        .add_fault(&FaultSpec {
+            stall_ms: Some(600),
+            ..FaultSpec::new("stall")
+        })
+        .await
+        .unwrap();
+    let body3 = json!({"amount": 900, "currency": "JPY"});
+    let timed_out = t
+        .post_req("/sessions", &body3, Some("key-3"))
+        .timeout(Duration::from_millis(150))
+        .send()
+        .await;
+    assert!(timed_out.is_err());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let replay = t.post_idem("/sessions", body3, "key-3").await;
+    assert_eq!(replay.status, 200);
+    assert_eq!(replay.headers["x-fake-idempotent-replay"], "true");
+    assert_eq!(t.stats().await["sessions"], 3);
+
     // Keys expire after 24 h (fake clock): the same key runs again.
     t.ctl.advance_clock(86400 + 1).await.unwrap();
     let again = t

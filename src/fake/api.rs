@@ -189,12 +189,10 @@ pub(crate) async fn api_entry(
         IdemCheck::None => None,
     };
 
-    if let Some(f) = &fault {
-        if f.kind == FaultKind::Stall {
-            tokio::time::sleep(StdDuration::from_millis(f.stall_ms)).await;
-        }
-    }
-
+    let stall_ms = fault
+        .as_ref()
+        .filter(|f| f.kind == FaultKind::Stall)
+        .map(|f| f.stall_ms);
     let scenario = headers
         .get(SCENARIO_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -204,29 +202,46 @@ pub(crate) async fn api_entry(
             .into_owned()
             .collect();
 
-    let result = {
-        let mut st = shared.lock();
-        st.tick();
-        let segs: Vec<&str> = path
-            .trim_start_matches("/api/v1")
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .collect();
-        dispatch(&mut st, &method, &segs, &parsed, &query, scenario)
-    };
-    let stored: StoredResponse = match result {
-        Ok(r) => r,
-        Err(e) => e.into(),
-    };
-
-    if let Some(k) = idem_key {
-        let mut st = shared.lock();
-        if stored.status >= 500 {
-            st.idempotency.remove(&k);
-        } else if let Some(e) = st.idempotency.get_mut(&k) {
-            e.result = Some(stored.clone());
+    // Processing runs in its own task: like a real server, it finishes (and stores the idempotent
+    // result) even when the client gives up and disconnects.
+    let task_shared = shared.clone();
+    let work = tokio::spawn(async move {
+        if let Some(ms) = stall_ms {
+            tokio::time::sleep(StdDuration::from_millis(ms)).await;
         }
-    }
+        let result = {
+            let mut st = task_shared.lock();
+            st.tick();
+            let segs: Vec<&str> = path
+                .trim_start_matches("/api/v1")
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect();
+            dispatch(&mut st, &method, &segs, &parsed, &query, scenario)
+        };
+        let stored: StoredResponse = match result {
+            Ok(r) => r,
+            Err(e) => e.into(),
+        };
+        if let Some(k) = idem_key {
+            let mut st = task_shared.lock();
+            if stored.status >= 500 {
+                st.idempotency.remove(&k);
+            } else if let Some(e) = st.idempotency.get_mut(&k) {
+                e.result = Some(stored.clone());
+            }
+        }
+        stored
+    });
+    let stored = match work.await {
+        Ok(s) => s,
+        Err(_) => ApiError::new(
+            500,
+            "internal_server_error",
+            "The fake failed to process the request",
+        )
+        .into(),
+    };
 
     match fault.map(|f| (f.kind, f)) {
         Some((FaultKind::Latency, f)) => {
