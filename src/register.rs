@@ -919,7 +919,7 @@ fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String> {
         "bank_name": b.bank_name.as_deref().unwrap_or("").trim(),
         "branch_number": branch,
         "account_type": account_type,
-        "account_number": account.parse::<u32>().unwrap_or(0),
+        "account_number": account,
         "include_payment_method_fee": false,
     });
     if let Some(code) = b.bank_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
