@@ -20,6 +20,8 @@ pub const DEFAULT_API_BASE: &str = "https://komoju.com/api/v1";
 pub const API_VERSION: &str = "2025-01-28";
 /// Page size Reji asks for; KOMOJU's maximum is undocumented.
 pub const PER_PAGE: u32 = 100;
+/// Least wait after a 409 (the first request with the same idempotency key is still in flight).
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum KomojuError {
@@ -111,7 +113,7 @@ impl fmt::Debug for Client {
 /// One attempt's outcome, before deciding whether to retry.
 enum Attempt {
     Done(Vec<u8>),
-    Retry { detail: String, after: Option<Duration>, decode: bool },
+    Retry { detail: String, after: Option<Duration>, decode: bool, in_flight: bool },
     Fail(KomojuError),
 }
 
@@ -250,15 +252,20 @@ impl Client {
         let mut last_was_decode = false;
         for attempt in 0..self.policy.max_attempts {
             let outcome = self.once(method.clone(), &url, query, post).await;
-            let (detail, after, decode) = match outcome {
+            let (detail, after, decode, in_flight) = match outcome {
                 Attempt::Done(bytes) => return Ok(bytes),
                 Attempt::Fail(e) => return Err(e),
-                Attempt::Retry { detail, after, decode } => (detail, after, decode),
+                Attempt::Retry { detail, after, decode, in_flight } => (detail, after, decode, in_flight),
             };
             last = detail;
             last_was_decode = decode;
             if attempt + 1 < self.policy.max_attempts {
-                let wait = after.map(|a| a.min(self.policy.max_retry_after)).unwrap_or_else(|| self.policy.backoff(attempt));
+                let wait = match after {
+                    Some(a) => a.min(self.policy.max_retry_after),
+                    // 409: the first request with this key is still running at KOMOJU: give it time.
+                    None if in_flight => self.policy.backoff(attempt).max(IN_FLIGHT_WAIT),
+                    None => self.policy.backoff(attempt),
+                };
                 tokio::time::sleep(wait).await;
             }
         }
@@ -287,7 +294,7 @@ impl Client {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry { detail: describe(&e), after: None, decode: false },
+            Err(e) => return Attempt::Retry { detail: describe(&e), after: None, decode: false, in_flight: false },
         };
         let status = resp.status();
         let retry_after = resp
@@ -303,7 +310,7 @@ impl Client {
             .unwrap_or(true);
         let bytes = match resp.bytes().await {
             Ok(b) => b.to_vec(),
-            Err(e) => return Attempt::Retry { detail: describe(&e), after: None, decode: false },
+            Err(e) => return Attempt::Retry { detail: describe(&e), after: None, decode: false, in_flight: false },
         };
         if status.is_success() {
             // A success must be JSON (or empty, for refund_request); anything else was garbled on the
@@ -313,6 +320,7 @@ impl Client {
                     detail: format!("{} bytes that are not JSON (HTTP {})", bytes.len(), status.as_u16()),
                     after: None,
                     decode: true,
+                    in_flight: false,
                 };
             }
             return Attempt::Done(bytes);
@@ -320,7 +328,12 @@ impl Client {
         let err = api_error(status, &bytes);
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::CONFLICT || status.is_server_error() {
             // 409: the first request with this idempotency key is still in flight: wait and retry.
-            Attempt::Retry { detail: err.to_string(), after: retry_after, decode: false }
+            Attempt::Retry {
+                detail: err.to_string(),
+                after: retry_after,
+                decode: false,
+                in_flight: status == StatusCode::CONFLICT,
+            }
         } else {
             Attempt::Fail(err)
         }

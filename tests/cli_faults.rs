@@ -1,0 +1,120 @@
+//! Idempotency under faults: whatever goes wrong on the wire, one charge is exactly one session at
+//! KOMOJU and one invoice in the ledger.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+async fn charge_through(kind: &str, setup: impl FnOnce(&mut reji::fake::FaultSpec)) {
+    let e = env().await;
+    e.fault(kind, |f| {
+        f.path_prefix = Some("/api/v1/sessions".into());
+        f.method = Some("POST".into());
+        setup(f);
+    })
+    .await;
+    let v = e.charge(&["--amount", "1234"]).await;
+    let eon = s(&v, "external_order_num");
+    assert_eq!(e.sessions_for(&eon).await, 1, "{kind}: exactly one session at the fake");
+    assert_eq!(e.stats().await["sessions"], 1, "{kind}");
+    assert_eq!(e.invoice_count(), 1, "{kind}: exactly one invoice");
+    assert!(v["session_url"].is_string(), "{kind}: the charge finished: {v}");
+    assert_eq!(v["unanswered_requests"], 0);
+    // And it still works end to end.
+    e.ctl.pay(&s(&v, "session_id"), "credit_card", None).await.unwrap();
+    assert_eq!(s(&e.show(&s(&v, "invoice_number")).await, "status"), "paid", "{kind}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_error_500_is_retried() {
+    charge_through("status_500", |f| f.count = Some(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_429_honours_retry_after() {
+    let started = std::time::Instant::now();
+    charge_through("rate_limit", |f| f.retry_after = Some(1)).await;
+    assert!(started.elapsed() >= Duration::from_secs(1), "waited for Retry-After");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_closed_after_processing_reuses_the_key() {
+    charge_through("close_after_processing", |_| {}).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_after_processing_reuses_the_key() {
+    charge_through("malformed_json", |_| {}).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_content_type_is_retried() {
+    charge_through("wrong_content_type", |_| {}).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_while_komoju_stalls_reuses_the_key() {
+    // The client gives up after 2 s; the fake stalls 3 s and then processes the first request; the
+    // retries with the same key get 409 (in flight) and then the stored answer.
+    charge_through("stall", |f| f.stall_ms = Some(3000)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_after_all_retries_leaves_the_invoice_for_sync() {
+    let e = env().await;
+    e.fault("status_500", |f| {
+        f.count = Some(50);
+        f.path_prefix = Some("/api/v1/sessions".into());
+    })
+    .await;
+    let mut c = e.cmd(&["--json", "charge", "--amount", "999"]);
+    c.env("REJI_RETRIES", "3");
+    let r: Run = c.output().await.unwrap().into();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(e.invoice_count(), 1, "the invoice stays stored with its idempotency key");
+    assert_eq!(e.stats().await["sessions"], 0);
+    e.ctl.clear_faults().await.unwrap();
+    let rep = e.reji(&["sync"]).await.ok().json();
+    assert_eq!(rep["invoices"].as_array().unwrap().len(), 1);
+    let v = &rep["invoices"][0];
+    assert!(v["session_id"].is_string(), "sync finished the charge: {v}");
+    assert_eq!(e.stats().await["sessions"], 1);
+    assert_eq!(e.sessions_for(&s(v, "external_order_num")).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charge_killed_after_its_post_reached_komoju_then_sync_makes_one_session() {
+    let e = env().await;
+    // The fake processes the create, then holds the answer for 5 s: we kill reji meanwhile.
+    e.fault("latency", |f| {
+        f.latency_ms = Some(5000);
+        f.path_prefix = Some("/api/v1/sessions".into());
+        f.method = Some("POST".into());
+    })
+    .await;
+    let mut c = e.cmd(&["--json", "charge", "--amount", "4321"]);
+    c.env("REJI_HTTP_TIMEOUT_MS", "20000");
+    let mut child = c.spawn().unwrap();
+    let mut waited = 0;
+    while e.stats().await["sessions"].as_u64() != Some(1) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 500, "the POST never reached the fake");
+    }
+    child.start_kill().unwrap(); // SIGKILL
+    let status = child.wait().await.unwrap();
+    assert!(!status.success());
+    assert_eq!(e.invoice_count(), 1);
+    let local = e.ledger();
+    let inv = local.list(&Default::default()).unwrap().remove(0);
+    let attempt = local.current_attempt(inv.id).unwrap();
+    assert!(attempt.session_id.is_none(), "the answer never reached the ledger");
+    drop(local);
+    let rep = e.reji(&["sync"]).await.ok().json();
+    let v = &rep["invoices"][0];
+    assert!(v["session_id"].is_string(), "{v}");
+    assert_eq!(e.stats().await["sessions"], 1, "exactly one session");
+    assert_eq!(e.sessions_for(&s(v, "external_order_num")).await, 1);
+    assert!(e.stats().await["idempotent_replays"].as_u64().unwrap() >= 1);
+}
