@@ -3,7 +3,8 @@
 //! * macOS: Keychain; Windows: Credential Manager; Linux: the Secret Service (GNOME Keyring,
 //!   KWallet, KeePassXC…) over D-Bus. The item has service `reji` and account/user
 //!   `komoju-secret-key` (on Linux the attributes are `service=reji`,
-//!   `username=komoju-secret-key`, `target=default`, `application=rust-keyring-client`).
+//!   `username=komoju-secret-key`, `target=default`, `application=rust-keyring`; look it up with
+//!   `secret-tool lookup service reji username komoju-secret-key`).
 //! * `REJI_SECRET_KEY` overrides the keychain: when it is set, the keychain is never touched.
 //!
 //! [`SecretKey`] never prints the key: `Debug` and `Display` show it masked
@@ -96,7 +97,10 @@ impl FromStr for SecretKey {
             return Err(KeyError::Invalid(msg.into()));
         };
         let rest = &s[prefix.len()..];
-        if let Some(pos) = rest.chars().position(|c| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if let Some(pos) = rest
+            .chars()
+            .position(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+        {
             return Err(KeyError::Invalid(format!(
                 "the secret key contains an invalid character at position {} \
                  (expected only A-Z, a-z, 0-9 and _ after {prefix})",
@@ -119,9 +123,7 @@ impl FromStr for SecretKey {
 pub enum KeyError {
     #[error("invalid KOMOJU secret key: {0}")]
     Invalid(String),
-    #[error(
-        "no KOMOJU secret key configured; store one in the OS keychain or set {ENV_VAR}"
-    )]
+    #[error("no KOMOJU secret key configured; store one in the OS keychain or set {ENV_VAR}")]
     NotSet,
     #[error("OS keychain error: {0}")]
     Keychain(String),
@@ -189,7 +191,8 @@ fn keychain_error(e: keyring::Error, secret: Option<&str>) -> KeyError {
             }
         }
         E::NoStorageAccess(inner) => format!(
-            "the OS keychain is locked or access was denied ({inner}); unlock it or set {ENV_VAR} instead"
+            "the OS keychain is locked, has no default keyring, or denied access ({inner}); \
+             unlock it or set {ENV_VAR} instead"
         ),
         E::BadEncoding(_) => "the stored secret key is not valid UTF-8".to_owned(),
         E::Ambiguous(items) => format!(
@@ -287,7 +290,12 @@ impl KeyStore for MemoryKeyStore {
     }
 
     fn delete(&self) -> Result<bool, KeyError> {
-        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).take().is_some())
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .is_some())
     }
 }
 
@@ -297,7 +305,10 @@ pub fn resolve(store: &dyn KeyStore) -> Result<SecretKey, KeyError> {
     resolve_with(std::env::var_os(ENV_VAR), store)
 }
 
-fn resolve_with(env: Option<std::ffi::OsString>, store: &dyn KeyStore) -> Result<SecretKey, KeyError> {
+fn resolve_with(
+    env: Option<std::ffi::OsString>,
+    store: &dyn KeyStore,
+) -> Result<SecretKey, KeyError> {
     if let Some(value) = env {
         let Some(value) = value.to_str() else {
             return Err(KeyError::Invalid(format!("{ENV_VAR} is not valid UTF-8")));
@@ -392,7 +403,10 @@ mod tests {
                 assert!(!m.contains(&bad.trim()[8..]), "{m}");
             }
         }
-        let m = "hunter2hunter2".parse::<SecretKey>().unwrap_err().to_string();
+        let m = "hunter2hunter2"
+            .parse::<SecretKey>()
+            .unwrap_err()
+            .to_string();
         assert!(m.contains("sk_test_") && m.contains("sk_live_"), "{m}");
     }
 
@@ -401,7 +415,10 @@ mod tests {
         let k = resolve_with(Some(KEY.into()), &Untouchable).unwrap();
         assert_eq!(k.expose(), KEY);
         let e = resolve_with(Some("pk_test_abcdefgh1234".into()), &Untouchable).unwrap_err();
-        assert!(matches!(e, KeyError::Invalid(ref m) if m.contains(ENV_VAR)), "{e}");
+        assert!(
+            matches!(e, KeyError::Invalid(ref m) if m.contains(ENV_VAR)),
+            "{e}"
+        );
         let e = resolve_with(Some("".into()), &Untouchable).unwrap_err();
         assert!(matches!(e, KeyError::Invalid(_)), "{e}");
     }

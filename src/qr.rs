@@ -63,7 +63,11 @@ fn encode(data: &str) -> Result<QrCode, QrError> {
 pub fn modules(data: &str) -> Result<(usize, Vec<bool>), QrError> {
     let code = encode(data)?;
     let w = code.width();
-    let grid = code.to_colors().into_iter().map(|c| c == Color::Dark).collect();
+    let grid = code
+        .to_colors()
+        .into_iter()
+        .map(|c| c == Color::Dark)
+        .collect();
     Ok((w, grid))
 }
 
@@ -115,7 +119,11 @@ pub fn terminal_for(data: &str, background: Background) -> Result<String, QrErro
         let (top, bottom) = (2 * row, 2 * row + 1);
         for x in 0..n {
             // A missing last module row (odd n) counts as quiet zone.
-            let b = if bottom < n { ink(x, bottom) } else { ink(x, n) };
+            let b = if bottom < n {
+                ink(x, bottom)
+            } else {
+                ink(x, n)
+            };
             out.push(match (ink(x, top), b) {
                 (true, true) => '█',
                 (true, false) => '▀',

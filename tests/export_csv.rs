@@ -137,8 +137,12 @@ fn bom_only_for_utf8_bom() {
     let b = export(&[], &opts(Encoding::Utf8Bom)).unwrap();
     assert!(b.starts_with(b"\xEF\xBB\xBFinvoice_number,created_at,"));
     assert_eq!(b.iter().filter(|&&c| c == 0xEF).count(), 1);
-    assert!(export(&[], &opts(Encoding::Utf8)).unwrap().starts_with(b"invoice_number,"));
-    assert!(export(&[], &opts(Encoding::Cp932)).unwrap().starts_with(b"invoice_number,"));
+    assert!(export(&[], &opts(Encoding::Utf8))
+        .unwrap()
+        .starts_with(b"invoice_number,"));
+    assert!(export(&[], &opts(Encoding::Cp932))
+        .unwrap()
+        .starts_with(b"invoice_number,"));
     assert!(ExportOptions::default().encoding == Encoding::Utf8Bom);
 }
 
@@ -162,7 +166,10 @@ fn japanese_headers() {
         let text = decode(&export(&[row(1)], &o).unwrap(), enc);
         let recs = parse(&text);
         assert_eq!(recs[0].len(), 21);
-        assert_eq!(&recs[0][..5], ["請求書番号", "作成日時", "状態", "金額", "通貨"]);
+        assert_eq!(
+            &recs[0][..5],
+            ["請求書番号", "作成日時", "状態", "金額", "通貨"]
+        );
         assert_eq!(recs[0][5], "消費税10%");
         assert_eq!(recs[0][10], "KOMOJU決済ID");
         assert_eq!(recs[0][20], "明細");
@@ -202,7 +209,10 @@ fn formula_like_text_is_neutralised() {
     // Numbers are never neutralised (a negative amount stays a number).
     let mut r = row(1);
     r.refunded_amount = -100;
-    let recs = parse(&decode(&export(&[r], &opts(Encoding::Utf8)).unwrap(), Encoding::Utf8));
+    let recs = parse(&decode(
+        &export(&[r], &opts(Encoding::Utf8)).unwrap(),
+        Encoding::Utf8,
+    ));
     assert_eq!(recs[1][col("refunded_amount")], "-100");
 }
 
@@ -225,7 +235,10 @@ fn unmappable_in_cp932_names_invoice_and_column() {
             other => panic!("unexpected {other:?}"),
         }
         let msg = err.to_string();
-        assert!(msg.contains("INV-2026-00042") && msg.contains("customer_name"), "{msg}");
+        assert!(
+            msg.contains("INV-2026-00042") && msg.contains("customer_name"),
+            "{msg}"
+        );
     }
     // The column is right for a later column too.
     let mut r = row(3);
@@ -237,7 +250,10 @@ fn unmappable_in_cp932_names_invoice_and_column() {
     // UTF-8 has no such limit.
     let mut r = row(4);
     r.customer_name = Some("𠮷野家 😀".into());
-    let text = decode(&export(&[r], &opts(Encoding::Utf8Bom)).unwrap(), Encoding::Utf8Bom);
+    let text = decode(
+        &export(&[r], &opts(Encoding::Utf8Bom)).unwrap(),
+        Encoding::Utf8Bom,
+    );
     assert_eq!(parse(&text)[1][col("customer_name")], "𠮷野家 😀");
 }
 
@@ -274,8 +290,14 @@ fn lossy_cp932_replaces_with_question_mark() {
 fn cp932_maps_wave_dash_and_minus() {
     let mut r = row(1);
     r.items = "営業 10時〜18時 − 定休日‖ ¢£¬ 一—二".into();
-    let recs = parse(&decode(&export(&[r], &opts(Encoding::Cp932)).unwrap(), Encoding::Cp932));
-    assert_eq!(recs[1][col("items")], "営業 10時～18時 － 定休日∥ ￠￡￢ 一―二");
+    let recs = parse(&decode(
+        &export(&[r], &opts(Encoding::Cp932)).unwrap(),
+        Encoding::Cp932,
+    ));
+    assert_eq!(
+        recs[1][col("items")],
+        "営業 10時～18時 － 定休日∥ ￠￡￢ 一―二"
+    );
 }
 
 #[test]
@@ -318,7 +340,10 @@ fn none_values_are_empty() {
         currency: "JPY".into(),
         ..ExportRow::default()
     };
-    let recs = parse(&decode(&export(&[r], &opts(Encoding::Utf8)).unwrap(), Encoding::Utf8));
+    let recs = parse(&decode(
+        &export(&[r], &opts(Encoding::Utf8)).unwrap(),
+        Encoding::Utf8,
+    ));
     for name in [
         "payment_method",
         "paid_at",
@@ -414,7 +439,11 @@ fn write_atomically_replaces_the_file() {
     .unwrap();
     let text = fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("invoice_number,") && text.contains("INV-2026-00001"));
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "temp file left behind");
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "temp file left behind"
+    );
 }
 
 #[test]

@@ -55,7 +55,9 @@ fn os_keychain_round_trip() {
     let key: SecretKey = "sk_test_reJiKeychainTest_0123wxyz".parse().unwrap();
 
     // Nothing there yet.
-    let got = store.get().unwrap_or_else(|e| panic!("OS keychain not usable: {e}"));
+    let got = store
+        .get()
+        .unwrap_or_else(|e| panic!("OS keychain not usable: {e}"));
     assert!(got.is_none());
     assert!(!store.delete().unwrap());
 
@@ -69,6 +71,22 @@ fn os_keychain_round_trip() {
         Some(key.expose()),
         "the key is not in the Secret Service"
     );
+
+    // It is keyring's item, with the attributes documented in src/keychain.rs.
+    #[cfg(target_os = "linux")]
+    {
+        let out = Command::new("secret-tool")
+            .args(["search", "--all", "service", &service, "username", ACCOUNT])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            text.contains("attribute.application = rust-keyring"),
+            "{text}"
+        );
+        assert!(text.contains("attribute.target = default"), "{text}");
+    }
 
     // Overwrite with another key.
     let live: SecretKey = "sk_live_AnotherKey_987654321".parse().unwrap();
@@ -91,9 +109,14 @@ fn os_keychain_rejects_invalid_stored_value() {
     // Store garbage the way another tool might, then read it through OsKeychain.
     let entry = keyring::Entry::new(&service, ACCOUNT).unwrap();
     entry.set_password("pk_test_notasecretkey123").unwrap();
-    let err = OsKeychain::new(service.as_str(), ACCOUNT).get().unwrap_err();
+    let err = OsKeychain::new(service.as_str(), ACCOUNT)
+        .get()
+        .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, KeyError::Invalid(_)), "{msg}");
-    assert!(msg.contains("publishable") && !msg.contains("notasecretkey"), "{msg}");
+    assert!(
+        msg.contains("publishable") && !msg.contains("notasecretkey"),
+        "{msg}"
+    );
     entry.delete_credential().unwrap();
 }

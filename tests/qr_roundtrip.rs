@@ -85,7 +85,10 @@ fn path_rects(d: &str) -> Vec<(usize, usize, usize, usize)> {
                 chars.next();
             }
             let mut num = String::new();
-            while chars.peek().is_some_and(|c| c.is_ascii_digit() || *c == '-') {
+            while chars
+                .peek()
+                .is_some_and(|c| c.is_ascii_digit() || *c == '-')
+            {
                 num.push(chars.next().unwrap());
             }
             if num.is_empty() {
@@ -139,11 +142,17 @@ fn path_rects(d: &str) -> Vec<(usize, usize, usize, usize)> {
 
 /// Rasterises the SVG returned by `qr::svg`, checking its structure along the way.
 fn rasterise_svg(svg: &str) -> Raster {
-    assert!(svg.starts_with("<svg "), "not a standalone <svg>: {svg:.60}");
+    assert!(
+        svg.starts_with("<svg "),
+        "not a standalone <svg>: {svg:.60}"
+    );
     assert!(svg.trim_end().ends_with("</svg>"));
     let root = element(svg, "svg");
     assert_eq!(attr(root, "xmlns"), "http://www.w3.org/2000/svg");
-    assert!(!root.contains(" width=") && !root.contains(" height="), "fixed size: {root}");
+    assert!(
+        !root.contains(" width=") && !root.contains(" height="),
+        "fixed size: {root}"
+    );
     let vb: Vec<usize> = attr(root, "viewBox")
         .split(' ')
         .map(|v| v.parse().unwrap())
@@ -162,7 +171,11 @@ fn rasterise_svg(svg: &str) -> Raster {
         attr(bg, "width").parse().unwrap(),
         attr(bg, "height").parse().unwrap(),
     );
-    assert_eq!((x, y, w, h), (0, 0, n, n), "background must cover the viewBox");
+    assert_eq!(
+        (x, y, w, h),
+        (0, 0, n, n),
+        "background must cover the viewBox"
+    );
     r.fill_rect(x, y, w, h, 255);
 
     let path = element(svg, "path");

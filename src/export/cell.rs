@@ -47,7 +47,8 @@ impl RowBuf {
         if needs_neutralising(s) {
             self.bytes.push(b'\'');
         }
-        self.encode(s, opts).inspect_err(|_| self.bytes.truncate(start))?;
+        self.encode(s, opts)
+            .inspect_err(|_| self.bytes.truncate(start))?;
         self.end_cell();
         Ok(())
     }
@@ -213,7 +214,9 @@ mod tests {
 
     #[test]
     fn neutralising() {
-        for s in ["=1", "+1", "-1", "@x", "\tx", "\rx", "＝1", "＋81", "－1", "＠x", "−1"] {
+        for s in [
+            "=1", "+1", "-1", "@x", "\tx", "\rx", "＝1", "＋81", "－1", "＠x", "−1",
+        ] {
             assert!(needs_neutralising(s), "{s:?}");
         }
         for s in ["", "1", "a=b", " =1", "山田"] {
@@ -227,7 +230,19 @@ mod tests {
         for n in [0, 7, -42, i64::MAX, i64::MIN] {
             b.int(n);
         }
-        let cells: Vec<_> = b.fields().map(|f| String::from_utf8(f.to_vec()).unwrap()).collect();
-        assert_eq!(cells, ["0", "7", "-42", &i64::MAX.to_string(), &i64::MIN.to_string()]);
+        let cells: Vec<_> = b
+            .fields()
+            .map(|f| String::from_utf8(f.to_vec()).unwrap())
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "0",
+                "7",
+                "-42",
+                &i64::MAX.to_string(),
+                &i64::MIN.to_string()
+            ]
+        );
     }
 }

@@ -395,6 +395,9 @@ mod tests {
             ch: '𠮷',
         };
         let m = e.to_string();
-        assert!(m.contains("INV-7") && m.contains("customer_name") && m.contains("U+20BB7"), "{m}");
+        assert!(
+            m.contains("INV-7") && m.contains("customer_name") && m.contains("U+20BB7"),
+            "{m}"
+        );
     }
 }
