@@ -506,3 +506,47 @@ fn million_rows_speed() {
         println!("{enc}: 1M rows in {:?}", start.elapsed());
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn expected(s: &str) -> String {
+        let formula = s.starts_with([
+            '=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠', '\u{2212}',
+        ]);
+        if formula {
+            format!("'{s}")
+        } else {
+            s.to_owned()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Any text survives a UTF-8 export and a CSV parse (apart from neutralisation).
+        #[test]
+        fn any_text_round_trips_in_utf8(name in any::<String>(), items in "[-=+@\t\r\n\",; a-zｱ-ﾝあ-ん漢字😀]{0,20}") {
+            let mut r = row(1);
+            r.customer_name = Some(name.clone());
+            r.items = items.clone();
+            let recs = parse(&decode(&export(&[r], &opts(Encoding::Utf8Bom)).unwrap(), Encoding::Utf8Bom));
+            prop_assert_eq!(recs.len(), 2);
+            prop_assert_eq!(recs[1].len(), 21);
+            prop_assert_eq!(&recs[1][col("customer_name")], &expected(&name));
+            prop_assert_eq!(&recs[1][col("items")], &expected(&items));
+        }
+
+        /// Lossy CP932 never fails and never breaks the row structure.
+        #[test]
+        fn lossy_cp932_never_fails(name in any::<String>()) {
+            let mut r = row(1);
+            r.customer_name = Some(name);
+            let o = ExportOptions { encoding: Encoding::Cp932, lossy: true, ..ExportOptions::default() };
+            let recs = parse(&decode(&export(&[r], &o).unwrap(), Encoding::Cp932));
+            prop_assert_eq!(recs.len(), 2);
+            prop_assert_eq!(recs[1].len(), 21);
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! scripts/with-keychain.sh cargo test --test keychain
 //! ```
 
+use std::io::Write as _;
 #[cfg(target_os = "linux")]
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,7 +18,11 @@ fn enabled() -> bool {
     match std::env::var("REJI_TEST_KEYCHAIN") {
         Ok(v) if v == "1" => true,
         _ => {
-            eprintln!("skipped: set REJI_TEST_KEYCHAIN=1 to test against the real OS keychain");
+            // Written to stderr directly (not eprintln!) so the libtest capture does not hide it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "keychain test skipped: set REJI_TEST_KEYCHAIN=1 to test against the real OS keychain"
+            );
             false
         }
     }
