@@ -1,0 +1,248 @@
+//! Encoding of single cells into a reusable row buffer.
+
+use std::io::Write as _;
+
+use chrono::{DateTime, Datelike, Offset, Timelike, Utc};
+use encoding_rs::{EncoderResult, SHIFT_JIS};
+
+use super::{Encoding, ExportOptions};
+
+/// One row's cells, already encoded, back to back in one buffer (reused between rows).
+#[derive(Default)]
+pub(super) struct RowBuf {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// Scratch space for text that needs the Excel character mapping before CP932 encoding.
+    scratch: String,
+}
+
+impl RowBuf {
+    pub(super) fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    /// Number of cells written so far.
+    pub(super) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(super) fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let f = &self.bytes[start..end];
+            start = end;
+            f
+        })
+    }
+
+    fn end_cell(&mut self) {
+        self.ends.push(self.bytes.len());
+    }
+
+    /// A text cell, neutralised if a spreadsheet could take it for a formula.
+    /// On an unmappable character (CP932, not lossy) the cell is dropped and the char returned.
+    pub(super) fn text(&mut self, s: &str, opts: &ExportOptions) -> Result<(), char> {
+        let start = self.bytes.len();
+        if needs_neutralising(s) {
+            self.bytes.push(b'\'');
+        }
+        self.encode(s, opts)
+            .inspect_err(|_| self.bytes.truncate(start))?;
+        self.end_cell();
+        Ok(())
+    }
+
+    /// A text cell written as is (headers).
+    pub(super) fn raw_text(&mut self, s: &str, opts: &ExportOptions) -> Result<(), char> {
+        self.encode(s, opts)?;
+        self.end_cell();
+        Ok(())
+    }
+
+    fn encode(&mut self, s: &str, opts: &ExportOptions) -> Result<(), char> {
+        match opts.encoding {
+            Encoding::Utf8Bom | Encoding::Utf8 => {
+                self.bytes.extend_from_slice(s.as_bytes());
+                Ok(())
+            }
+            Encoding::Cp932 => encode_cp932(s, &mut self.bytes, &mut self.scratch, opts.lossy),
+        }
+    }
+
+    /// An integer cell (never neutralised).
+    pub(super) fn int(&mut self, n: i64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut v = n.unsigned_abs();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            self.bytes.push(b'-');
+        }
+        self.bytes.extend_from_slice(&digits[i..]);
+        self.end_cell();
+    }
+
+    /// An ISO 8601 timestamp with the offset of `tz` (`2026-11-25T16:43:00+09:00`), or empty.
+    pub(super) fn timestamp(&mut self, t: Option<&DateTime<Utc>>, tz: chrono_tz::Tz) {
+        if let Some(t) = t {
+            let local = t.with_timezone(&tz);
+            let off = local.offset().fix().local_minus_utc();
+            let (sign, off) = if off < 0 { ('-', -off) } else { ('+', off) };
+            // Writing to a Vec cannot fail.
+            let _ = write!(
+                self.bytes,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+                local.year(),
+                local.month(),
+                local.day(),
+                local.hour(),
+                local.minute(),
+                local.second(),
+                sign,
+                off / 3600,
+                off % 3600 / 60,
+            );
+        }
+        self.end_cell();
+    }
+}
+
+/// Whether a text cell starts with a character that makes spreadsheets evaluate it
+/// (`=`, `+`, `-`, `@`, tab, CR, their full-width forms, or U+2212 MINUS SIGN, which the CP932
+/// export turns into a full-width hyphen-minus).
+pub(super) fn needs_neutralising(s: &str) -> bool {
+    matches!(
+        s.chars().next(),
+        Some(
+            '=' | '+'
+                | '-'
+                | '@'
+                | '\t'
+                | '\r'
+                | '\u{FF1D}' // ＝
+                | '\u{FF0B}' // ＋
+                | '\u{FF0D}' // －
+                | '\u{FF20}' // ＠
+                | '\u{2212}' // −
+        )
+    )
+}
+
+/// Characters that CP932 lacks but has a look-alike for, as Windows maps them (the
+/// "wave dash problem"): the JIS X 0208 code points that Windows decodes differently.
+pub(super) fn excel_map(c: char) -> Option<char> {
+    Some(match c {
+        '\u{301C}' => '\u{FF5E}', // 〜 WAVE DASH → ～ FULLWIDTH TILDE
+        '\u{2212}' => '\u{FF0D}', // − MINUS SIGN → － FULLWIDTH HYPHEN-MINUS
+        '\u{2016}' => '\u{2225}', // ‖ DOUBLE VERTICAL LINE → ∥ PARALLEL TO
+        '\u{00A2}' => '\u{FFE0}', // ¢ → ￠
+        '\u{00A3}' => '\u{FFE1}', // £ → ￡
+        '\u{00AC}' => '\u{FFE2}', // ¬ → ￢
+        '\u{2014}' => '\u{2015}', // — EM DASH → ― HORIZONTAL BAR
+        '\u{00A6}' => '\u{FFE4}', // ¦ → ￤
+        _ => return None,
+    })
+}
+
+/// Appends `s` encoded as CP932 to `out`. An unmappable character is replaced with `?` when
+/// `lossy`, otherwise returned as the error (with `out` possibly holding part of the cell).
+fn encode_cp932(s: &str, out: &mut Vec<u8>, scratch: &mut String, lossy: bool) -> Result<(), char> {
+    if s.is_ascii() {
+        // ASCII is identical in CP932 (encoding_rs maps U+005C and U+007E to themselves).
+        out.extend_from_slice(s.as_bytes());
+        return Ok(());
+    }
+    let src: &str = if s.chars().any(|c| excel_map(c).is_some()) {
+        scratch.clear();
+        scratch.extend(s.chars().map(|c| excel_map(c).unwrap_or(c)));
+        scratch
+    } else {
+        s
+    };
+    let mut encoder = SHIFT_JIS.new_encoder();
+    let mut rest = src;
+    loop {
+        let max = encoder
+            .max_buffer_length_from_utf8_without_replacement(rest.len())
+            .unwrap_or(rest.len().saturating_mul(2).saturating_add(16));
+        let old = out.len();
+        out.resize(old + max, 0);
+        let (res, read, written) =
+            encoder.encode_from_utf8_without_replacement(rest, &mut out[old..], true);
+        out.truncate(old + written);
+        rest = &rest[read..];
+        match res {
+            EncoderResult::InputEmpty => return Ok(()),
+            EncoderResult::OutputFull => {}
+            EncoderResult::Unmappable(_) if lossy => out.push(b'?'),
+            EncoderResult::Unmappable(ch) => return Err(ch),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cp932(s: &str, lossy: bool) -> Result<Vec<u8>, char> {
+        let mut out = Vec::new();
+        encode_cp932(s, &mut out, &mut String::new(), lossy).map(|()| out)
+    }
+
+    #[test]
+    fn wave_dash_and_friends_map_to_windows_forms() {
+        let bytes = cp932("10〜20−3‖¢£¬—¦", false).unwrap();
+        let (back, _, bad) = SHIFT_JIS.decode(&bytes);
+        assert!(!bad);
+        assert_eq!(back, "10～20－3∥￠￡￢―￤");
+    }
+
+    #[test]
+    fn unmappable_and_lossy() {
+        assert_eq!(cp932("吉𠮷田", false), Err('𠮷'));
+        let bytes = cp932("a😀b𠮷c", true).unwrap();
+        assert_eq!(SHIFT_JIS.decode(&bytes).0, "a?b?c");
+    }
+
+    #[test]
+    fn neutralising() {
+        for s in [
+            "=1", "+1", "-1", "@x", "\tx", "\rx", "＝1", "＋81", "－1", "＠x", "−1",
+        ] {
+            assert!(needs_neutralising(s), "{s:?}");
+        }
+        for s in ["", "1", "a=b", " =1", "山田"] {
+            assert!(!needs_neutralising(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn integers() {
+        let mut b = RowBuf::default();
+        for n in [0, 7, -42, i64::MAX, i64::MIN] {
+            b.int(n);
+        }
+        let cells: Vec<_> = b
+            .fields()
+            .map(|f| String::from_utf8(f.to_vec()).unwrap())
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "0",
+                "7",
+                "-42",
+                &i64::MAX.to_string(),
+                &i64::MIN.to_string()
+            ]
+        );
+    }
+}
