@@ -47,7 +47,9 @@ mod tests {
 
     #[test]
     fn manual_clock_moves_only_when_told() {
-        let start = DateTime::parse_from_rfc3339("2026-11-25T10:00:00+09:00").unwrap().to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-11-25T10:00:00+09:00")
+            .unwrap()
+            .to_utc();
         let c = ManualClock::new(start);
         assert_eq!(c.now(), start);
         c.advance(Duration::days(3));

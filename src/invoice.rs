@@ -39,23 +39,28 @@ impl FromStr for LineItem {
     type Err = ItemError;
     fn from_str(s: &str) -> Result<Self, ItemError> {
         let mut parts = s.rsplitn(4, ',');
-        let (rate, qty, price, name) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(r), Some(q), Some(p), Some(n)) => (r, q, p, n),
-            _ => {
-                return Err(ItemError(format!(
+        let (rate, qty, price, name) =
+            match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some(r), Some(q), Some(p), Some(n)) => (r, q, p, n),
+                _ => {
+                    return Err(ItemError(format!(
                     "item {s:?} must be NAME,UNIT_PRICE,QTY,RATE (for example \"Coffee,480,2,8\")"
                 )))
-            }
-        };
+                }
+            };
         let name = name.trim();
         if name.is_empty() {
             return Err(ItemError(format!("item {s:?} has an empty name")));
         }
         if name.chars().count() > MAX_NAME_CHARS {
-            return Err(ItemError(format!("item name is longer than {MAX_NAME_CHARS} characters")));
+            return Err(ItemError(format!(
+                "item name is longer than {MAX_NAME_CHARS} characters"
+            )));
         }
         if name.chars().any(|c| c.is_control()) {
-            return Err(ItemError(format!("item name {name:?} contains a control character")));
+            return Err(ItemError(format!(
+                "item name {name:?} contains a control character"
+            )));
         }
         let unit_price: i64 = parse_int(price)
             .filter(|p| *p >= 0 && *p <= 1_000_000_000_000)
@@ -74,8 +79,15 @@ impl FromStr for LineItem {
                     qty.trim()
                 ))
             })?;
-        let tax_rate = rate.parse::<TaxRate>().map_err(|e| ItemError(format!("item {name:?}: {e}")))?;
-        Ok(LineItem { name: name.to_string(), unit_price, quantity, tax_rate })
+        let tax_rate = rate
+            .parse::<TaxRate>()
+            .map_err(|e| ItemError(format!("item {name:?}: {e}")))?;
+        Ok(LineItem {
+            name: name.to_string(),
+            unit_price,
+            quantity,
+            tax_rate,
+        })
     }
 }
 
@@ -164,7 +176,10 @@ mod tests {
     fn parses_items_with_commas_in_names() {
         let i: LineItem = "Cake, chocolate,450,2,8".parse().unwrap();
         assert_eq!(i.name, "Cake, chocolate");
-        assert_eq!((i.unit_price, i.quantity, i.tax_rate), (450, 2, TaxRate::Reduced));
+        assert_eq!(
+            (i.unit_price, i.quantity, i.tax_rate),
+            (450, 2, TaxRate::Reduced)
+        );
         assert_eq!(i.amount(), Some(900));
     }
 

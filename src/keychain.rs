@@ -123,7 +123,7 @@ impl FromStr for SecretKey {
 pub enum KeyError {
     #[error("invalid KOMOJU secret key: {0}")]
     Invalid(String),
-    #[error("no KOMOJU secret key configured; store one in the OS keychain or set {ENV_VAR}")]
+    #[error("no KOMOJU secret key configured: run `reji keys set` (it reads the key from stdin) or set {ENV_VAR}")]
     NotSet,
     #[error("OS keychain error: {0}")]
     Keychain(String),

@@ -38,7 +38,10 @@ const KNOWN: &[(&str, u8)] = &[
 ];
 
 impl Currency {
-    pub const JPY: Currency = Currency { code: *b"JPY", exponent: 0 };
+    pub const JPY: Currency = Currency {
+        code: *b"JPY",
+        exponent: 0,
+    };
 
     pub fn code(&self) -> &str {
         // Only ASCII letters are ever stored.
@@ -52,7 +55,9 @@ impl Currency {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown currency {0:?}: expected a three-letter ISO 4217 code KOMOJU supports, such as JPY")]
+#[error(
+    "unknown currency {0:?}: expected a three-letter ISO 4217 code KOMOJU supports, such as JPY"
+)]
 pub struct UnknownCurrency(pub String);
 
 impl FromStr for Currency {
@@ -64,7 +69,10 @@ impl FromStr for Currency {
             .find(|(c, _)| *c == up)
             .map(|(c, e)| {
                 let b = c.as_bytes();
-                Currency { code: [b[0], b[1], b[2]], exponent: *e }
+                Currency {
+                    code: [b[0], b[1], b[2]],
+                    exponent: *e,
+                }
             })
             .ok_or_else(|| UnknownCurrency(s.to_string()))
     }
@@ -105,12 +113,20 @@ impl Money {
     }
     pub fn checked_add(self, other: Money) -> Option<Money> {
         (self.currency == other.currency)
-            .then(|| self.minor.checked_add(other.minor).map(|m| Money::new(self.currency, m)))
+            .then(|| {
+                self.minor
+                    .checked_add(other.minor)
+                    .map(|m| Money::new(self.currency, m))
+            })
             .flatten()
     }
     pub fn checked_sub(self, other: Money) -> Option<Money> {
         (self.currency == other.currency)
-            .then(|| self.minor.checked_sub(other.minor).map(|m| Money::new(self.currency, m)))
+            .then(|| {
+                self.minor
+                    .checked_sub(other.minor)
+                    .map(|m| Money::new(self.currency, m))
+            })
             .flatten()
     }
 }
@@ -129,7 +145,13 @@ impl fmt::Display for Money {
         } else if exp == 0 {
             write!(f, "{sign}{} {whole}", self.currency)
         } else {
-            write!(f, "{sign}{} {whole}.{:0w$}", self.currency, abs % div, w = exp as usize)
+            write!(
+                f,
+                "{sign}{} {whole}.{:0w$}",
+                self.currency,
+                abs % div,
+                w = exp as usize
+            )
         }
     }
 }
@@ -171,6 +193,9 @@ mod tests {
         let usd = Money::new("USD".parse().unwrap(), 1);
         assert_eq!(Money::jpy(1).checked_add(usd), None);
         assert_eq!(Money::jpy(i64::MAX).checked_add(Money::jpy(1)), None);
-        assert_eq!(Money::jpy(5).checked_sub(Money::jpy(2)), Some(Money::jpy(3)));
+        assert_eq!(
+            Money::jpy(5).checked_sub(Money::jpy(2)),
+            Some(Money::jpy(3))
+        );
     }
 }

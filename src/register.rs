@@ -2,11 +2,15 @@
 //! refund, retry, list, export), over the ledger and the KOMOJU client, with time passed in.
 
 use crate::clock::Clock;
-use crate::invoice::{Customer, Draft, InvoiceNumber, LineItem, DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN};
+use crate::invoice::{
+    Customer, Draft, InvoiceNumber, LineItem, DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN,
+};
 use crate::kana;
 use crate::keychain::KeyError;
 use crate::komoju::{Client, KomojuError, Payment, PaymentStatus, PaymentType, Session};
-use crate::ledger::{Attempt, Filter, InvoiceRecord, Ledger, LedgerError, MoveFacts, PaymentRecord};
+use crate::ledger::{
+    Attempt, Filter, InvoiceRecord, Ledger, LedgerError, MoveFacts, PaymentRecord,
+};
 use crate::money::Currency;
 use crate::status::{derive, Expectation, InvoiceStatus, MoveKind};
 use crate::tax::{PriceMode, Rounding, TaxRate};
@@ -24,7 +28,11 @@ pub enum Error {
     #[error("not found: {0}")]
     NotFound(String),
     #[error("cannot {action} invoice {invoice}: it is {status}")]
-    NotAllowed { invoice: String, status: InvoiceStatus, action: &'static str },
+    NotAllowed {
+        invoice: String,
+        status: InvoiceStatus,
+        action: &'static str,
+    },
     #[error("{0}")]
     Komoju(#[from] KomojuError),
     #[error("{0}")]
@@ -57,7 +65,10 @@ impl From<crate::ledger::ExportRowsError> for Error {
 
 impl Error {
     pub fn bad(field: &str, message: impl Into<String>) -> Self {
-        Error::BadInput { field: field.to_string(), message: message.into() }
+        Error::BadInput {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 
     /// Stable machine-readable code (the UI's `{code, message_key}`).
@@ -137,11 +148,22 @@ impl Settings {
     /// Validates and applies one setting.
     pub fn apply(&mut self, key: &str, value: &str) -> Result<()> {
         match key {
-            "time_zone" => self.tz = value.parse().map_err(|_| Error::bad(key, format!("unknown time zone {value:?}")))?,
-            "price_mode" => self.price_mode = value.parse().map_err(|e: String| Error::bad(key, e))?,
+            "time_zone" => {
+                self.tz = value
+                    .parse()
+                    .map_err(|_| Error::bad(key, format!("unknown time zone {value:?}")))?
+            }
+            "price_mode" => {
+                self.price_mode = value.parse().map_err(|e: String| Error::bad(key, e))?
+            }
             "rounding" => self.rounding = value.parse().map_err(|e: String| Error::bad(key, e))?,
             "expires_in" => self.expires_in = parse_expires_in(value)?,
-            _ => return Err(Error::bad("setting", format!("unknown setting {key:?}; known: {}", Self::KEYS.join(", ")))),
+            _ => {
+                return Err(Error::bad(
+                    "setting",
+                    format!("unknown setting {key:?}; known: {}", Self::KEYS.join(", ")),
+                ))
+            }
         }
         Ok(())
     }
@@ -162,7 +184,12 @@ fn parse_expires_in(v: &str) -> Result<u32> {
         .parse::<u32>()
         .ok()
         .filter(|n| (60..=MAX_EXPIRES_IN).contains(n))
-        .ok_or_else(|| Error::bad("--expires-in", format!("{v:?} must be whole seconds from 60 to {MAX_EXPIRES_IN}")))
+        .ok_or_else(|| {
+            Error::bad(
+                "--expires-in",
+                format!("{v:?} must be whole seconds from 60 to {MAX_EXPIRES_IN}"),
+            )
+        })
 }
 
 /// What the cashier rang up.
@@ -243,7 +270,12 @@ pub struct Register {
 impl Register {
     pub fn new(ledger: Ledger, client: Option<Client>, clock: Arc<dyn Clock>) -> Result<Self> {
         let settings = Settings::load(&ledger)?;
-        Ok(Register { ledger, client, clock, settings })
+        Ok(Register {
+            ledger,
+            client,
+            clock,
+            settings,
+        })
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -256,7 +288,8 @@ impl Register {
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
         let mut s = self.settings.clone();
         s.apply(key, value)?;
-        self.ledger.set_meta(&format!("setting.{key}"), value.trim())?;
+        self.ledger
+            .set_meta(&format!("setting.{key}"), value.trim())?;
         self.settings = s;
         Ok(())
     }
@@ -284,26 +317,62 @@ impl Register {
         self.client()?;
         let now = self.now();
         let year = crate::ledger::shop_year(now, self.settings.tz);
-        let amount = draft.breakdown().map_err(|e| Error::bad("--item", e.to_string()))?.total;
+        let amount = draft
+            .breakdown()
+            .map_err(|e| Error::bad("--item", e.to_string()))?
+            .total;
         let ledger_id = self.ledger.ledger_id().to_string();
-        let (inv, attempt) = self.ledger.create_invoice(&draft, &methods, locale.as_deref(), expires_in, now, year, |num, eon| {
-            session_body(&draft, amount, num, eon, &ledger_id, 1, &methods, locale.as_deref(), expires_in)
-        })?;
+        let (inv, attempt) = self.ledger.create_invoice(
+            &draft,
+            &methods,
+            locale.as_deref(),
+            expires_in,
+            now,
+            year,
+            |num, eon| {
+                session_body(
+                    &draft,
+                    amount,
+                    num,
+                    eon,
+                    &ledger_id,
+                    1,
+                    &methods,
+                    locale.as_deref(),
+                    expires_in,
+                )
+            },
+        )?;
         self.send_create(&inv, &attempt).await?;
         self.view(inv.id)
     }
 
     fn validate_charge(&self, req: &ChargeRequest) -> Result<Draft> {
         let currency: Currency = match &req.currency {
-            Some(c) => c.parse().map_err(|e: crate::money::UnknownCurrency| Error::bad("--currency", e.to_string()))?,
+            Some(c) => c.parse().map_err(|e: crate::money::UnknownCurrency| {
+                Error::bad("--currency", e.to_string())
+            })?,
             None => Currency::JPY,
         };
         let lines = match (req.amount, req.lines.is_empty()) {
-            (Some(_), false) => return Err(Error::bad("--amount", "give either --amount or --item, not both")),
-            (None, true) => return Err(Error::bad("--amount", "give --amount N or at least one --item")),
+            (Some(_), false) => {
+                return Err(Error::bad(
+                    "--amount",
+                    "give either --amount or --item, not both",
+                ))
+            }
+            (None, true) => {
+                return Err(Error::bad(
+                    "--amount",
+                    "give --amount N or at least one --item",
+                ))
+            }
             (Some(a), true) => {
                 if a <= 0 {
-                    return Err(Error::bad("--amount", format!("{a} must be a positive whole number of minor units")));
+                    return Err(Error::bad(
+                        "--amount",
+                        format!("{a} must be a positive whole number of minor units"),
+                    ));
                 }
                 vec![LineItem {
                     name: "お買い上げ".into(),
@@ -319,23 +388,47 @@ impl Register {
             name: clean_text("--name", c.name.as_deref(), 100)?,
             name_kana: clean_text("--name-kana", c.name_kana.as_deref(), 100)?,
             email: match clean_text("--email", c.email.as_deref(), 254)? {
-                Some(e) if !looks_like_email(&e) => return Err(Error::bad("--email", format!("{e:?} is not an email address"))),
+                Some(e) if !looks_like_email(&e) => {
+                    return Err(Error::bad(
+                        "--email",
+                        format!("{e:?} is not an email address"),
+                    ))
+                }
                 other => other,
             },
             phone: match clean_text("--phone", c.phone.as_deref(), 20)? {
-                Some(p) if !p.chars().all(|ch| ch.is_ascii_digit() || "+-() ".contains(ch)) || p.chars().filter(char::is_ascii_digit).count() < 8 => {
-                    return Err(Error::bad("--phone", format!("{p:?} is not a phone number (digits, + - ( ) and spaces)")))
+                Some(p)
+                    if !p
+                        .chars()
+                        .all(|ch| ch.is_ascii_digit() || "+-() ".contains(ch))
+                        || p.chars().filter(char::is_ascii_digit).count() < 8 =>
+                {
+                    return Err(Error::bad(
+                        "--phone",
+                        format!("{p:?} is not a phone number (digits, + - ( ) and spaces)"),
+                    ))
                 }
                 other => other,
             },
         };
-        let draft = Draft { currency, lines, customer, price_mode: self.settings.price_mode, rounding: self.settings.rounding };
-        let b = draft.breakdown().map_err(|e| Error::bad("--item", e.to_string()))?;
+        let draft = Draft {
+            currency,
+            lines,
+            customer,
+            price_mode: self.settings.price_mode,
+            rounding: self.settings.rounding,
+        };
+        let b = draft
+            .breakdown()
+            .map_err(|e| Error::bad("--item", e.to_string()))?;
         if b.total <= 0 {
             return Err(Error::bad("--item", "the total must be more than zero"));
         }
         if b.total > 99_999_999_999 {
-            return Err(Error::bad("--item", format!("the total {} is too large", b.total)));
+            return Err(Error::bad(
+                "--item",
+                format!("the total {} is too large", b.total),
+            ));
         }
         Ok(draft)
     }
@@ -347,15 +440,27 @@ impl Register {
         let r = &attempt.request;
         match client.create_session(&r.idempotency_key, &r.body).await {
             Ok(session) => {
-                self.ledger.record_session(attempt.id, &session, inv.expires_in)?;
+                self.ledger
+                    .record_session(attempt.id, &session, inv.expires_in)?;
                 self.ledger.complete_request(r.id, "ok", self.now())?;
                 self.apply_session(inv.id, &session).await?;
                 Ok(())
             }
             Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
                 let now = self.now();
-                self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), now)?;
-                self.ledger.transition(inv.id, InvoiceStatus::Cancelled, MoveKind::Komoju, &format!("komoju:create_refused:{}", e.code().unwrap_or("")), &MoveFacts::default(), now)?;
+                self.ledger.complete_request(
+                    r.id,
+                    &format!("refused: {}", e.code().unwrap_or("")),
+                    now,
+                )?;
+                self.ledger.transition(
+                    inv.id,
+                    InvoiceStatus::Cancelled,
+                    MoveKind::Komoju,
+                    &format!("komoju:create_refused:{}", e.code().unwrap_or("")),
+                    &MoveFacts::default(),
+                    now,
+                )?;
                 Err(e.into())
             }
             Err(e) => Err(e.into()),
@@ -392,7 +497,11 @@ impl Register {
                     report.invoices.push(v);
                 }
                 Err(e @ Error::Komoju(_)) if e.code() == "komoju_auth" => return Err(e),
-                Err(e) => report.errors.push(SyncError { invoice_number: inv.number.to_string(), code: e.code(), message: e.user_message() }),
+                Err(e) => report.errors.push(SyncError {
+                    invoice_number: inv.number.to_string(),
+                    code: e.code(),
+                    message: e.user_message(),
+                }),
             }
         }
         Ok(report)
@@ -402,26 +511,41 @@ impl Register {
         let client = self.client()?.clone();
         self.replay_unanswered(invoice_id, &client).await?;
         let attempts = self.ledger.attempts(invoice_id)?;
-        let Some(current) = attempts.last().cloned() else { return Ok(()) };
+        let Some(current) = attempts.last().cloned() else {
+            return Ok(());
+        };
         // Earlier attempts' payments still waiting (a konbini slip from attempt 1) are watched too:
         // money that arrives is never ignored.
         for p in self.ledger.payments(invoice_id)? {
-            if matches!(p.status.as_str(), "pending" | "authorized") && p.session_id != current.session_id {
+            if matches!(p.status.as_str(), "pending" | "authorized")
+                && p.session_id != current.session_id
+            {
                 let fresh = client.get_payment(&p.id).await?;
-                self.ledger.upsert_payment(Some(invoice_id), &fresh, self.now())?;
+                self.ledger
+                    .upsert_payment(Some(invoice_id), &fresh, self.now())?;
             }
         }
         if let Some(sid) = &current.session_id {
             let session = client.get_session(sid).await?;
-            self.ledger.record_session(current.id, &session, self.ledger.invoice_by_id(invoice_id)?.expires_in)?;
+            self.ledger.record_session(
+                current.id,
+                &session,
+                self.ledger.invoice_by_id(invoice_id)?.expires_in,
+            )?;
             if let Some(p) = &session.payment {
                 // The embedded payment may be abbreviated; the payment itself has refunds etc.
-                let full = if matches!(p.status, PaymentStatus::Captured | PaymentStatus::Refunded) || !p.refunds.is_empty() {
-                    client.get_payment(&p.id).await.unwrap_or_else(|_| p.clone())
+                let full = if matches!(p.status, PaymentStatus::Captured | PaymentStatus::Refunded)
+                    || !p.refunds.is_empty()
+                {
+                    client
+                        .get_payment(&p.id)
+                        .await
+                        .unwrap_or_else(|_| p.clone())
                 } else {
                     p.clone()
                 };
-                self.ledger.upsert_payment(Some(invoice_id), &full, self.now())?;
+                self.ledger
+                    .upsert_payment(Some(invoice_id), &full, self.now())?;
             }
             self.apply_session(invoice_id, &session).await?;
         } else {
@@ -435,12 +559,20 @@ impl Register {
         for r in self.ledger.unanswered_requests(invoice_id)? {
             // KOMOJU keeps idempotency keys for 24 h; after that a replay could run again.
             if self.now() - r.created_at > Duration::hours(23) {
-                self.ledger.complete_request(r.id, "abandoned: idempotency key too old to replay", self.now())?;
+                self.ledger.complete_request(
+                    r.id,
+                    "abandoned: idempotency key too old to replay",
+                    self.now(),
+                )?;
                 continue;
             }
             match r.kind.as_str() {
                 "create_session" => {
-                    let attempt = self.ledger.attempts(invoice_id)?.into_iter().find(|a| a.request.id == r.id);
+                    let attempt = self
+                        .ledger
+                        .attempts(invoice_id)?
+                        .into_iter()
+                        .find(|a| a.request.id == r.id);
                     match client.create_session(&r.idempotency_key, &r.body).await {
                         Ok(s) => {
                             if let Some(a) = attempt {
@@ -450,8 +582,19 @@ impl Register {
                             self.ledger.complete_request(r.id, "ok", self.now())?;
                         }
                         Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
-                            self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
-                            self.ledger.transition(invoice_id, InvoiceStatus::Cancelled, MoveKind::Komoju, "komoju:create_refused", &MoveFacts::default(), self.now())?;
+                            self.ledger.complete_request(
+                                r.id,
+                                &format!("refused: {}", e.code().unwrap_or("")),
+                                self.now(),
+                            )?;
+                            self.ledger.transition(
+                                invoice_id,
+                                InvoiceStatus::Cancelled,
+                                MoveKind::Komoju,
+                                "komoju:create_refused",
+                                &MoveFacts::default(),
+                                self.now(),
+                            )?;
                         }
                         Err(e) => return Err(e.into()),
                     }
@@ -459,12 +602,17 @@ impl Register {
                 _ => match client.post_raw(&r.path, &r.idempotency_key, &r.body).await {
                     Ok(bytes) => {
                         if let Ok(p) = serde_json::from_slice::<Payment>(&bytes) {
-                            self.ledger.upsert_payment(Some(invoice_id), &p, self.now())?;
+                            self.ledger
+                                .upsert_payment(Some(invoice_id), &p, self.now())?;
                         }
                         self.ledger.complete_request(r.id, "ok", self.now())?;
                     }
                     Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
-                        self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
+                        self.ledger.complete_request(
+                            r.id,
+                            &format!("refused: {}", e.code().unwrap_or("")),
+                            self.now(),
+                        )?;
                     }
                     Err(e) => return Err(e.into()),
                 },
@@ -480,17 +628,28 @@ impl Register {
         let payments = self.ledger.payments(invoice_id)?;
         let payment = pick_payment(&payments, attempt.session_id.as_deref());
         let payment = payment.map(record_to_payment);
-        let exp = Expectation { amount: inv.amount, currency: &inv.currency, session_deadline: attempt.deadline, now: self.now() };
-        let Some(to) = derive(Some(session), payment.as_ref(), &exp) else { return Ok(()) };
+        let exp = Expectation {
+            amount: inv.amount,
+            currency: &inv.currency,
+            session_deadline: attempt.deadline,
+            now: self.now(),
+        };
+        let Some(to) = derive(Some(session), payment.as_ref(), &exp) else {
+            return Ok(());
+        };
         let cause = match &payment {
             Some(p) => format!("komoju:payment:{}:{}", p.id, p.status),
             None => format!("komoju:session:{}:{}", session.id, session.status),
         };
         let facts = MoveFacts {
-            paid_at: payment.as_ref().filter(|_| to.is_captured()).map(|p| p.captured_at.unwrap_or(exp.now)),
+            paid_at: payment
+                .as_ref()
+                .filter(|_| to.is_captured())
+                .map(|p| p.captured_at.unwrap_or(exp.now)),
             refunded_amount: payment.as_ref().map(|p| p.amount_refunded),
         };
-        self.ledger.transition(invoice_id, to, MoveKind::Komoju, &cause, &facts, exp.now)?;
+        self.ledger
+            .transition(invoice_id, to, MoveKind::Komoju, &cause, &facts, exp.now)?;
         Ok(())
     }
 
@@ -501,7 +660,14 @@ impl Register {
         let pending = !self.ledger.unanswered_requests(invoice_id)?.is_empty();
         let deadline = attempt.created_at + Duration::seconds(inv.expires_in as i64);
         if !pending && self.now() >= deadline && inv.status == InvoiceStatus::Pending {
-            self.ledger.transition(invoice_id, InvoiceStatus::Expired, MoveKind::Komoju, "reji:no_session_before_deadline", &MoveFacts::default(), self.now())?;
+            self.ledger.transition(
+                invoice_id,
+                InvoiceStatus::Expired,
+                MoveKind::Komoju,
+                "reji:no_session_before_deadline",
+                &MoveFacts::default(),
+                self.now(),
+            )?;
         }
         Ok(())
     }
@@ -513,33 +679,64 @@ impl Register {
         let inv = self.ledger.find_invoice(key)?;
         self.refresh(inv.id).await?;
         let inv = self.ledger.invoice_by_id(inv.id)?;
-        if !matches!(inv.status, InvoiceStatus::Pending | InvoiceStatus::Failed | InvoiceStatus::AwaitingPayment) {
-            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "cancel" });
+        if !matches!(
+            inv.status,
+            InvoiceStatus::Pending | InvoiceStatus::Failed | InvoiceStatus::AwaitingPayment
+        ) {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "cancel",
+            });
         }
         let client = self.client()?.clone();
         self.cancel_authorized_payments(inv.id, &client).await?;
         let attempt = self.ledger.current_attempt(inv.id)?;
-        if let (Some(sid), Some("pending")) = (&attempt.session_id, attempt.session_status.as_deref()) {
+        if let (Some(sid), Some("pending")) =
+            (&attempt.session_id, attempt.session_status.as_deref())
+        {
             let path = format!("/sessions/{sid}/cancel");
-            let r = self.ledger.store_request(inv.id, "cancel_session", &path, "{}", self.now())?;
+            let r = self
+                .ledger
+                .store_request(inv.id, "cancel_session", &path, "{}", self.now())?;
             match client.cancel_session(sid, &r.idempotency_key).await {
                 Ok(s) => {
                     self.ledger.record_session(attempt.id, &s, inv.expires_in)?;
                     self.ledger.complete_request(r.id, "ok", self.now())?;
                 }
                 Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
-                    self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
+                    self.ledger.complete_request(
+                        r.id,
+                        &format!("refused: {}", e.code().unwrap_or("")),
+                        self.now(),
+                    )?;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         self.refresh(inv.id).await?;
         let after = self.ledger.invoice_by_id(inv.id)?;
-        if after.status != InvoiceStatus::Cancelled && !after.status.is_captured() && attempt.session_id.is_none() {
+        if after.status != InvoiceStatus::Cancelled
+            && !after.status.is_captured()
+            && attempt.session_id.is_none()
+        {
             // Nothing at KOMOJU to cancel (the create never got through): cancel locally.
-            self.ledger.transition(inv.id, InvoiceStatus::Cancelled, MoveKind::Staff, "staff:cancel", &MoveFacts::default(), self.now())?;
+            self.ledger.transition(
+                inv.id,
+                InvoiceStatus::Cancelled,
+                MoveKind::Staff,
+                "staff:cancel",
+                &MoveFacts::default(),
+                self.now(),
+            )?;
         }
-        self.ledger.note(inv.id, "staff", "staff:cancel", "cancel requested", self.now())?;
+        self.ledger.note(
+            inv.id,
+            "staff",
+            "staff:cancel",
+            "cancel requested",
+            self.now(),
+        )?;
         self.view(inv.id)
     }
 
@@ -547,16 +744,28 @@ impl Register {
         for p in self.ledger.payments(invoice_id)? {
             if matches!(p.status.as_str(), "authorized" | "pending") {
                 let path = format!("/payments/{}/cancel", p.id);
-                let r = self.ledger.store_request(invoice_id, "cancel_payment", &path, "{}", self.now())?;
+                let r = self.ledger.store_request(
+                    invoice_id,
+                    "cancel_payment",
+                    &path,
+                    "{}",
+                    self.now(),
+                )?;
                 match client.cancel_payment(&p.id, &r.idempotency_key).await {
                     Ok(fresh) => {
-                        self.ledger.upsert_payment(Some(invoice_id), &fresh, self.now())?;
+                        self.ledger
+                            .upsert_payment(Some(invoice_id), &fresh, self.now())?;
                         self.ledger.complete_request(r.id, "ok", self.now())?;
                     }
                     Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
-                        self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
+                        self.ledger.complete_request(
+                            r.id,
+                            &format!("refused: {}", e.code().unwrap_or("")),
+                            self.now(),
+                        )?;
                         let fresh = client.get_payment(&p.id).await?;
-                        self.ledger.upsert_payment(Some(invoice_id), &fresh, self.now())?;
+                        self.ledger
+                            .upsert_payment(Some(invoice_id), &fresh, self.now())?;
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -567,23 +776,42 @@ impl Register {
 
     /// Refunds a paid invoice (all that is left, or `amount`). Konbini, bank transfer and Pay-easy
     /// cannot be refunded to the payer: that needs a refund request with the customer's bank account.
-    pub async fn refund(&mut self, key: &str, amount: Option<i64>, bank: &BankAccount) -> Result<InvoiceView> {
+    pub async fn refund(
+        &mut self,
+        key: &str,
+        amount: Option<i64>,
+        bank: &BankAccount,
+    ) -> Result<InvoiceView> {
         let inv = self.ledger.find_invoice(key)?;
         if let Some(a) = amount {
             if a <= 0 {
-                return Err(Error::bad("--amount", format!("{a} must be a positive whole number")));
+                return Err(Error::bad(
+                    "--amount",
+                    format!("{a} must be a positive whole number"),
+                ));
             }
         }
         self.refresh(inv.id).await?;
         let inv = self.ledger.invoice_by_id(inv.id)?;
-        if !matches!(inv.status, InvoiceStatus::Paid | InvoiceStatus::PartiallyRefunded | InvoiceStatus::NeedsReview) {
-            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "refund" });
+        if !matches!(
+            inv.status,
+            InvoiceStatus::Paid | InvoiceStatus::PartiallyRefunded | InvoiceStatus::NeedsReview
+        ) {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "refund",
+            });
         }
         let payments = self.ledger.payments(inv.id)?;
         let p = payments
             .iter()
             .find(|p| p.status == "captured")
-            .ok_or(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "refund" })?;
+            .ok_or(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "refund",
+            })?;
         let pending_requests: i64 = p
             .refund_requests
             .iter()
@@ -592,34 +820,61 @@ impl Register {
             .sum();
         let left = p.amount - p.amount_refunded - pending_requests;
         if left <= 0 {
-            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "refund (nothing left to refund)" });
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "refund (nothing left to refund)",
+            });
         }
         let amount = amount.unwrap_or(left);
         if amount > left {
-            return Err(Error::bad("--amount", format!("{amount} is more than the refundable {left}")));
+            return Err(Error::bad(
+                "--amount",
+                format!("{amount} is more than the refundable {left}"),
+            ));
         }
-        let pays_later = p.payment_type.as_deref().map(PaymentType::from_wire).is_some_and(|t| t.pays_later());
+        let pays_later = p
+            .payment_type
+            .as_deref()
+            .map(PaymentType::from_wire)
+            .is_some_and(|t| t.pays_later());
         let client = self.client()?.clone();
         if pays_later {
             let body = refund_request_body(amount, bank)?;
             let path = format!("/payments/{}/refund_request", p.id);
-            let r = self.ledger.store_request(inv.id, "refund_request", &path, &body, self.now())?;
-            client.refund_request(&p.id, &r.idempotency_key, &body).await?;
+            let r =
+                self.ledger
+                    .store_request(inv.id, "refund_request", &path, &body, self.now())?;
+            client
+                .refund_request(&p.id, &r.idempotency_key, &body)
+                .await?;
             self.ledger.complete_request(r.id, "ok", self.now())?;
-            self.ledger.note(inv.id, "refund_request", "staff:refund_request", &format!("amount {amount}"), self.now())?;
+            self.ledger.note(
+                inv.id,
+                "refund_request",
+                "staff:refund_request",
+                &format!("amount {amount}"),
+                self.now(),
+            )?;
         } else {
             if !bank.is_empty() {
                 return Err(Error::bad("--bank-name", "bank details are only for konbini, bank transfer and Pay-easy payments; this one is refunded to the original method"));
             }
             let body = json!({ "amount": amount }).to_string();
             let path = format!("/payments/{}/refund", p.id);
-            let r = self.ledger.store_request(inv.id, "refund", &path, &body, self.now())?;
-            let fresh = client.refund_payment(&p.id, &r.idempotency_key, &body).await?;
-            self.ledger.upsert_payment(Some(inv.id), &fresh, self.now())?;
+            let r = self
+                .ledger
+                .store_request(inv.id, "refund", &path, &body, self.now())?;
+            let fresh = client
+                .refund_payment(&p.id, &r.idempotency_key, &body)
+                .await?;
+            self.ledger
+                .upsert_payment(Some(inv.id), &fresh, self.now())?;
             self.ledger.complete_request(r.id, "ok", self.now())?;
         }
         let fresh = client.get_payment(&p.id).await?;
-        self.ledger.upsert_payment(Some(inv.id), &fresh, self.now())?;
+        self.ledger
+            .upsert_payment(Some(inv.id), &fresh, self.now())?;
         self.refresh(inv.id).await?;
         self.view(inv.id)
     }
@@ -630,22 +885,39 @@ impl Register {
         let inv = self.ledger.find_invoice(key)?;
         self.refresh(inv.id).await?;
         let inv = self.ledger.invoice_by_id(inv.id)?;
-        if !matches!(inv.status, InvoiceStatus::Cancelled | InvoiceStatus::Expired | InvoiceStatus::Failed) {
-            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "retry" });
+        if !matches!(
+            inv.status,
+            InvoiceStatus::Cancelled | InvoiceStatus::Expired | InvoiceStatus::Failed
+        ) {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "retry",
+            });
         }
         let client = self.client()?.clone();
         self.cancel_authorized_payments(inv.id, &client).await?;
         let old = self.ledger.current_attempt(inv.id)?;
         if let (Some(sid), Some("pending")) = (&old.session_id, old.session_status.as_deref()) {
             if !old.session_expired {
-                let r = self.ledger.store_request(inv.id, "cancel_session", &format!("/sessions/{sid}/cancel"), "{}", self.now())?;
+                let r = self.ledger.store_request(
+                    inv.id,
+                    "cancel_session",
+                    &format!("/sessions/{sid}/cancel"),
+                    "{}",
+                    self.now(),
+                )?;
                 match client.cancel_session(sid, &r.idempotency_key).await {
                     Ok(s) => {
                         self.ledger.record_session(old.id, &s, inv.expires_in)?;
                         self.ledger.complete_request(r.id, "ok", self.now())?;
                     }
                     Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
-                        self.ledger.complete_request(r.id, &format!("refused: {}", e.code().unwrap_or("")), self.now())?;
+                        self.ledger.complete_request(
+                            r.id,
+                            &format!("refused: {}", e.code().unwrap_or("")),
+                            self.now(),
+                        )?;
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -654,22 +926,48 @@ impl Register {
         // A payment may have been captured meanwhile: look once more before opening a new session.
         self.refresh(inv.id).await?;
         let draft = Draft {
-            currency: inv.currency.parse().map_err(|_| Error::Ledger(LedgerError::Corrupt(inv.currency.clone())))?,
+            currency: inv
+                .currency
+                .parse()
+                .map_err(|_| Error::Ledger(LedgerError::Corrupt(inv.currency.clone())))?,
             lines: self.ledger.line_items(inv.id)?,
             customer: inv.customer.clone(),
             price_mode: inv.price_mode.parse().unwrap_or_default(),
             rounding: inv.rounding.parse().unwrap_or_default(),
         };
         let ledger_id = self.ledger.ledger_id().to_string();
-        let (amount, methods, locale, expires_in) = (inv.amount, inv.methods.clone(), inv.locale.clone(), inv.expires_in);
+        let (amount, methods, locale, expires_in) = (
+            inv.amount,
+            inv.methods.clone(),
+            inv.locale.clone(),
+            inv.expires_in,
+        );
         let now = self.now();
         let next = self.ledger.new_attempt(inv.id, now, |num, eon| {
-            let n = eon.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(2);
-            session_body(&draft, amount, num, eon, &ledger_id, n, &methods, locale.as_deref(), expires_in)
+            let n = eon
+                .rsplit('-')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(2);
+            session_body(
+                &draft,
+                amount,
+                num,
+                eon,
+                &ledger_id,
+                n,
+                &methods,
+                locale.as_deref(),
+                expires_in,
+            )
         })?;
         let Some(attempt) = next else {
             let inv = self.ledger.invoice_by_id(inv.id)?;
-            return Err(Error::NotAllowed { invoice: inv.number.to_string(), status: inv.status, action: "retry" });
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "retry",
+            });
         };
         let inv = self.ledger.invoice_by_id(inv.id)?;
         self.send_create(&inv, &attempt).await?;
@@ -680,30 +978,58 @@ impl Register {
 
     pub fn list(&self, q: &ListQuery) -> Result<Vec<InvoiceView>> {
         let f = self.filter(q)?;
-        self.ledger.list(&f)?.iter().map(|i| self.view(i.id)).collect()
+        self.ledger
+            .list(&f)?
+            .iter()
+            .map(|i| self.view(i.id))
+            .collect()
     }
 
     /// Turns the CLI's / UI's query (shop-local dates) into a ledger filter, validating it.
     pub fn filter(&self, q: &ListQuery) -> Result<Filter> {
         let day = |field: &str, s: &str| -> Result<DateTime<Utc>> {
-            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| Error::bad(field, format!("{s:?} is not a date in YYYY-MM-DD form")))?;
-            let local = self.settings.tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest();
-            local.map(|t| t.to_utc()).ok_or_else(|| Error::bad(field, format!("{s:?} does not exist in {}", self.settings.tz)))
+            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                Error::bad(field, format!("{s:?} is not a date in YYYY-MM-DD form"))
+            })?;
+            let local = self
+                .settings
+                .tz
+                .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                .earliest();
+            local.map(|t| t.to_utc()).ok_or_else(|| {
+                Error::bad(
+                    field,
+                    format!("{s:?} does not exist in {}", self.settings.tz),
+                )
+            })
         };
         let from = q.from.as_deref().map(|s| day("--from", s)).transpose()?;
-        let until = q.to.as_deref().map(|s| day("--to", s).map(|t| t + Duration::days(1))).transpose()?;
+        let until =
+            q.to.as_deref()
+                .map(|s| day("--to", s).map(|t| t + Duration::days(1)))
+                .transpose()?;
         if let (Some(f), Some(u)) = (from, until) {
             if f >= u {
                 return Err(Error::bad("--to", "is before --from"));
             }
         }
-        let status = q.status.as_deref().map(|s| s.parse::<InvoiceStatus>().map_err(|e| Error::bad("--status", e))).transpose()?;
+        let status = q
+            .status
+            .as_deref()
+            .map(|s| {
+                s.parse::<InvoiceStatus>()
+                    .map_err(|e| Error::bad("--status", e))
+            })
+            .transpose()?;
         let method = match q.method.as_deref() {
-            Some(m) => Some(validate_methods(&[m.to_string()]).map_err(|e| match e {
-                Error::BadInput { message, .. } => Error::bad("--method", message),
-                other => other,
-            })?.remove(0)),
+            Some(m) => Some(
+                validate_methods(&[m.to_string()])
+                    .map_err(|e| match e {
+                        Error::BadInput { message, .. } => Error::bad("--method", message),
+                        other => other,
+                    })?
+                    .remove(0),
+            ),
             None => None,
         };
         for (field, v) in [("--min", q.min), ("--max", q.max)] {
@@ -719,7 +1045,16 @@ impl Register {
         if q.limit == Some(0) {
             return Err(Error::bad("--limit", "must be at least 1"));
         }
-        Ok(Filter { from, until, status, method, min: q.min, max: q.max, text: q.text.clone(), limit: q.limit })
+        Ok(Filter {
+            from,
+            until,
+            status,
+            method,
+            min: q.min,
+            max: q.max,
+            text: q.text.clone(),
+            limit: q.limit,
+        })
     }
 
     /// The view of one invoice from the ledger.
@@ -730,7 +1065,10 @@ impl Register {
         let payments = self.ledger.payments(invoice_id)?;
         let p = pick_payment(&payments, attempt.and_then(|a| a.session_id.as_deref()));
         let tz = self.settings.tz;
-        let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        let fmt = |t: DateTime<Utc>| {
+            t.with_timezone(&tz)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        };
         Ok(InvoiceView {
             invoice_number: inv.number.to_string(),
             session_id: attempt.and_then(|a| a.session_id.clone()),
@@ -767,7 +1105,12 @@ impl Register {
     }
 
     /// Writes the CSV export of the filtered invoices to `out`.
-    pub fn export<W: std::io::Write>(&self, q: &ListQuery, opts: &crate::export::ExportOptions, out: W) -> Result<u64> {
+    pub fn export<W: std::io::Write>(
+        &self,
+        q: &ListQuery,
+        opts: &crate::export::ExportOptions,
+        out: W,
+    ) -> Result<u64> {
         let f = self.filter(q)?;
         crate::export::export_ledger(&self.ledger, &f, opts, out).map_err(Error::from)
     }
@@ -800,11 +1143,18 @@ pub struct SyncError {
 }
 
 /// Money first (captured / refunded on any attempt), then the current session's payment, then the newest.
-fn pick_payment<'a>(payments: &'a [PaymentRecord], current_session: Option<&str>) -> Option<&'a PaymentRecord> {
+fn pick_payment<'a>(
+    payments: &'a [PaymentRecord],
+    current_session: Option<&str>,
+) -> Option<&'a PaymentRecord> {
     payments
         .iter()
         .find(|p| matches!(p.status.as_str(), "captured" | "refunded"))
-        .or_else(|| payments.iter().find(|p| current_session.is_some() && p.session_id.as_deref() == current_session))
+        .or_else(|| {
+            payments
+                .iter()
+                .find(|p| current_session.is_some() && p.session_id.as_deref() == current_session)
+        })
         .or_else(|| payments.iter().find(|p| p.status == "authorized"))
         .or_else(|| payments.first())
 }
@@ -901,18 +1251,30 @@ fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String> {
     }
     let branch = b.branch_number.as_deref().unwrap_or("").trim().to_string();
     if branch.len() != 3 || !branch.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(Error::bad("--branch-number", format!("{branch:?} must be 3 digits")));
+        return Err(Error::bad(
+            "--branch-number",
+            format!("{branch:?} must be 3 digits"),
+        ));
     }
     let account = b.account_number.as_deref().unwrap_or("").trim().to_string();
     if account.len() != 7 || !account.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(Error::bad("--account-number", format!("{account:?} must be 7 digits")));
+        return Err(Error::bad(
+            "--account-number",
+            format!("{account:?} must be 7 digits"),
+        ));
     }
     let account_type = match b.account_type.as_deref().unwrap_or("").trim() {
         "futsu" | "普通" => "普通",
         "toza" | "当座" => "当座",
-        other => return Err(Error::bad("--account-type", format!("{other:?} must be futsu (普通) or toza (当座)"))),
+        other => {
+            return Err(Error::bad(
+                "--account-type",
+                format!("{other:?} must be futsu (普通) or toza (当座)"),
+            ))
+        }
     };
-    let holder = kana::to_bank_kana(b.holder_kana.as_deref().unwrap_or("")).map_err(|e| Error::bad("--holder-kana", e))?;
+    let holder = kana::to_bank_kana(b.holder_kana.as_deref().unwrap_or(""))
+        .map_err(|e| Error::bad("--holder-kana", e))?;
     let mut body = json!({
         "amount": amount,
         "customer_name": holder,
@@ -922,13 +1284,26 @@ fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String> {
         "account_number": account,
         "include_payment_method_fee": false,
     });
-    if let Some(code) = b.bank_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(code) = b
+        .bank_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         if code.len() != 4 || !code.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(Error::bad("--bank-code", format!("{code:?} must be 4 digits (Zengin code)")));
+            return Err(Error::bad(
+                "--bank-code",
+                format!("{code:?} must be 4 digits (Zengin code)"),
+            ));
         }
         body["bank_code"] = json!(code);
     }
-    if let Some(n) = b.branch_name.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(n) = b
+        .branch_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         body["branch_name"] = json!(n);
     }
     Ok(body.to_string())
@@ -936,11 +1311,19 @@ fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String> {
 
 fn validate_methods(methods: &[String]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
-    for m in methods.iter().flat_map(|m| m.split(',')).map(str::trim).filter(|m| !m.is_empty()) {
+    for m in methods
+        .iter()
+        .flat_map(|m| m.split(','))
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
         if !PaymentType::KNOWN.contains(&m) {
             return Err(Error::bad(
                 "--methods",
-                format!("{m:?} is not a KOMOJU payment type; known: {}", PaymentType::KNOWN.join(", ")),
+                format!(
+                    "{m:?} is not a KOMOJU payment type; known: {}",
+                    PaymentType::KNOWN.join(", ")
+                ),
             ));
         }
         if !out.iter().any(|o| o == m) {
@@ -954,17 +1337,25 @@ fn validate_locale(l: Option<&str>) -> Result<Option<String>> {
     match l.map(str::trim) {
         None => Ok(None),
         Some(l @ ("ja" | "en" | "ko")) => Ok(Some(l.to_string())),
-        Some(other) => Err(Error::bad("--locale", format!("{other:?} must be ja, en or ko"))),
+        Some(other) => Err(Error::bad(
+            "--locale",
+            format!("{other:?} must be ja, en or ko"),
+        )),
     }
 }
 
 fn clean_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>> {
-    let Some(v) = v.map(str::trim) else { return Ok(None) };
+    let Some(v) = v.map(str::trim) else {
+        return Ok(None);
+    };
     if v.is_empty() {
         return Err(Error::bad(field, "is empty"));
     }
     if v.chars().count() > max {
-        return Err(Error::bad(field, format!("is longer than {max} characters")));
+        return Err(Error::bad(
+            field,
+            format!("is longer than {max} characters"),
+        ));
     }
     if v.chars().any(char::is_control) {
         return Err(Error::bad(field, "contains a control character"));
@@ -973,6 +1364,12 @@ fn clean_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>
 }
 
 fn looks_like_email(e: &str) -> bool {
-    let Some((local, domain)) = e.rsplit_once('@') else { return false };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !e.contains(char::is_whitespace)
+    let Some((local, domain)) = e.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !e.contains(char::is_whitespace)
 }

@@ -24,8 +24,17 @@ pub enum InvoiceStatus {
 use InvoiceStatus::*;
 
 impl InvoiceStatus {
-    pub const ALL: [InvoiceStatus; 9] =
-        [Pending, Failed, AwaitingPayment, Paid, NeedsReview, PartiallyRefunded, Refunded, Cancelled, Expired];
+    pub const ALL: [InvoiceStatus; 9] = [
+        Pending,
+        Failed,
+        AwaitingPayment,
+        Paid,
+        NeedsReview,
+        PartiallyRefunded,
+        Refunded,
+        Cancelled,
+        Expired,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,7 +52,10 @@ impl InvoiceStatus {
 
     /// Final for the tracker: nothing more will happen without a person (or a refund).
     pub fn is_final(self) -> bool {
-        matches!(self, Paid | Refunded | Cancelled | Expired | NeedsReview | PartiallyRefunded)
+        matches!(
+            self,
+            Paid | Refunded | Cancelled | Expired | NeedsReview | PartiallyRefunded
+        )
     }
 
     /// Money was taken.
@@ -61,10 +73,13 @@ impl fmt::Display for InvoiceStatus {
 impl FromStr for InvoiceStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        InvoiceStatus::ALL.into_iter().find(|st| st.as_str() == s.trim()).ok_or_else(|| {
-            let all: Vec<_> = InvoiceStatus::ALL.iter().map(|s| s.as_str()).collect();
-            format!("unknown status {s:?}; expected one of {}", all.join(", "))
-        })
+        InvoiceStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s.trim())
+            .ok_or_else(|| {
+                let all: Vec<_> = InvoiceStatus::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown status {s:?}; expected one of {}", all.join(", "))
+            })
     }
 }
 
@@ -113,7 +128,11 @@ pub struct Expectation<'a> {
 }
 
 /// Derives the status KOMOJU's facts imply. `None` means "nothing to conclude" (unknown statuses).
-pub fn derive(session: Option<&Session>, payment: Option<&Payment>, exp: &Expectation) -> Option<InvoiceStatus> {
+pub fn derive(
+    session: Option<&Session>,
+    payment: Option<&Payment>,
+    exp: &Expectation,
+) -> Option<InvoiceStatus> {
     if let Some(p) = payment {
         match &p.status {
             PaymentStatus::Captured => {
@@ -123,7 +142,8 @@ pub fn derive(session: Option<&Session>, payment: Option<&Payment>, exp: &Expect
                 if p.amount_refunded > 0 && p.amount_refunded >= p.amount {
                     return Some(Refunded);
                 }
-                let matches = p.amount == exp.amount && p.currency.eq_ignore_ascii_case(exp.currency);
+                let matches =
+                    p.amount == exp.amount && p.currency.eq_ignore_ascii_case(exp.currency);
                 return Some(if matches { Paid } else { NeedsReview });
             }
             PaymentStatus::Refunded => return Some(Refunded),
@@ -180,7 +200,9 @@ mod tests {
     }
 
     fn exp(now_offset_s: i64) -> Expectation<'static> {
-        let t0 = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z").unwrap().to_utc();
+        let t0 = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
         Expectation {
             amount: 1000,
             currency: "JPY",
@@ -194,24 +216,70 @@ mod tests {
         let e = exp(0);
         let s = session("pending", false, None);
         assert_eq!(derive(Some(&s), None, &e), Some(Pending));
-        assert_eq!(derive(Some(&s), Some(&payment("pending", 1000, 0)), &e), Some(Pending));
-        assert_eq!(derive(Some(&s), Some(&payment("failed", 1000, 0)), &e), Some(Failed));
-        assert_eq!(derive(Some(&s), Some(&payment("authorized", 1000, 0)), &e), Some(AwaitingPayment));
-        assert_eq!(derive(Some(&s), Some(&payment("captured", 1000, 0)), &e), Some(Paid));
-        assert_eq!(derive(Some(&s), Some(&payment("captured", 900, 0)), &e), Some(NeedsReview));
-        assert_eq!(derive(Some(&s), Some(&payment("captured", 1000, 300)), &e), Some(PartiallyRefunded));
-        assert_eq!(derive(Some(&s), Some(&payment("refunded", 1000, 1000)), &e), Some(Refunded));
-        assert_eq!(derive(Some(&s), Some(&payment("cancelled", 1000, 0)), &e), Some(Cancelled));
-        assert_eq!(derive(Some(&s), Some(&payment("expired", 1000, 0)), &e), Some(Expired));
-        assert_eq!(derive(Some(&session("cancelled", false, None)), None, &e), Some(Cancelled));
-        assert_eq!(derive(Some(&session("pending", true, None)), None, &e), Some(Expired));
+        assert_eq!(
+            derive(Some(&s), Some(&payment("pending", 1000, 0)), &e),
+            Some(Pending)
+        );
+        assert_eq!(
+            derive(Some(&s), Some(&payment("failed", 1000, 0)), &e),
+            Some(Failed)
+        );
+        assert_eq!(
+            derive(Some(&s), Some(&payment("authorized", 1000, 0)), &e),
+            Some(AwaitingPayment)
+        );
+        assert_eq!(
+            derive(Some(&s), Some(&payment("captured", 1000, 0)), &e),
+            Some(Paid)
+        );
+        assert_eq!(
+            derive(Some(&s), Some(&payment("captured", 900, 0)), &e),
+            Some(NeedsReview)
+        );
+        assert_eq!(
+            derive(Some(&s), Some(&payment("captured", 1000, 300)), &e),
+            Some(PartiallyRefunded)
+        );
+        assert_eq!(
+            derive(Some(&s), Some(&payment("refunded", 1000, 1000)), &e),
+            Some(Refunded)
+        );
+        assert_eq!(
+            derive(Some(&s), Some(&payment("cancelled", 1000, 0)), &e),
+            Some(Cancelled)
+        );
+        assert_eq!(
+            derive(Some(&s), Some(&payment("expired", 1000, 0)), &e),
+            Some(Expired)
+        );
+        assert_eq!(
+            derive(Some(&session("cancelled", false, None)), None, &e),
+            Some(Cancelled)
+        );
+        assert_eq!(
+            derive(Some(&session("pending", true, None)), None, &e),
+            Some(Expired)
+        );
         // Past the locally computed deadline even if KOMOJU has not flipped `expired` yet.
         assert_eq!(derive(Some(&s), None, &exp(3600)), Some(Expired));
         // A failed attempt on an expired session is expired, not failed.
-        assert_eq!(derive(Some(&session("pending", true, None)), Some(&payment("failed", 1000, 0)), &e), Some(Expired));
+        assert_eq!(
+            derive(
+                Some(&session("pending", true, None)),
+                Some(&payment("failed", 1000, 0)),
+                &e
+            ),
+            Some(Expired)
+        );
         // Unknown statuses conclude nothing.
-        assert_eq!(derive(Some(&s), Some(&payment("on_hold", 1000, 0)), &e), None);
-        assert_eq!(derive(Some(&session("archived", false, None)), None, &e), None);
+        assert_eq!(
+            derive(Some(&s), Some(&payment("on_hold", 1000, 0)), &e),
+            None
+        );
+        assert_eq!(
+            derive(Some(&session("archived", false, None)), None, &e),
+            None
+        );
     }
 
     #[test]
@@ -222,7 +290,10 @@ mod tests {
         assert!(!can_move(Paid, AwaitingPayment, Komoju), "never backwards");
         assert!(!can_move(Paid, Pending, Komoju));
         assert!(!can_move(Refunded, Paid, Komoju), "refunded is final");
-        assert!(can_move(Expired, Paid, Komoju), "late money is never ignored");
+        assert!(
+            can_move(Expired, Paid, Komoju),
+            "late money is never ignored"
+        );
         assert!(!can_move(Expired, Pending, Komoju));
         assert!(can_move(Expired, Pending, NewAttempt));
         assert!(!can_move(Paid, Pending, NewAttempt));

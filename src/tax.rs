@@ -155,10 +155,16 @@ pub struct TaxBreakdown {
 
 impl TaxBreakdown {
     pub fn tax_at(&self, rate: TaxRate) -> i64 {
-        self.per_rate.iter().find(|r| r.rate == rate).map_or(0, |r| r.tax)
+        self.per_rate
+            .iter()
+            .find(|r| r.rate == rate)
+            .map_or(0, |r| r.tax)
     }
     pub fn gross_at(&self, rate: TaxRate) -> i64 {
-        self.per_rate.iter().find(|r| r.rate == rate).map_or(0, |r| r.gross)
+        self.per_rate
+            .iter()
+            .find(|r| r.rate == rate)
+            .map_or(0, |r| r.gross)
     }
 }
 
@@ -188,7 +194,9 @@ pub fn compute(
     let mut per_rate = Vec::new();
     let mut total: i128 = 0;
     for rate in TaxRate::ALL {
-        let Some(sum) = sums[rate as usize] else { continue };
+        let Some(sum) = sums[rate as usize] else {
+            continue;
+        };
         let r = rate.percent() as i128;
         let (net, tax, gross) = match mode {
             PriceMode::Inclusive => {
@@ -202,9 +210,17 @@ pub fn compute(
         };
         total += gross;
         let fit = |v: i128| i64::try_from(v).map_err(|_| TaxError::Overflow);
-        per_rate.push(RateTotal { rate, net: fit(net)?, tax: fit(tax)?, gross: fit(gross)? });
+        per_rate.push(RateTotal {
+            rate,
+            net: fit(net)?,
+            tax: fit(tax)?,
+            gross: fit(gross)?,
+        });
     }
-    Ok(TaxBreakdown { per_rate, total: i64::try_from(total).map_err(|_| TaxError::Overflow)? })
+    Ok(TaxBreakdown {
+        per_rate,
+        total: i64::try_from(total).map_err(|_| TaxError::Overflow)?,
+    })
 }
 
 #[cfg(test)]
@@ -230,7 +246,12 @@ mod tests {
     fn per_invoice_rounding_differs_from_per_line() {
         // Three ¥108-incl. 8 % lines at ¥99 each (¥297): per line, 99×8/108 = 7.33 → 7 each = 21;
         // once per invoice, 297×8/108 = 22.0 → 22.
-        let b = compute([(TaxRate::Reduced, 99); 3], PriceMode::Inclusive, Rounding::Down).unwrap();
+        let b = compute(
+            [(TaxRate::Reduced, 99); 3],
+            PriceMode::Inclusive,
+            Rounding::Down,
+        )
+        .unwrap();
         assert_eq!(b.tax_at(TaxRate::Reduced), 22);
         assert_eq!(b.total, 297);
     }
@@ -245,7 +266,13 @@ mod tests {
         assert_eq!(half.tax_at(TaxRate::Standard), 123); // 123.4
         assert_eq!(up.tax_at(TaxRate::Standard), 124);
         let l = [(TaxRate::Standard, 1235)];
-        assert_eq!(compute(l, PriceMode::Exclusive, Rounding::HalfUp).unwrap().per_rate[0].tax, 124);
+        assert_eq!(
+            compute(l, PriceMode::Exclusive, Rounding::HalfUp)
+                .unwrap()
+                .per_rate[0]
+                .tax,
+            124
+        );
     }
 
     #[test]

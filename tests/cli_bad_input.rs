@@ -9,19 +9,35 @@ fn fingerprint(e: &Env) -> (i64, i64, i64) {
     let l = e.ledger();
     let c = l.connection();
     let n = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
-    (n("SELECT COUNT(*) FROM invoices"), n("SELECT COUNT(*) FROM events"), n("SELECT COUNT(*) FROM api_requests"))
+    (
+        n("SELECT COUNT(*) FROM invoices"),
+        n("SELECT COUNT(*) FROM events"),
+        n("SELECT COUNT(*) FROM api_requests"),
+    )
 }
 
 async fn expect_bad(e: &Env, args: &[&str], needles: &[&str]) {
     let before = fingerprint(e);
     let sessions_before = e.stats().await["sessions"].clone();
     let r = e.reji(args).await;
-    assert_eq!(r.code, 2, "{args:?} should be bad input (exit 2); stderr: {}", r.stderr);
+    assert_eq!(
+        r.code, 2,
+        "{args:?} should be bad input (exit 2); stderr: {}",
+        r.stderr
+    );
     for n in needles {
-        assert!(r.stderr.contains(n), "{args:?}: message should name {n:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(n),
+            "{args:?}: message should name {n:?}: {}",
+            r.stderr
+        );
     }
     assert_eq!(fingerprint(e), before, "{args:?} changed the ledger");
-    assert_eq!(e.stats().await["sessions"], sessions_before, "{args:?} reached KOMOJU");
+    assert_eq!(
+        e.stats().await["sessions"],
+        sessions_before,
+        "{args:?} reached KOMOJU"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,29 +51,86 @@ async fn every_charge_argument_is_checked() {
         (&["charge", "--amount", "-5"], &["--amount"]),
         (&["charge", "--amount", "abc"], &["--amount", "abc"]),
         (&["charge", "--amount", "1.5"], &["--amount"]),
-        (&["charge", "--amount", "99999999999999999999"], &["--amount"]),
-        (&["charge", "--amount", "100", "--item", "Tea,300,1,8"], &["--amount", "--item"]),
-        (&["charge", "--item", "Tea,300,1"], &["--item", "NAME,UNIT_PRICE,QTY,RATE"]),
+        (
+            &["charge", "--amount", "99999999999999999999"],
+            &["--amount"],
+        ),
+        (
+            &["charge", "--amount", "100", "--item", "Tea,300,1,8"],
+            &["--amount", "--item"],
+        ),
+        (
+            &["charge", "--item", "Tea,300,1"],
+            &["--item", "NAME,UNIT_PRICE,QTY,RATE"],
+        ),
         (&["charge", "--item", "Tea,300,1,5"], &["--item", "rate"]),
-        (&["charge", "--item", "Tea,3x0,1,8"], &["--item", "unit price"]),
-        (&["charge", "--item", "Tea,300,0,8"], &["--item", "quantity"]),
+        (
+            &["charge", "--item", "Tea,3x0,1,8"],
+            &["--item", "unit price"],
+        ),
+        (
+            &["charge", "--item", "Tea,300,0,8"],
+            &["--item", "quantity"],
+        ),
         (&["charge", "--item", ",300,1,8"], &["--item", "empty name"]),
-        (&["charge", "--item", "Free,0,1,8"], &["--item", "more than zero"]),
-        (&["charge", "--amount", "100", "--currency", "XYZ"], &["--currency", "XYZ"]),
-        (&["charge", "--amount", "100", "--email", "not-an-email"], &["--email"]),
-        (&["charge", "--amount", "100", "--name", ""], &["--name", "empty"]),
-        (&["charge", "--amount", "100", "--name-kana", " "], &["--name-kana"]),
-        (&["charge", "--amount", "100", "--phone", "call me"], &["--phone"]),
-        (&["charge", "--amount", "100", "--methods", "bitcoin"], &["--methods", "bitcoin"]),
-        (&["charge", "--amount", "100", "--methods", "konbini,cash"], &["--methods", "cash"]),
-        (&["charge", "--amount", "100", "--locale", "fr"], &["--locale", "fr"]),
-        (&["charge", "--amount", "100", "--expires-in", "10"], &["--expires-in"]),
-        (&["charge", "--amount", "100", "--expires-in", "86401"], &["--expires-in", "86400"]),
-        (&["charge", "--amount", "100", "--expires-in", "soon"], &["--expires-in"]),
-        (&["charge", "--amount", "100", "--wait", "--timeout", "0"], &["--timeout"]),
+        (
+            &["charge", "--item", "Free,0,1,8"],
+            &["--item", "more than zero"],
+        ),
+        (
+            &["charge", "--amount", "100", "--currency", "XYZ"],
+            &["--currency", "XYZ"],
+        ),
+        (
+            &["charge", "--amount", "100", "--email", "not-an-email"],
+            &["--email"],
+        ),
+        (
+            &["charge", "--amount", "100", "--name", ""],
+            &["--name", "empty"],
+        ),
+        (
+            &["charge", "--amount", "100", "--name-kana", " "],
+            &["--name-kana"],
+        ),
+        (
+            &["charge", "--amount", "100", "--phone", "call me"],
+            &["--phone"],
+        ),
+        (
+            &["charge", "--amount", "100", "--methods", "bitcoin"],
+            &["--methods", "bitcoin"],
+        ),
+        (
+            &["charge", "--amount", "100", "--methods", "konbini,cash"],
+            &["--methods", "cash"],
+        ),
+        (
+            &["charge", "--amount", "100", "--locale", "fr"],
+            &["--locale", "fr"],
+        ),
+        (
+            &["charge", "--amount", "100", "--expires-in", "10"],
+            &["--expires-in"],
+        ),
+        (
+            &["charge", "--amount", "100", "--expires-in", "86401"],
+            &["--expires-in", "86400"],
+        ),
+        (
+            &["charge", "--amount", "100", "--expires-in", "soon"],
+            &["--expires-in"],
+        ),
+        (
+            &["charge", "--amount", "100", "--wait", "--timeout", "0"],
+            &["--timeout"],
+        ),
         (&["charge", "--amount", "100", "--rate", "5"], &["--rate"]),
         (&["charge", "--amount", "100", "--bogus"], &["--bogus"]),
-        (&["--api-base", "not a url", "charge", "--amount", "100"], &["--api-base"]),
+        (
+            &["--api-base", "not a url", "charge", "--amount", "100"],
+            &["--api-base"],
+        ),
     ];
     for (args, needles) in cases {
         expect_bad(&e, args, needles).await;
@@ -69,12 +142,18 @@ async fn every_list_export_and_refund_argument_is_checked() {
     let e = env().await;
     let v = e.charge(&["--amount", "500"]).await;
     let inv = s(&v, "invoice_number");
-    e.ctl.pay(&s(&v, "session_id"), "credit_card", None).await.unwrap();
+    e.ctl
+        .pay(&s(&v, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
     e.show(&inv).await;
     let cases: &[(&[&str], &[&str])] = &[
         (&["list", "--from", "2026-13-01"], &["--from", "YYYY-MM-DD"]),
         (&["list", "--to", "yesterday"], &["--to"]),
-        (&["list", "--from", "2026-02-01", "--to", "2026-01-01"], &["--to", "--from"]),
+        (
+            &["list", "--from", "2026-02-01", "--to", "2026-01-01"],
+            &["--to", "--from"],
+        ),
         (&["list", "--status", "done"], &["--status", "done"]),
         (&["list", "--method", "cash"], &["--method", "cash"]),
         (&["list", "--min", "-1"], &["--min"]),
@@ -82,14 +161,20 @@ async fn every_list_export_and_refund_argument_is_checked() {
         (&["list", "--min", "500", "--max", "100"], &["--max"]),
         (&["list", "--limit", "0"], &["--limit"]),
         (&["list", "--limit", "many"], &["--limit"]),
-        (&["export", "--encoding", "latin1"], &["--encoding", "latin1"]),
+        (
+            &["export", "--encoding", "latin1"],
+            &["--encoding", "latin1"],
+        ),
         (&["export", "--headers", "fr"], &["--headers", "fr"]),
         (&["export", "--from", "2026/01/01"], &["--from"]),
         (&["refund", &inv, "--amount", "0"], &["--amount"]),
         (&["refund", &inv, "--amount", "-3"], &["--amount"]),
         (&["refund", &inv, "--amount", "ten"], &["--amount"]),
         (&["refund", &inv, "--amount", "501"], &["--amount", "500"]),
-        (&["refund", &inv, "--bank-name", "みずほ銀行"], &["--bank-name"]),
+        (
+            &["refund", &inv, "--bank-name", "みずほ銀行"],
+            &["--bank-name"],
+        ),
         (&["settings", "rounding", "sideways"], &["rounding"]),
         (&["settings", "colour", "red"], &["colour"]),
     ];
@@ -106,9 +191,15 @@ async fn every_list_export_and_refund_argument_is_checked() {
 async fn keys_set_refuses_a_publishable_or_malformed_key() {
     use tokio::io::AsyncWriteExt;
     let e = env().await;
-    for (input, needle) in [("pk_test_abcdefghijklmnop\n", "publishable"), ("hello\n", "sk_test_"), ("", "sk_")] {
+    for (input, needle) in [
+        ("pk_test_abcdefghijklmnop\n", "publishable"),
+        ("hello\n", "sk_test_"),
+        ("", "empty"),
+    ] {
         let mut c = e.cmd(&["keys", "set"]);
-        c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         let mut child = c.spawn().unwrap();
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(input.as_bytes()).await.unwrap();
@@ -116,6 +207,9 @@ async fn keys_set_refuses_a_publishable_or_malformed_key() {
         let r: Run = child.wait_with_output().await.unwrap().into();
         assert_eq!(r.code, 2, "{input:?}: {}", r.stderr);
         assert!(r.stderr.contains(needle), "{input:?}: {}", r.stderr);
-        assert!(!r.stderr.contains("abcdefghijklmnop"), "the key is never echoed");
+        assert!(
+            !r.stderr.contains("abcdefghijklmnop"),
+            "the key is never echoed"
+        );
     }
 }

@@ -16,14 +16,28 @@ async fn charge_through(kind: &str, setup: impl FnOnce(&mut reji::fake::FaultSpe
     .await;
     let v = e.charge(&["--amount", "1234"]).await;
     let eon = s(&v, "external_order_num");
-    assert_eq!(e.sessions_for(&eon).await, 1, "{kind}: exactly one session at the fake");
+    assert_eq!(
+        e.sessions_for(&eon).await,
+        1,
+        "{kind}: exactly one session at the fake"
+    );
     assert_eq!(e.stats().await["sessions"], 1, "{kind}");
     assert_eq!(e.invoice_count(), 1, "{kind}: exactly one invoice");
-    assert!(v["session_url"].is_string(), "{kind}: the charge finished: {v}");
+    assert!(
+        v["session_url"].is_string(),
+        "{kind}: the charge finished: {v}"
+    );
     assert_eq!(v["unanswered_requests"], 0);
     // And it still works end to end.
-    e.ctl.pay(&s(&v, "session_id"), "credit_card", None).await.unwrap();
-    assert_eq!(s(&e.show(&s(&v, "invoice_number")).await, "status"), "paid", "{kind}");
+    e.ctl
+        .pay(&s(&v, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s(&e.show(&s(&v, "invoice_number")).await, "status"),
+        "paid",
+        "{kind}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,7 +49,10 @@ async fn server_error_500_is_retried() {
 async fn rate_limit_429_honours_retry_after() {
     let started = std::time::Instant::now();
     charge_through("rate_limit", |f| f.retry_after = Some(1)).await;
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited for Retry-After");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for Retry-After"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +89,11 @@ async fn no_answer_after_all_retries_leaves_the_invoice_for_sync() {
     c.env("REJI_RETRIES", "3");
     let r: Run = c.output().await.unwrap().into();
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(e.invoice_count(), 1, "the invoice stays stored with its idempotency key");
+    assert_eq!(
+        e.invoice_count(),
+        1,
+        "the invoice stays stored with its idempotency key"
+    );
     assert_eq!(e.stats().await["sessions"], 0);
     e.ctl.clear_faults().await.unwrap();
     let rep = e.reji(&["sync"]).await.ok().json();
@@ -109,7 +130,10 @@ async fn charge_killed_after_its_post_reached_komoju_then_sync_makes_one_session
     let local = e.ledger();
     let inv = local.list(&Default::default()).unwrap().remove(0);
     let attempt = local.current_attempt(inv.id).unwrap();
-    assert!(attempt.session_id.is_none(), "the answer never reached the ledger");
+    assert!(
+        attempt.session_id.is_none(),
+        "the answer never reached the ledger"
+    );
     drop(local);
     let rep = e.reji(&["sync"]).await.ok().json();
     let v = &rep["invoices"][0];

@@ -9,7 +9,16 @@ use serde_json::Value;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn card_sale_is_paid_at_once() {
     let e = env().await;
-    let v = e.charge(&["--item", "Coffee,480,2,8", "--item", "Bag,10,1,10", "--email", "a@example.jp"]).await;
+    let v = e
+        .charge(&[
+            "--item",
+            "Coffee,480,2,8",
+            "--item",
+            "Bag,10,1,10",
+            "--email",
+            "a@example.jp",
+        ])
+        .await;
     assert_eq!(s(&v, "status"), "pending");
     assert_eq!(v["amount"], 970);
     assert_eq!(s(&v, "currency"), "JPY");
@@ -28,23 +37,47 @@ async fn card_sale_is_paid_at_once() {
     assert!(v["paid_at"].is_string());
     assert_eq!(v["payment_details"]["type"], "credit_card");
     // show accepts the session id too.
-    assert_eq!(s(&e.show(&sid).await, "invoice_number"), s(&v, "invoice_number"));
+    assert_eq!(
+        s(&e.show(&sid).await, "invoice_number"),
+        s(&v, "invoice_number")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn konbini_is_authorized_then_captured_days_later() {
     let e = env().await;
-    let v = e.charge(&["--amount", "3300", "--methods", "konbini", "--email", "k@example.jp", "--name", "山田 太郎"]).await;
+    let v = e
+        .charge(&[
+            "--amount",
+            "3300",
+            "--methods",
+            "konbini",
+            "--email",
+            "k@example.jp",
+            "--name",
+            "山田 太郎",
+        ])
+        .await;
     let inv = s(&v, "invoice_number");
-    e.ctl.pay(&s(&v, "session_id"), "konbini", Some("seven-eleven")).await.unwrap();
+    e.ctl
+        .pay(&s(&v, "session_id"), "konbini", Some("seven-eleven"))
+        .await
+        .unwrap();
     let v = e.show(&inv).await;
-    assert_eq!(s(&v, "status"), "awaiting_payment", "authorized is not paid");
+    assert_eq!(
+        s(&v, "status"),
+        "awaiting_payment",
+        "authorized is not paid"
+    );
     assert_eq!(v["payment_details"]["store"], "seven-eleven");
     assert!(v["payment_details"]["receipt"].is_string());
     assert!(v["paid_at"].is_null());
     let human = e.cmd(&["show", &inv]).output().await.unwrap();
     let text = String::from_utf8_lossy(&human.stdout);
-    assert!(text.contains("konbini payment") && text.contains("seven-eleven"), "{text}");
+    assert!(
+        text.contains("konbini payment") && text.contains("seven-eleven"),
+        "{text}"
+    );
 
     e.ctl.advance_clock(3 * 86_400 - 3600).await.unwrap();
     e.ctl.capture_payment(&s(&v, "payment_id")).await.unwrap();
@@ -59,9 +92,17 @@ async fn konbini_is_authorized_then_captured_days_later() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn konbini_past_its_deadline_expires() {
     let e = env().await;
-    let v = e.charge(&["--amount", "1200", "--methods", "konbini"]).await;
-    e.ctl.pay(&s(&v, "session_id"), "konbini", Some("lawson")).await.unwrap();
-    assert_eq!(s(&e.show(&s(&v, "invoice_number")).await, "status"), "awaiting_payment");
+    let v = e
+        .charge(&["--amount", "1200", "--methods", "konbini"])
+        .await;
+    e.ctl
+        .pay(&s(&v, "session_id"), "konbini", Some("lawson"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s(&e.show(&s(&v, "invoice_number")).await, "status"),
+        "awaiting_payment"
+    );
     e.ctl.advance_clock(30 * 86_400).await.unwrap();
     e.reji(&["sync"]).await.ok();
     let v = e.show(&s(&v, "invoice_number")).await;
@@ -72,29 +113,63 @@ async fn konbini_past_its_deadline_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bank_transfer_shows_its_account_details() {
     let e = env().await;
-    let v = e.charge(&["--amount", "50000", "--methods", "bank_transfer", "--name", "株式会社テスト", "--phone", "03-1234-5678"]).await;
-    e.ctl.pay(&s(&v, "session_id"), "bank_transfer", None).await.unwrap();
+    let v = e
+        .charge(&[
+            "--amount",
+            "50000",
+            "--methods",
+            "bank_transfer",
+            "--name",
+            "株式会社テスト",
+            "--phone",
+            "03-1234-5678",
+        ])
+        .await;
+    e.ctl
+        .pay(&s(&v, "session_id"), "bank_transfer", None)
+        .await
+        .unwrap();
     let v = e.show(&s(&v, "invoice_number")).await;
     assert_eq!(s(&v, "status"), "awaiting_payment");
     let d = &v["payment_details"];
-    for k in ["bank_name", "account_branch_name", "account_type", "account_number", "account_name"] {
+    for k in [
+        "bank_name",
+        "account_branch_name",
+        "account_type",
+        "account_number",
+        "account_name",
+    ] {
         assert!(d[k].is_string(), "{k} in {d}");
     }
-    let out = e.cmd(&["show", &s(&v, "invoice_number")]).output().await.unwrap();
+    let out = e
+        .cmd(&["show", &s(&v, "invoice_number")])
+        .output()
+        .await
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("bank transfer") && text.contains(d["account_number"].as_str().unwrap()), "{text}");
+    assert!(
+        text.contains("bank transfer") && text.contains(d["account_number"].as_str().unwrap()),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_an_open_sale_and_not_a_paid_one() {
     let e = env().await;
     let v = e.charge(&["--amount", "800"]).await;
-    let c = e.reji(&["cancel", &s(&v, "invoice_number")]).await.ok().json();
+    let c = e
+        .reji(&["cancel", &s(&v, "invoice_number")])
+        .await
+        .ok()
+        .json();
     assert_eq!(s(&c, "status"), "cancelled");
     assert_eq!(s(&c, "session_status"), "cancelled");
 
     let v = e.charge(&["--amount", "900"]).await;
-    e.ctl.pay(&s(&v, "session_id"), "paypay", None).await.unwrap();
+    e.ctl
+        .pay(&s(&v, "session_id"), "paypay", None)
+        .await
+        .unwrap();
     let r = e.reji(&["cancel", &s(&v, "invoice_number")]).await;
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("paid"), "{}", r.stderr);
@@ -103,9 +178,18 @@ async fn cancel_an_open_sale_and_not_a_paid_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_an_authorized_konbini_slip() {
     let e = env().await;
-    let v = e.charge(&["--amount", "2000", "--methods", "konbini"]).await;
-    e.ctl.pay(&s(&v, "session_id"), "konbini", Some("family-mart")).await.unwrap();
-    let c = e.reji(&["cancel", &s(&v, "invoice_number")]).await.ok().json();
+    let v = e
+        .charge(&["--amount", "2000", "--methods", "konbini"])
+        .await;
+    e.ctl
+        .pay(&s(&v, "session_id"), "konbini", Some("family-mart"))
+        .await
+        .unwrap();
+    let c = e
+        .reji(&["cancel", &s(&v, "invoice_number")])
+        .await
+        .ok()
+        .json();
     assert_eq!(s(&c, "status"), "cancelled");
     assert_eq!(s(&c, "payment_status"), "cancelled");
 }
@@ -117,8 +201,15 @@ async fn full_and_partial_refunds() {
     let inv = s(&v, "invoice_number");
     // Refunding an unpaid invoice is not allowed.
     assert_eq!(e.reji(&["refund", &inv]).await.code, 4);
-    e.ctl.pay(&s(&v, "session_id"), "credit_card", None).await.unwrap();
-    let r = e.reji(&["refund", &inv, "--amount", "1500"]).await.ok().json();
+    e.ctl
+        .pay(&s(&v, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    let r = e
+        .reji(&["refund", &inv, "--amount", "1500"])
+        .await
+        .ok()
+        .json();
     assert_eq!(s(&r, "status"), "partially_refunded");
     assert_eq!(r["refunded_amount"], 1500);
     // More than what is left: bad input naming the refundable amount.
@@ -134,24 +225,47 @@ async fn full_and_partial_refunds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn konbini_refund_needs_a_bank_account() {
     let e = env().await;
-    let v = e.charge(&["--amount", "3000", "--methods", "konbini"]).await;
+    let v = e
+        .charge(&["--amount", "3000", "--methods", "konbini"])
+        .await;
     let inv = s(&v, "invoice_number");
-    e.ctl.pay(&s(&v, "session_id"), "konbini", Some("lawson")).await.unwrap();
+    e.ctl
+        .pay(&s(&v, "session_id"), "konbini", Some("lawson"))
+        .await
+        .unwrap();
     let p = e.show(&inv).await;
     e.ctl.capture_payment(&s(&p, "payment_id")).await.unwrap();
     assert_eq!(s(&e.show(&inv).await, "status"), "paid");
     let r = e.reji(&["refund", &inv]).await;
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--bank-name") && r.stderr.contains("--holder-kana"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--bank-name") && r.stderr.contains("--holder-kana"),
+        "{}",
+        r.stderr
+    );
     let r = e
         .reji(&[
-            "refund", &inv, "--bank-name", "みずほ銀行", "--branch-number", "123", "--account-type", "futsu",
-            "--account-number", "0123456", "--holder-kana", "ヤマダ タロウ",
+            "refund",
+            &inv,
+            "--bank-name",
+            "みずほ銀行",
+            "--branch-number",
+            "123",
+            "--account-type",
+            "futsu",
+            "--account-number",
+            "0123456",
+            "--holder-kana",
+            "ヤマダ タロウ",
         ])
         .await
         .ok()
         .json();
-    assert_eq!(s(&r, "status"), "paid", "the invoice keeps its status until KOMOJU completes the request");
+    assert_eq!(
+        s(&r, "status"),
+        "paid",
+        "the invoice keeps its status until KOMOJU completes the request"
+    );
     let reqs = r["refund_requests"].as_array().unwrap();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0]["status"], "pending");
@@ -163,7 +277,11 @@ async fn retry_opens_a_second_attempt_with_a_new_order_number() {
     let v = e.charge(&["--amount", "700", "--expires-in", "600"]).await;
     let inv = s(&v, "invoice_number");
     let eon1 = s(&v, "external_order_num");
-    assert_eq!(e.reji(&["retry", &inv]).await.code, 4, "pending cannot be retried");
+    assert_eq!(
+        e.reji(&["retry", &inv]).await.code,
+        4,
+        "pending cannot be retried"
+    );
     e.reji(&["cancel", &inv]).await.ok();
     let r = e.reji(&["retry", &inv]).await.ok().json();
     assert_eq!(s(&r, "status"), "pending");
@@ -171,16 +289,24 @@ async fn retry_opens_a_second_attempt_with_a_new_order_number() {
     let eon2 = s(&r, "external_order_num");
     assert_eq!(eon2, format!("{eon1}-2"));
     assert_ne!(s(&r, "session_id"), s(&v, "session_id"));
-    e.ctl.pay(&s(&r, "session_id"), "credit_card", None).await.unwrap();
+    e.ctl
+        .pay(&s(&r, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
     assert_eq!(s(&e.show(&inv).await, "status"), "paid");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_cancels_an_earlier_authorized_slip_first() {
     let e = env().await;
-    let v = e.charge(&["--amount", "700", "--methods", "konbini,credit_card"]).await;
+    let v = e
+        .charge(&["--amount", "700", "--methods", "konbini,credit_card"])
+        .await;
     let inv = s(&v, "invoice_number");
-    e.ctl.pay(&s(&v, "session_id"), "konbini", Some("lawson")).await.unwrap();
+    e.ctl
+        .pay(&s(&v, "session_id"), "konbini", Some("lawson"))
+        .await
+        .unwrap();
     let p = e.show(&inv).await;
     // Slip expires at the fake, the staff retry.
     e.ctl.expire_payment(&s(&p, "payment_id")).await.unwrap();
@@ -194,36 +320,74 @@ async fn an_unanswered_session_expires_at_its_deadline() {
     let e = env().await;
     let v = e.charge(&["--amount", "700", "--expires-in", "60"]).await;
     e.ctl.advance_clock(120).await.unwrap();
-    assert_eq!(s(&e.show(&s(&v, "invoice_number")).await, "status"), "expired");
+    assert_eq!(
+        s(&e.show(&s(&v, "invoice_number")).await, "status"),
+        "expired"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_filters_and_orders_newest_first() {
     let e = env().await;
-    let a = e.charge(&["--amount", "1000", "--name", "佐藤 花子", "--email", "hanako@example.jp"]).await;
-    let b = e.charge(&["--amount", "5000", "--name-kana", "スズキ"]).await;
-    e.ctl.pay(&s(&b, "session_id"), "paypay", None).await.unwrap();
+    let a = e
+        .charge(&[
+            "--amount",
+            "1000",
+            "--name",
+            "佐藤 花子",
+            "--email",
+            "hanako@example.jp",
+        ])
+        .await;
+    let b = e
+        .charge(&["--amount", "5000", "--name-kana", "スズキ"])
+        .await;
+    e.ctl
+        .pay(&s(&b, "session_id"), "paypay", None)
+        .await
+        .unwrap();
     e.reji(&["sync"]).await.ok();
     let all = e.reji(&["list"]).await.ok().json();
-    let nums: Vec<&str> = all.as_array().unwrap().iter().map(|v| v["invoice_number"].as_str().unwrap()).collect();
+    let nums: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["invoice_number"].as_str().unwrap())
+        .collect();
     assert_eq!(nums, [s(&b, "invoice_number"), s(&a, "invoice_number")]);
     let one = |args: &[&str]| {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let e = &e;
         async move {
-            let a: Vec<&str> = std::iter::once("list").chain(args.iter().map(String::as_str)).collect();
-            e.reji(&a).await.ok().json().as_array().unwrap().iter().map(|v| s(v, "invoice_number")).collect::<Vec<_>>()
+            let a: Vec<&str> = std::iter::once("list")
+                .chain(args.iter().map(String::as_str))
+                .collect();
+            e.reji(&a)
+                .await
+                .ok()
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| s(v, "invoice_number"))
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(one(&["--status", "paid"]).await, [s(&b, "invoice_number")]);
-    assert_eq!(one(&["--method", "paypay"]).await, [s(&b, "invoice_number")]);
+    assert_eq!(
+        one(&["--method", "paypay"]).await,
+        [s(&b, "invoice_number")]
+    );
     assert_eq!(one(&["--min", "2000"]).await, [s(&b, "invoice_number")]);
     assert_eq!(one(&["--max", "1000"]).await, [s(&a, "invoice_number")]);
     assert_eq!(one(&["--q", "花子"]).await, [s(&a, "invoice_number")]);
     assert_eq!(one(&["--q", "hanako@"]).await, [s(&a, "invoice_number")]);
     assert_eq!(one(&["--q", "スズキ"]).await, [s(&b, "invoice_number")]);
     assert_eq!(one(&["--limit", "1"]).await.len(), 1);
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo).format("%Y-%m-%d").to_string();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .format("%Y-%m-%d")
+        .to_string();
     assert_eq!(one(&["--from", &today, "--to", &today]).await.len(), 2);
     assert_eq!(one(&["--to", "2000-01-01"]).await.len(), 0);
 }
@@ -235,9 +399,16 @@ async fn a_401_is_reported_as_a_key_problem() {
     c.env("REJI_SECRET_KEY", "sk_test_wrongwrongwrong1234");
     let r: Run = c.output().await.unwrap().into();
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("secret key") && r.stderr.contains("401"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("secret key") && r.stderr.contains("401"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.json()["error"]["code"], "komoju_auth");
-    assert!(!r.stderr.contains("wrongwrong") && !r.stdout.contains("wrongwrong"), "the key never appears");
+    assert!(
+        !r.stderr.contains("wrongwrong") && !r.stdout.contains("wrongwrong"),
+        "the key never appears"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,7 +423,12 @@ async fn invoice_numbers_are_sequential_and_order_numbers_carry_the_ledger_id() 
     let lid = e.ledger().ledger_id().to_string();
     assert_eq!(eon, format!("{lid}-{na}"));
     let sessions = e.ctl.sessions().await.unwrap();
-    let found: Vec<&Value> = sessions.as_array().unwrap().iter().filter(|x| x["payment_data"]["external_order_num"] == eon.as_str()).collect();
+    let found: Vec<&Value> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["payment_data"]["external_order_num"] == eon.as_str())
+        .collect();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["amount"], 100);
     assert_eq!(found[0]["metadata"]["invoice_number"], na.as_str());

@@ -9,21 +9,36 @@ use reji::status::{InvoiceStatus::*, MoveKind};
 use reji::tax::{PriceMode, Rounding, TaxRate};
 
 fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-25T01:00:00Z").unwrap().to_utc()
+    DateTime::parse_from_rfc3339("2026-11-25T01:00:00Z")
+        .unwrap()
+        .to_utc()
 }
 
 fn draft(total: i64) -> Draft {
     Draft {
         currency: Currency::JPY,
-        lines: vec![LineItem { name: "Item".into(), unit_price: total, quantity: 1, tax_rate: TaxRate::Standard }],
-        customer: Customer { name: Some("佐藤".into()), ..Default::default() },
+        lines: vec![LineItem {
+            name: "Item".into(),
+            unit_price: total,
+            quantity: 1,
+            tax_rate: TaxRate::Standard,
+        }],
+        customer: Customer {
+            name: Some("佐藤".into()),
+            ..Default::default()
+        },
         price_mode: PriceMode::Inclusive,
         rounding: Rounding::Down,
     }
 }
 
 fn add(l: &mut Ledger, total: i64) -> i64 {
-    l.create_invoice(&draft(total), &[], None, 3600, t0(), 2026, |_, eon| format!("{{\"eon\":\"{eon}\"}}")).unwrap().0.id
+    l.create_invoice(&draft(total), &[], None, 3600, t0(), 2026, |_, eon| {
+        format!("{{\"eon\":\"{eon}\"}}")
+    })
+    .unwrap()
+    .0
+    .id
 }
 
 #[test]
@@ -37,9 +52,13 @@ fn migrates_an_older_file_and_backs_it_up_first() {
     };
     let l = Ledger::open(&path).unwrap();
     assert_eq!(l.schema_version().unwrap(), SCHEMA_VERSION);
-    assert!(SCHEMA_VERSION >= 2);
+    const { assert!(SCHEMA_VERSION >= 2) };
     let inv = l.invoice_by_id(id).unwrap();
-    assert_eq!((inv.amount, inv.tax_10), (1100, 100), "data survives the migration");
+    assert_eq!(
+        (inv.amount, inv.tax_10),
+        (1100, 100),
+        "data survives the migration"
+    );
     assert_eq!(l.ledger_id(), ledger_id, "the ledger id is kept");
     let backups: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -58,7 +77,8 @@ fn refuses_a_file_from_a_newer_reji() {
     let path = dir.path().join("reji.sqlite");
     drop(Ledger::open(&path).unwrap());
     let c = rusqlite::Connection::open(&path).unwrap();
-    c.pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
+    c.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+        .unwrap();
     drop(c);
     match Ledger::open(&path) {
         Err(LedgerError::NewerSchema { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 5),
@@ -70,18 +90,34 @@ fn refuses_a_file_from_a_newer_reji() {
 fn numbers_are_gap_free_and_restart_each_year() {
     let mut l = Ledger::open_in_memory().unwrap();
     let nums: Vec<String> = (0..3)
-        .map(|_| l.create_invoice(&draft(100), &[], None, 3600, t0(), 2026, |_, _| "{}".into()).unwrap().0.number.to_string())
+        .map(|_| {
+            l.create_invoice(&draft(100), &[], None, 3600, t0(), 2026, |_, _| "{}".into())
+                .unwrap()
+                .0
+                .number
+                .to_string()
+        })
         .collect();
     assert_eq!(nums, ["2026-000001", "2026-000002", "2026-000003"]);
-    let next = l.create_invoice(&draft(100), &[], None, 3600, t0(), 2027, |_, _| "{}".into()).unwrap().0;
+    let next = l
+        .create_invoice(&draft(100), &[], None, 3600, t0(), 2027, |_, _| "{}".into())
+        .unwrap()
+        .0;
     assert_eq!(next.number.as_str(), "2027-000001");
 }
 
 #[test]
 fn the_request_body_and_key_are_stored_with_the_invoice() {
     let mut l = Ledger::open_in_memory().unwrap();
-    let (inv, att) = l.create_invoice(&draft(100), &[], None, 3600, t0(), 2026, |n, eon| format!("{n}|{eon}")).unwrap();
-    assert_eq!(att.request.body, format!("{}|{}-{}", inv.number, l.ledger_id(), inv.number));
+    let (inv, att) = l
+        .create_invoice(&draft(100), &[], None, 3600, t0(), 2026, |n, eon| {
+            format!("{n}|{eon}")
+        })
+        .unwrap();
+    assert_eq!(
+        att.request.body,
+        format!("{}|{}-{}", inv.number, l.ledger_id(), inv.number)
+    );
     assert!(att.request.idempotency_key.len() <= 100 && att.request.idempotency_key.is_ascii());
     assert_eq!(l.unanswered_requests(inv.id).unwrap().len(), 1);
 }
@@ -92,20 +128,80 @@ fn moves_are_compare_and_set_and_never_backwards() {
     let id = add(&mut l, 500);
     let f = MoveFacts::default();
     let now = t0() + Duration::minutes(1);
-    assert_eq!(l.transition(id, AwaitingPayment, MoveKind::Komoju, "t", &f, now).unwrap(), Move::Applied { from: Pending, to: AwaitingPayment });
-    let paid = MoveFacts { paid_at: Some(now), refunded_amount: Some(0) };
-    assert_eq!(l.transition(id, Paid, MoveKind::Komoju, "t", &paid, now).unwrap(), Move::Applied { from: AwaitingPayment, to: Paid });
+    assert_eq!(
+        l.transition(id, AwaitingPayment, MoveKind::Komoju, "t", &f, now)
+            .unwrap(),
+        Move::Applied {
+            from: Pending,
+            to: AwaitingPayment
+        }
+    );
+    let paid = MoveFacts {
+        paid_at: Some(now),
+        refunded_amount: Some(0),
+    };
+    assert_eq!(
+        l.transition(id, Paid, MoveKind::Komoju, "t", &paid, now)
+            .unwrap(),
+        Move::Applied {
+            from: AwaitingPayment,
+            to: Paid
+        }
+    );
     // A late authorized (from an out-of-order event) cannot undo paid.
-    assert_eq!(l.transition(id, AwaitingPayment, MoveKind::Komoju, "late", &f, now).unwrap(), Move::Refused { from: Paid, to: AwaitingPayment });
-    assert_eq!(l.transition(id, Pending, MoveKind::Komoju, "late", &f, now).unwrap(), Move::Refused { from: Paid, to: Pending });
-    assert_eq!(l.transition(id, Paid, MoveKind::Komoju, "again", &paid, now).unwrap(), Move::Unchanged);
-    let part = MoveFacts { refunded_amount: Some(100), ..Default::default() };
-    assert!(matches!(l.transition(id, PartiallyRefunded, MoveKind::Komoju, "r", &part, now).unwrap(), Move::Applied { .. }));
-    let part2 = MoveFacts { refunded_amount: Some(200), ..Default::default() };
-    assert!(matches!(l.transition(id, PartiallyRefunded, MoveKind::Komoju, "r", &part2, now).unwrap(), Move::Applied { .. }));
-    let full = MoveFacts { refunded_amount: Some(500), ..Default::default() };
-    assert!(matches!(l.transition(id, Refunded, MoveKind::Komoju, "r", &full, now).unwrap(), Move::Applied { .. }));
-    assert!(matches!(l.transition(id, Paid, MoveKind::Komoju, "late", &paid, now).unwrap(), Move::Refused { .. }));
+    assert_eq!(
+        l.transition(id, AwaitingPayment, MoveKind::Komoju, "late", &f, now)
+            .unwrap(),
+        Move::Refused {
+            from: Paid,
+            to: AwaitingPayment
+        }
+    );
+    assert_eq!(
+        l.transition(id, Pending, MoveKind::Komoju, "late", &f, now)
+            .unwrap(),
+        Move::Refused {
+            from: Paid,
+            to: Pending
+        }
+    );
+    assert_eq!(
+        l.transition(id, Paid, MoveKind::Komoju, "again", &paid, now)
+            .unwrap(),
+        Move::Unchanged
+    );
+    let part = MoveFacts {
+        refunded_amount: Some(100),
+        ..Default::default()
+    };
+    assert!(matches!(
+        l.transition(id, PartiallyRefunded, MoveKind::Komoju, "r", &part, now)
+            .unwrap(),
+        Move::Applied { .. }
+    ));
+    let part2 = MoveFacts {
+        refunded_amount: Some(200),
+        ..Default::default()
+    };
+    assert!(matches!(
+        l.transition(id, PartiallyRefunded, MoveKind::Komoju, "r", &part2, now)
+            .unwrap(),
+        Move::Applied { .. }
+    ));
+    let full = MoveFacts {
+        refunded_amount: Some(500),
+        ..Default::default()
+    };
+    assert!(matches!(
+        l.transition(id, Refunded, MoveKind::Komoju, "r", &full, now)
+            .unwrap(),
+        Move::Applied { .. }
+    ));
+    assert!(matches!(
+        l.transition(id, Paid, MoveKind::Komoju, "late", &paid, now)
+            .unwrap(),
+        Move::Refused { .. }
+    ));
     let inv = l.invoice_by_id(id).unwrap();
     assert_eq!((inv.status, inv.refunded_amount), (Refunded, 500));
     assert_eq!(inv.paid_at, Some(now));
@@ -120,7 +216,9 @@ fn the_event_log_is_append_only_and_invoices_are_never_deleted() {
     let mut l = Ledger::open_in_memory().unwrap();
     let id = add(&mut l, 500);
     let c = l.connection();
-    let e = c.execute("UPDATE events SET cause = 'x' WHERE invoice_id = ?1", [id]).unwrap_err();
+    let e = c
+        .execute("UPDATE events SET cause = 'x' WHERE invoice_id = ?1", [id])
+        .unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
     let e = c.execute("DELETE FROM events", []).unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
@@ -132,9 +230,25 @@ fn the_event_log_is_append_only_and_invoices_are_never_deleted() {
 fn a_new_attempt_only_after_cancel_expiry_or_failure() {
     let mut l = Ledger::open_in_memory().unwrap();
     let id = add(&mut l, 500);
-    assert!(l.new_attempt(id, t0(), |_, _| "{}".into()).unwrap().is_none(), "pending: no new attempt");
-    l.transition(id, Expired, MoveKind::Komoju, "t", &MoveFacts::default(), t0()).unwrap();
-    let a = l.new_attempt(id, t0(), |_, eon| eon.to_string()).unwrap().unwrap();
+    assert!(
+        l.new_attempt(id, t0(), |_, _| "{}".into())
+            .unwrap()
+            .is_none(),
+        "pending: no new attempt"
+    );
+    l.transition(
+        id,
+        Expired,
+        MoveKind::Komoju,
+        "t",
+        &MoveFacts::default(),
+        t0(),
+    )
+    .unwrap();
+    let a = l
+        .new_attempt(id, t0(), |_, eon| eon.to_string())
+        .unwrap()
+        .unwrap();
     assert_eq!(a.attempt, 2);
     assert!(a.external_order_num.ends_with("-2"));
     assert_eq!(a.request.body, a.external_order_num);

@@ -22,13 +22,19 @@ pub struct DemoArgs {
 }
 
 fn fake_err(e: impl std::fmt::Display) -> Error {
-    Error::Komoju(reji::komoju::KomojuError::Transport { attempts: 1, detail: e.to_string() })
+    Error::Komoju(reji::komoju::KomojuError::Transport {
+        attempts: 1,
+        detail: e.to_string(),
+    })
 }
 
 pub async fn fake_komoju(port: u16, json: bool) -> Result<(), Error> {
-    let fake = FakeKomoju::start(FakeConfig { port, ..FakeConfig::default() })
-        .await
-        .map_err(|e| Error::bad("--port", format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+    let fake = FakeKomoju::start(FakeConfig {
+        port,
+        ..FakeConfig::default()
+    })
+    .await
+    .map_err(|e| Error::bad("--port", format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
     if json {
         output::print_json(&serde_json::json!({
             "api_base": fake.api_base(),
@@ -39,8 +45,15 @@ pub async fn fake_komoju(port: u16, json: bool) -> Result<(), Error> {
         println!("Fake KOMOJU listening");
         println!("  API base     {}", fake.api_base());
         println!("  secret key   {}", fake.secret_key());
-        println!("  control API  {}/_fake/ (see docs/fake-komoju.md)", fake.origin());
-        println!("Use it:  REJI_API_BASE={} REJI_SECRET_KEY={} reji charge --amount 1000", fake.api_base(), fake.secret_key());
+        println!(
+            "  control API  {}/_fake/ (see docs/fake-komoju.md)",
+            fake.origin()
+        );
+        println!(
+            "Use it:  REJI_API_BASE={} REJI_SECRET_KEY={} reji charge --amount 1000",
+            fake.api_base(),
+            fake.secret_key()
+        );
         println!("Stop with Ctrl-C.");
     }
     use std::io::Write;
@@ -54,12 +67,17 @@ pub async fn fake_komoju(port: u16, json: bool) -> Result<(), Error> {
 
 pub async fn run(a: DemoArgs) -> Result<(), Error> {
     let pace = Duration::from_millis(a.pace_ms);
-    let fake = FakeKomoju::start(FakeConfig::default()).await.map_err(fake_err)?;
+    let fake = FakeKomoju::start(FakeConfig::default())
+        .await
+        .map_err(fake_err)?;
     let control = FakeControl::new(&fake.origin());
     let dir = std::env::temp_dir().join(format!("reji-demo-{}", std::process::id()));
     let db = dir.join("demo.sqlite");
     let ledger = Ledger::open(&db)?;
-    let key = fake.secret_key().parse().map_err(|e| Error::bad("key", format!("{e}")))?;
+    let key = fake
+        .secret_key()
+        .parse()
+        .map_err(|e| Error::bad("key", format!("{e}")))?;
     let client = Client::new(&fake.api_base(), key, RetryPolicy::default())?;
     let mut reg = Register::new(ledger, Some(client), Arc::new(SystemClock))?;
 
@@ -71,7 +89,11 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
     step("1. A café sale: two coffees to take away (8 %), a cake (8 %) and a paper bag (10 %).");
     let sale = reg
         .charge(ChargeRequest {
-            lines: vec!["コーヒー,480,2,8".parse().map_err(item)?, "ケーキ,550,1,8".parse().map_err(item)?, "紙袋,10,1,10".parse().map_err(item)?],
+            lines: vec![
+                "コーヒー,480,2,8".parse().map_err(item)?,
+                "ケーキ,550,1,8".parse().map_err(item)?,
+                "紙袋,10,1,10".parse().map_err(item)?,
+            ],
             locale: Some("ja".into()),
             ..Default::default()
         })
@@ -80,7 +102,10 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
     tokio::time::sleep(pace).await;
     step("   The customer scans the QR and pays by card on KOMOJU's page…");
     let sid = sale.session_id.clone().unwrap_or_default();
-    control.pay(&sid, "credit_card", None).await.map_err(fake_err)?;
+    control
+        .pay(&sid, "credit_card", None)
+        .await
+        .map_err(fake_err)?;
     let v = reg.show(&sale.invoice_number).await?;
     output::invoice(false, &v, None);
     tokio::time::sleep(pace).await;
@@ -100,7 +125,10 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
         })
         .await?;
     let sid = sale.session_id.clone().unwrap_or_default();
-    control.pay(&sid, "konbini", Some("lawson")).await.map_err(fake_err)?;
+    control
+        .pay(&sid, "konbini", Some("lawson"))
+        .await
+        .map_err(fake_err)?;
     let v = reg.show(&sale.invoice_number).await?;
     output::invoice(false, &v, None);
     println!("   Authorized is not paid: the invoice waits for the customer to pay at the store.");
@@ -130,13 +158,20 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
 
     if a.keep_running {
         step("5. Your turn: open this page in a browser (or scan the QR) and pay with any method.");
-        let sale = reg.charge(ChargeRequest { amount: Some(1_000), ..Default::default() }).await?;
+        let sale = reg
+            .charge(ChargeRequest {
+                amount: Some(1_000),
+                ..Default::default()
+            })
+            .await?;
         output::charge_banner(&sale);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let v = reg.show(&sale.invoice_number).await?;
-            if v.status != reji::status::InvoiceStatus::Pending || tokio::time::Instant::now() > deadline {
+            if v.status != reji::status::InvoiceStatus::Pending
+                || tokio::time::Instant::now() > deadline
+            {
                 output::invoice(false, &v, None);
                 break;
             }

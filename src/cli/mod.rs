@@ -15,7 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "reji", version, about = "Reji (レジ): point of sale and invoicing with KOMOJU")]
+#[command(
+    name = "reji",
+    version,
+    about = "Reji (レジ): point of sale and invoicing with KOMOJU"
+)]
 pub struct Cli {
     /// Ledger file (SQLite). Default: the platform data folder.
     #[arg(long, global = true, env = "REJI_DB", value_name = "PATH")]
@@ -54,7 +58,10 @@ enum Cmd {
     /// Export invoices as CSV.
     Export(ExportArgs),
     /// Show or change a shop setting (time_zone, price_mode, rounding, expires_in).
-    Settings { key: Option<String>, value: Option<String> },
+    Settings {
+        key: Option<String>,
+        value: Option<String>,
+    },
     /// Run the stateful fake KOMOJU alone.
     FakeKomoju {
         #[arg(long, default_value_t = 0)]
@@ -158,7 +165,11 @@ struct ExportArgs {
     from: Option<String>,
     #[arg(long, value_name = "DATE")]
     to: Option<String>,
-    #[arg(long, default_value = "utf-8-bom", value_name = "utf-8-bom|utf-8|cp932")]
+    #[arg(
+        long,
+        default_value = "utf-8-bom",
+        value_name = "utf-8-bom|utf-8|cp932"
+    )]
     encoding: String,
     /// With cp932: write `?` for characters CP932 cannot hold instead of failing.
     #[arg(long)]
@@ -180,7 +191,11 @@ pub fn main() -> i32 {
         }
     };
     let json = cli.json;
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("reji: cannot start: {e}");
@@ -193,7 +208,9 @@ pub fn main() -> i32 {
             let msg = e.user_message();
             eprintln!("reji: {msg}");
             if json {
-                output::print_json(&serde_json::json!({ "error": { "code": e.code(), "message": msg } }));
+                output::print_json(
+                    &serde_json::json!({ "error": { "code": e.code(), "message": msg } }),
+                );
             }
             e.exit_code()
         }
@@ -202,7 +219,9 @@ pub fn main() -> i32 {
 
 fn parse_int(field: &str, v: Option<&str>) -> Result<Option<i64>, Error> {
     v.map(|s| {
-        s.trim().parse::<i64>().map_err(|_| Error::bad(field, format!("{s:?} is not a whole number")))
+        s.trim()
+            .parse::<i64>()
+            .map_err(|_| Error::bad(field, format!("{s:?} is not a whole number")))
     })
     .transpose()
 }
@@ -216,7 +235,12 @@ fn default_db() -> PathBuf {
 /// Test hooks for the HTTP client (documented in docs/architecture.md): request timeout and backoff.
 fn retry_policy() -> RetryPolicy {
     let mut p = RetryPolicy::default();
-    let ms = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok()).map(Duration::from_millis);
+    let ms = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis)
+    };
     if let Some(t) = ms("REJI_HTTP_TIMEOUT_MS") {
         p.timeout = t;
     }
@@ -224,7 +248,10 @@ fn retry_policy() -> RetryPolicy {
         p.base_delay = b;
         p.max_delay = p.max_delay.min(b * 16);
     }
-    if let Some(n) = std::env::var("REJI_RETRIES").ok().and_then(|v| v.parse::<u32>().ok()) {
+    if let Some(n) = std::env::var("REJI_RETRIES")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
         p.max_attempts = n.max(1);
     }
     p
@@ -241,7 +268,10 @@ impl Ctx {
         let ledger = Ledger::open(&self.db)?;
         let client = if need_key {
             let key = keychain::resolve(&OsKeychain::default())?;
-            Some(Client::new(&self.api_base, key, retry_policy()).map_err(|e| Error::bad("--api-base", e.to_string()))?)
+            Some(
+                Client::new(&self.api_base, key, retry_policy())
+                    .map_err(|e| Error::bad("--api-base", e.to_string()))?,
+            )
         } else {
             None
         };
@@ -253,7 +283,10 @@ impl Ctx {
 async fn run(cli: Cli) -> Result<(), Error> {
     let ctx = Ctx {
         db: cli.db.clone().unwrap_or_else(default_db),
-        api_base: cli.api_base.clone().unwrap_or_else(|| DEFAULT_API_BASE.to_string()),
+        api_base: cli
+            .api_base
+            .clone()
+            .unwrap_or_else(|| DEFAULT_API_BASE.to_string()),
         json: cli.json,
     };
     match cli.cmd {
@@ -314,7 +347,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
             match (key, value) {
                 (Some(k), Some(v)) => reg.set_setting(&k, &v)?,
                 (Some(k), None) if reg.settings().get(&k).is_none() => {
-                    return Err(Error::bad("setting", format!("unknown setting {k:?}; known: {}", reji::register::Settings::KEYS.join(", "))))
+                    return Err(Error::bad(
+                        "setting",
+                        format!(
+                            "unknown setting {k:?}; known: {}",
+                            reji::register::Settings::KEYS.join(", ")
+                        ),
+                    ))
                 }
                 _ => {}
             }
@@ -341,16 +380,36 @@ fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<(), Error> {
         }
         KeysCmd::Show => {
             let env = std::env::var("REJI_SECRET_KEY").is_ok();
-            let key = if env { Some(keychain::resolve(&store)?) } else { store.get()? };
-            let source = if env { "from REJI_SECRET_KEY" } else { "in the OS keychain" };
+            let key = if env {
+                Some(keychain::resolve(&store)?)
+            } else {
+                store.get()?
+            };
+            let source = if env {
+                "from REJI_SECRET_KEY"
+            } else {
+                "in the OS keychain"
+            };
             match key {
                 Some(k) => output::key(ctx.json, Some(&k), source),
-                None => return Err(Error::NotFound("no KOMOJU secret key is stored; run `reji keys set`".into())),
+                None => {
+                    return Err(Error::NotFound(
+                        "no KOMOJU secret key is stored; run `reji keys set`".into(),
+                    ))
+                }
             }
         }
         KeysCmd::Delete => {
             let removed = store.delete()?;
-            output::key(ctx.json, None, if removed { "deleted" } else { "nothing to delete" });
+            output::key(
+                ctx.json,
+                None,
+                if removed {
+                    "deleted"
+                } else {
+                    "nothing to delete"
+                },
+            );
         }
     }
     Ok(())
@@ -379,10 +438,17 @@ fn list_query(a: &ListArgs) -> Result<ListQuery, Error> {
 
 async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
     let amount = parse_int("--amount", a.amount.as_deref())?;
-    let rate = a.rate.as_deref().map(|r| r.parse().map_err(|e: String| Error::bad("--rate", e))).transpose()?;
+    let rate = a
+        .rate
+        .as_deref()
+        .map(|r| r.parse().map_err(|e: String| Error::bad("--rate", e)))
+        .transpose()?;
     let mut lines = Vec::new();
     for it in &a.items {
-        lines.push(it.parse().map_err(|e: reji::invoice::ItemError| Error::bad("--item", e.to_string()))?);
+        lines.push(
+            it.parse()
+                .map_err(|e: reji::invoice::ItemError| Error::bad("--item", e.to_string()))?,
+        );
     }
     let timeout = match a.timeout.as_deref() {
         Some(t) => Some(
@@ -390,7 +456,9 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
                 .parse::<u64>()
                 .ok()
                 .filter(|s| *s > 0)
-                .ok_or_else(|| Error::bad("--timeout", format!("{t:?} must be whole seconds > 0")))?,
+                .ok_or_else(|| {
+                    Error::bad("--timeout", format!("{t:?} must be whole seconds > 0"))
+                })?,
         ),
         None => None,
     };
@@ -399,7 +467,12 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
         amount,
         amount_rate: rate,
         currency: a.currency,
-        customer: reji::invoice::Customer { name: a.name, name_kana: a.name_kana, email: a.email, phone: a.phone },
+        customer: reji::invoice::Customer {
+            name: a.name,
+            name_kana: a.name_kana,
+            email: a.email,
+            phone: a.phone,
+        },
         methods: a.methods.map(|m| vec![m]).unwrap_or_default(),
         locale: a.locale,
         expires_in: a.expires_in,
@@ -413,11 +486,16 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout.unwrap_or(300));
         let mut delay = Duration::from_millis(500);
         loop {
-            if v.session_status.as_deref() != Some("pending") && v.status != reji::status::InvoiceStatus::Pending {
+            if v.session_status.as_deref() != Some("pending")
+                && v.status != reji::status::InvoiceStatus::Pending
+            {
                 break;
             }
             if tokio::time::Instant::now() + delay > deadline {
-                eprintln!("reji: still waiting after the timeout; `reji show {}` looks again", v.invoice_number);
+                eprintln!(
+                    "reji: still waiting after the timeout; `reji show {}` looks again",
+                    v.invoice_number
+                );
                 break;
             }
             tokio::time::sleep(delay).await;
@@ -431,11 +509,26 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
 
 fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
     use reji::export::{Encoding, ExportOptions, HeaderLang};
-    let encoding: Encoding = a.encoding.parse().map_err(|e| Error::bad("--encoding", format!("{e}")))?;
-    let headers: HeaderLang = a.headers.parse().map_err(|e| Error::bad("--headers", format!("{e}")))?;
+    let encoding: Encoding = a
+        .encoding
+        .parse()
+        .map_err(|e| Error::bad("--encoding", format!("{e}")))?;
+    let headers: HeaderLang = a
+        .headers
+        .parse()
+        .map_err(|e| Error::bad("--headers", format!("{e}")))?;
     let reg = ctx.register(false)?;
-    let opts = ExportOptions { encoding, lossy: a.lossy, headers, tz: reg.settings().tz };
-    let q = ListQuery { from: a.from, to: a.to, ..Default::default() };
+    let opts = ExportOptions {
+        encoding,
+        lossy: a.lossy,
+        headers,
+        tz: reg.settings().tz,
+    };
+    let q = ListQuery {
+        from: a.from,
+        to: a.to,
+        ..Default::default()
+    };
     reg.filter(&q)?;
     let rows = match &a.out {
         Some(path) => {
@@ -443,7 +536,9 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
             reji::export::write_atomically(path, |w| {
                 n = reg.export(&q, &opts, w).map_err(|e| match e {
                     Error::Export(x) => x,
-                    other => reji::export::ExportError::Io(std::io::Error::other(other.to_string())),
+                    other => {
+                        reji::export::ExportError::Io(std::io::Error::other(other.to_string()))
+                    }
                 })?;
                 Ok(())
             })?;

@@ -50,23 +50,45 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
         print_json(v);
         return;
     }
-    println!("{}  {}  {}", v.invoice_number, v.status, money(v.amount, &v.currency));
+    println!(
+        "{}  {}  {}",
+        v.invoice_number,
+        v.status,
+        money(v.amount, &v.currency)
+    );
     println!("  created   {}", v.created_at);
     if let Some(p) = &v.paid_at {
         println!("  paid      {p}");
     }
     if v.tax_10 > 0 || v.tax_8 > 0 {
-        println!("  tax       10%: {}   8%※: {}", money(v.tax_10, &v.currency), money(v.tax_8, &v.currency));
+        println!(
+            "  tax       10%: {}   8%※: {}",
+            money(v.tax_10, &v.currency),
+            money(v.tax_8, &v.currency)
+        );
     }
     for it in &v.items {
-        let mark = if it.tax_rate.percent() == 8 { " ※" } else { "" };
-        println!("  · {} × {} @ {}{mark}", it.name, it.quantity, money(it.unit_price, &v.currency));
+        let mark = if it.tax_rate.percent() == 8 {
+            " ※"
+        } else {
+            ""
+        };
+        println!(
+            "  · {} × {} @ {}{mark}",
+            it.name,
+            it.quantity,
+            money(it.unit_price, &v.currency)
+        );
     }
     if let Some(n) = &v.customer.name {
         println!("  customer  {n}");
     }
     if let Some(s) = &v.session_id {
-        println!("  session   {s} ({}), attempt {}", v.session_status.as_deref().unwrap_or("?"), v.attempt);
+        println!(
+            "  session   {s} ({}), attempt {}",
+            v.session_status.as_deref().unwrap_or("?"),
+            v.attempt
+        );
     }
     if let Some(u) = &v.session_url {
         println!("  url       {u}");
@@ -75,7 +97,11 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
         println!("  expires   {e}");
     }
     if let Some(m) = &v.payment_method {
-        println!("  payment   {m} {} {}", v.payment_status.as_deref().unwrap_or(""), v.payment_id.as_deref().unwrap_or(""));
+        println!(
+            "  payment   {m} {} {}",
+            v.payment_status.as_deref().unwrap_or(""),
+            v.payment_id.as_deref().unwrap_or("")
+        );
     }
     if v.refunded_amount > 0 {
         println!("  refunded  {}", money(v.refunded_amount, &v.currency));
@@ -83,12 +109,20 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
     for r in &v.refund_requests {
         println!(
             "  refund request {} {}",
-            r.get("status").and_then(|s| s.as_str()).unwrap_or("pending"),
-            r.get("amount").and_then(|a| a.as_i64()).map(|a| money(a, &v.currency)).unwrap_or_default()
+            r.get("status")
+                .and_then(|s| s.as_str())
+                .unwrap_or("pending"),
+            r.get("amount")
+                .and_then(|a| a.as_i64())
+                .map(|a| money(a, &v.currency))
+                .unwrap_or_default()
         );
     }
     if v.unanswered_requests > 0 {
-        println!("  {} request(s) to KOMOJU still unanswered: `reji sync` retries them", v.unanswered_requests);
+        println!(
+            "  {} request(s) to KOMOJU still unanswered: `reji sync` retries them",
+            v.unanswered_requests
+        );
     }
     instructions(v);
     if let Some(evs) = events {
@@ -99,7 +133,12 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
                 (None, Some(t)) => format!("→ {t}"),
                 _ => e.detail.clone().unwrap_or_default(),
             };
-            println!("    {}  {:<8} {mv}  ({})", e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), e.kind, e.cause);
+            println!(
+                "    {}  {:<8} {mv}  ({})",
+                e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                e.kind,
+                e.cause
+            );
         }
     }
 }
@@ -107,7 +146,10 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
 /// Konbini / bank transfer / Pay-easy: what the customer must do next.
 fn instructions(v: &InvoiceView) {
     let d = PaymentDetails::from_value(v.payment_details.as_ref());
-    let deadline = v.payment_deadline.as_deref().unwrap_or("(see instructions)");
+    let deadline = v
+        .payment_deadline
+        .as_deref()
+        .unwrap_or("(see instructions)");
     match d {
         PaymentDetails::Konbini(k) => {
             println!("  ── konbini payment ──");
@@ -125,23 +167,48 @@ fn instructions(v: &InvoiceView) {
         }
         PaymentDetails::BankTransfer(b) => {
             println!("  ── bank transfer ──");
-            println!("  bank               {}", b.bank_name.as_deref().unwrap_or("-"));
-            println!("  branch             {}", b.account_branch_name.as_deref().unwrap_or("-"));
-            println!("  account            {} {}", b.account_type.as_deref().unwrap_or(""), b.account_number.as_deref().unwrap_or("-"));
-            println!("  account name       {}", b.account_name.as_deref().unwrap_or("-"));
+            println!(
+                "  bank               {}",
+                b.bank_name.as_deref().unwrap_or("-")
+            );
+            println!(
+                "  branch             {}",
+                b.account_branch_name.as_deref().unwrap_or("-")
+            );
+            println!(
+                "  account            {} {}",
+                b.account_type.as_deref().unwrap_or(""),
+                b.account_number.as_deref().unwrap_or("-")
+            );
+            println!(
+                "  account name       {}",
+                b.account_name.as_deref().unwrap_or("-")
+            );
             if let Some(o) = &b.order_id {
                 println!("  order id           {o}");
             }
-            println!("  pay by             {}", b.payment_deadline.as_deref().unwrap_or(deadline));
+            println!(
+                "  pay by             {}",
+                b.payment_deadline.as_deref().unwrap_or(deadline)
+            );
             if let Some(u) = &b.instructions_url {
                 println!("  instructions       {u}");
             }
         }
         PaymentDetails::PayEasy(p) => {
             println!("  ── Pay-easy ──");
-            println!("  bank id (収納機関番号)  {}", p.bank_id.as_deref().unwrap_or("-"));
-            println!("  customer id        {}", p.customer_id.as_deref().unwrap_or("-"));
-            println!("  confirmation id    {}", p.confirmation_id.as_deref().unwrap_or("-"));
+            println!(
+                "  bank id (収納機関番号)  {}",
+                p.bank_id.as_deref().unwrap_or("-")
+            );
+            println!(
+                "  customer id        {}",
+                p.customer_id.as_deref().unwrap_or("-")
+            );
+            println!(
+                "  confirmation id    {}",
+                p.confirmation_id.as_deref().unwrap_or("-")
+            );
             println!("  pay by             {deadline}");
             if let Some(u) = &p.instructions_url {
                 println!("  instructions       {u}");
@@ -178,7 +245,11 @@ pub fn sync(json: bool, r: &SyncReport) {
         print_json(r);
         return;
     }
-    println!("{} open invoices checked, {} changed", r.invoices.len(), r.changed);
+    println!(
+        "{} open invoices checked, {} changed",
+        r.invoices.len(),
+        r.changed
+    );
     for v in &r.invoices {
         println!("  {}  {}", v.invoice_number, v.status);
     }
@@ -197,15 +268,25 @@ pub fn key(json: bool, k: Option<&SecretKey>, note: &str) {
         return;
     }
     match k {
-        Some(k) => println!("{} ({} key, {note})", k.masked(), if k.is_live() { "live" } else { "test" }),
+        Some(k) => println!(
+            "{} ({} key, {note})",
+            k.masked(),
+            if k.is_live() { "live" } else { "test" }
+        ),
         None => println!("{note}"),
     }
 }
 
 pub fn settings(json: bool, s: &Settings) {
-    let pairs: Vec<(&str, String)> = Settings::KEYS.iter().map(|k| (*k, s.get(k).unwrap_or_default())).collect();
+    let pairs: Vec<(&str, String)> = Settings::KEYS
+        .iter()
+        .map(|k| (*k, s.get(k).unwrap_or_default()))
+        .collect();
     if json {
-        let map: serde_json::Map<String, serde_json::Value> = pairs.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+        let map: serde_json::Map<String, serde_json::Value> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.into()))
+            .collect();
         print_json(&map);
     } else {
         for (k, v) in pairs {

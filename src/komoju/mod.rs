@@ -27,7 +27,12 @@ const IN_FLIGHT_WAIT: Duration = Duration::from_secs(1);
 pub enum KomojuError {
     /// KOMOJU answered with an error body (or an error status without one).
     #[error("KOMOJU refused the request ({status}, {code}): {message}")]
-    Api { status: u16, code: String, message: String, param: Option<String> },
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        param: Option<String>,
+    },
     /// Connect errors, timeouts, closed connections: after all retries.
     #[error("could not reach KOMOJU after {attempts} attempts: {detail}")]
     Transport { attempts: u32, detail: String },
@@ -106,14 +111,22 @@ pub struct Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).field("key", &self.key).finish()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("key", &self.key)
+            .finish()
     }
 }
 
 /// One attempt's outcome, before deciding whether to retry.
 enum Attempt {
     Done(Vec<u8>),
-    Retry { detail: String, after: Option<Duration>, decode: bool, in_flight: bool },
+    Retry {
+        detail: String,
+        after: Option<Duration>,
+        decode: bool,
+        in_flight: bool,
+    },
     Fail(KomojuError),
 }
 
@@ -129,8 +142,16 @@ impl Client {
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("reji/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| KomojuError::Transport { attempts: 0, detail: e.to_string() })?;
-        Ok(Client { http, base, key, policy })
+            .map_err(|e| KomojuError::Transport {
+                attempts: 0,
+                detail: e.to_string(),
+            })?;
+        Ok(Client {
+            http,
+            base,
+            key,
+            policy,
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -153,7 +174,8 @@ impl Client {
     }
 
     pub async fn cancel_session(&self, id: &str, idem: &str) -> Result<Session, KomojuError> {
-        self.post(&format!("/sessions/{}/cancel", seg(id)), idem, "{}").await
+        self.post(&format!("/sessions/{}/cancel", seg(id)), idem, "{}")
+            .await
     }
 
     // ---- payments -------------------------------------------------------------------------
@@ -168,10 +190,16 @@ impl Client {
             ("per_page", q.per_page.clamp(1, PER_PAGE).to_string()),
         ];
         if let Some(t) = q.start_time {
-            params.push(("start_time", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            params.push((
+                "start_time",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ));
         }
         if let Some(t) = q.end_time {
-            params.push(("end_time", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            params.push((
+                "end_time",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ));
         }
         if let Some(s) = &q.status {
             params.push(("status", s.clone()));
@@ -185,21 +213,41 @@ impl Client {
         self.get("/payments", &params).await
     }
 
-    pub async fn capture_payment(&self, id: &str, idem: &str, body: &str) -> Result<Payment, KomojuError> {
-        self.post(&format!("/payments/{}/capture", seg(id)), idem, body).await
+    pub async fn capture_payment(
+        &self,
+        id: &str,
+        idem: &str,
+        body: &str,
+    ) -> Result<Payment, KomojuError> {
+        self.post(&format!("/payments/{}/capture", seg(id)), idem, body)
+            .await
     }
 
-    pub async fn refund_payment(&self, id: &str, idem: &str, body: &str) -> Result<Payment, KomojuError> {
-        self.post(&format!("/payments/{}/refund", seg(id)), idem, body).await
+    pub async fn refund_payment(
+        &self,
+        id: &str,
+        idem: &str,
+        body: &str,
+    ) -> Result<Payment, KomojuError> {
+        self.post(&format!("/payments/{}/refund", seg(id)), idem, body)
+            .await
     }
 
     /// `POST /payments/:id/refund_request`: KOMOJU documents an empty response body.
-    pub async fn refund_request(&self, id: &str, idem: &str, body: &str) -> Result<(), KomojuError> {
-        self.post_raw(&format!("/payments/{}/refund_request", seg(id)), idem, body).await.map(|_| ())
+    pub async fn refund_request(
+        &self,
+        id: &str,
+        idem: &str,
+        body: &str,
+    ) -> Result<(), KomojuError> {
+        self.post_raw(&format!("/payments/{}/refund_request", seg(id)), idem, body)
+            .await
+            .map(|_| ())
     }
 
     pub async fn cancel_payment(&self, id: &str, idem: &str) -> Result<Payment, KomojuError> {
-        self.post(&format!("/payments/{}/cancel", seg(id)), idem, "{}").await
+        self.post(&format!("/payments/{}/cancel", seg(id)), idem, "{}")
+            .await
     }
 
     // ---- events ---------------------------------------------------------------------------
@@ -210,10 +258,16 @@ impl Client {
             ("per_page", q.per_page.clamp(1, PER_PAGE).to_string()),
         ];
         if let Some(t) = q.start_time {
-            params.push(("start_time", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            params.push((
+                "start_time",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ));
         }
         if let Some(t) = q.end_time {
-            params.push(("end_time", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            params.push((
+                "end_time",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ));
         }
         self.get("/events", &params).await
     }
@@ -224,19 +278,33 @@ impl Client {
 
     // ---- transport ------------------------------------------------------------------------
 
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, KomojuError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, KomojuError> {
         let bytes = self.send(Method::GET, path, query, None).await?;
         decode(&bytes)
     }
 
-    pub async fn post<T: DeserializeOwned>(&self, path: &str, idem: &str, body: &str) -> Result<T, KomojuError> {
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        idem: &str,
+        body: &str,
+    ) -> Result<T, KomojuError> {
         let bytes = self.post_raw(path, idem, body).await?;
         decode(&bytes)
     }
 
     /// POSTs `body` (JSON, sent byte for byte) with `X-KOMOJU-IDEMPOTENCY: idem`. Retrying with the same
     /// key and body is safe: KOMOJU answers a repeat with the first response.
-    pub async fn post_raw(&self, path: &str, idem: &str, body: &str) -> Result<Vec<u8>, KomojuError> {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        idem: &str,
+        body: &str,
+    ) -> Result<Vec<u8>, KomojuError> {
         self.send(Method::POST, path, &[], Some((idem, body))).await
     }
 
@@ -255,7 +323,12 @@ impl Client {
             let (detail, after, decode, in_flight) = match outcome {
                 Attempt::Done(bytes) => return Ok(bytes),
                 Attempt::Fail(e) => return Err(e),
-                Attempt::Retry { detail, after, decode, in_flight } => (detail, after, decode, in_flight),
+                Attempt::Retry {
+                    detail,
+                    after,
+                    decode,
+                    in_flight,
+                } => (detail, after, decode, in_flight),
             };
             last = detail;
             last_was_decode = decode;
@@ -270,13 +343,25 @@ impl Client {
             }
         }
         if last_was_decode {
-            Err(KomojuError::Decode { what: "response body", detail: last })
+            Err(KomojuError::Decode {
+                what: "response body",
+                detail: last,
+            })
         } else {
-            Err(KomojuError::Transport { attempts: self.policy.max_attempts, detail: last })
+            Err(KomojuError::Transport {
+                attempts: self.policy.max_attempts,
+                detail: last,
+            })
         }
     }
 
-    async fn once(&self, method: Method, url: &str, query: &[(&str, String)], post: Option<(&str, &str)>) -> Attempt {
+    async fn once(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&str, String)],
+        post: Option<(&str, &str)>,
+    ) -> Attempt {
         let mut req = self
             .http
             .request(method, url)
@@ -294,7 +379,14 @@ impl Client {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry { detail: describe(&e), after: None, decode: false, in_flight: false },
+            Err(e) => {
+                return Attempt::Retry {
+                    detail: describe(&e),
+                    after: None,
+                    decode: false,
+                    in_flight: false,
+                }
+            }
         };
         let status = resp.status();
         let retry_after = resp
@@ -310,14 +402,27 @@ impl Client {
             .unwrap_or(true);
         let bytes = match resp.bytes().await {
             Ok(b) => b.to_vec(),
-            Err(e) => return Attempt::Retry { detail: describe(&e), after: None, decode: false, in_flight: false },
+            Err(e) => {
+                return Attempt::Retry {
+                    detail: describe(&e),
+                    after: None,
+                    decode: false,
+                    in_flight: false,
+                }
+            }
         };
         if status.is_success() {
             // A success must be JSON (or empty, for refund_request); anything else was garbled on the
             // way and is retried: with the same idempotency key KOMOJU answers with the same response.
-            if !bytes.is_empty() && (!is_json || serde_json::from_slice::<serde_json::Value>(&bytes).is_err()) {
+            if !bytes.is_empty()
+                && (!is_json || serde_json::from_slice::<serde_json::Value>(&bytes).is_err())
+            {
                 return Attempt::Retry {
-                    detail: format!("{} bytes that are not JSON (HTTP {})", bytes.len(), status.as_u16()),
+                    detail: format!(
+                        "{} bytes that are not JSON (HTTP {})",
+                        bytes.len(),
+                        status.as_u16()
+                    ),
                     after: None,
                     decode: true,
                     in_flight: false,
@@ -326,7 +431,10 @@ impl Client {
             return Attempt::Done(bytes);
         }
         let err = api_error(status, &bytes);
-        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::CONFLICT || status.is_server_error() {
+        if status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::CONFLICT
+            || status.is_server_error()
+        {
             // 409: the first request with this idempotency key is still in flight: wait and retry.
             Attempt::Retry {
                 detail: err.to_string(),
@@ -361,21 +469,37 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 fn api_error(status: StatusCode, bytes: &[u8]) -> KomojuError {
-    let parsed = serde_json::from_slice::<ErrorEnvelope>(bytes).ok().map(|e| e.error);
+    let parsed = serde_json::from_slice::<ErrorEnvelope>(bytes)
+        .ok()
+        .map(|e| e.error);
     let code = parsed
         .as_ref()
         .and_then(|e| e.code.clone())
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("http_error").to_lowercase().replace(' ', "_"));
+        .unwrap_or_else(|| {
+            status
+                .canonical_reason()
+                .unwrap_or("http_error")
+                .to_lowercase()
+                .replace(' ', "_")
+        });
     let message = parsed
         .as_ref()
         .and_then(|e| e.message.clone())
         .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
-    KomojuError::Api { status: status.as_u16(), code, message, param: parsed.and_then(|e| e.param) }
+    KomojuError::Api {
+        status: status.as_u16(),
+        code,
+        message,
+        param: parsed.and_then(|e| e.param),
+    }
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, KomojuError> {
     serde_json::from_slice(bytes).map_err(|e| KomojuError::Decode {
-        what: std::any::type_name::<T>().rsplit("::").next().unwrap_or("object"),
+        what: std::any::type_name::<T>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("object"),
         detail: e.to_string(),
     })
 }
@@ -422,13 +546,20 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_dates() {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy { base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1), ..Default::default() };
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            ..Default::default()
+        };
         for _ in 0..50 {
             let d0 = p.backoff(0);
             assert!(d0 >= Duration::from_millis(50) && d0 <= Duration::from_millis(100));

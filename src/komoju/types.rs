@@ -107,7 +107,10 @@ impl PaymentType {
     /// Konbini, bank transfer and Pay-easy are authorized first and paid days later at a store or
     /// bank; KOMOJU cannot refund them to the payer (only a refund *request* to a bank account).
     pub fn pays_later(&self) -> bool {
-        matches!(self, PaymentType::Konbini | PaymentType::BankTransfer | PaymentType::PayEasy)
+        matches!(
+            self,
+            PaymentType::Konbini | PaymentType::BankTransfer | PaymentType::PayEasy
+        )
     }
 }
 
@@ -125,7 +128,9 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc())
 }
 
-fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -285,7 +290,9 @@ pub enum PaymentDetails {
 
 impl PaymentDetails {
     pub fn from_value(v: Option<&Value>) -> Self {
-        let Some(v) = v else { return PaymentDetails::None };
+        let Some(v) = v else {
+            return PaymentDetails::None;
+        };
         fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
             serde_json::from_value(v.clone()).ok()
         }
@@ -391,7 +398,10 @@ mod tests {
         .unwrap();
         assert_eq!(s.status, SessionStatus::Pending);
         assert!(!s.expired);
-        assert_eq!(s.created_at.unwrap().to_rfc3339(), "2020-08-17T09:03:53+00:00");
+        assert_eq!(
+            s.created_at.unwrap().to_rfc3339(),
+            "2020-08-17T09:03:53+00:00"
+        );
     }
 
     #[test]
@@ -402,7 +412,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.status, PaymentStatus::Other("on_hold".into()));
-        assert_eq!(p.payment_type(), Some(PaymentType::Other("space_coin".into())));
+        assert_eq!(
+            p.payment_type(),
+            Some(PaymentType::Other("space_coin".into()))
+        );
         assert!(matches!(p.details(), PaymentDetails::Other(_)));
         assert_eq!(p.created_at, None);
     }

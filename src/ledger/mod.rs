@@ -22,7 +22,11 @@ pub enum LedgerError {
     #[error("ledger database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("the ledger file {path} has schema version {found}, newer than this Reji supports ({supported}); update Reji")]
-    NewerSchema { path: String, found: u32, supported: u32 },
+    NewerSchema {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
     #[error("could not back up the ledger before migrating: {0}")]
     Backup(String),
     #[error("could not create the ledger's folder {path}: {detail}")]
@@ -41,7 +45,9 @@ pub fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.to_utc()).map_err(|_| LedgerError::Corrupt(format!("timestamp {s:?}")))
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|_| LedgerError::Corrupt(format!("timestamp {s:?}")))
 }
 
 fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
@@ -56,7 +62,10 @@ pub struct Ledger {
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ledger").field("path", &self.path).field("ledger_id", &self.ledger_id).finish()
+        f.debug_struct("Ledger")
+            .field("path", &self.path)
+            .field("ledger_id", &self.ledger_id)
+            .finish()
     }
 }
 
@@ -147,9 +156,15 @@ pub struct EventRecord {
 /// What a compare-and-set did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Move {
-    Applied { from: InvoiceStatus, to: InvoiceStatus },
+    Applied {
+        from: InvoiceStatus,
+        to: InvoiceStatus,
+    },
     Unchanged,
-    Refused { from: InvoiceStatus, to: InvoiceStatus },
+    Refused {
+        from: InvoiceStatus,
+        to: InvoiceStatus,
+    },
 }
 
 /// Filters for history search and export. Dates are instants (the caller converts shop-local days).
@@ -181,7 +196,8 @@ const ATTEMPT_COLS: &str = "a.id, a.invoice_id, a.attempt, a.external_order_num,
     a.session_status, a.session_expired, a.session_created_at, a.deadline, a.created_at, \
     r.id, r.invoice_id, r.kind, r.path, r.idempotency_key, r.body, r.created_at, r.completed_at, r.outcome";
 
-const PAYMENT_COLS: &str = "id, invoice_id, session_id, status, payment_type, amount, currency, fee, amount_refunded, \
+const PAYMENT_COLS: &str =
+    "id, invoice_id, session_id, status, payment_type, amount, currency, fee, amount_refunded, \
     details, refund_requests, payment_deadline, created_at, captured_at";
 
 /// Unambiguous characters for the ledger id (no 0/O, 1/I/L).
@@ -191,8 +207,10 @@ impl Ledger {
     /// Opens (creating if needed) the ledger file and migrates it, backing it up first.
     pub fn open(path: &Path) -> Result<Ledger> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| LedgerError::Folder { path: dir.display().to_string(), detail: e.to_string() })?;
+            std::fs::create_dir_all(dir).map_err(|e| LedgerError::Folder {
+                path: dir.display().to_string(),
+                detail: e.to_string(),
+            })?;
         }
         let conn = Connection::open(path)?;
         Self::setup(conn, Some(path.to_path_buf()), schema::LATEST)
@@ -215,21 +233,31 @@ impl Ledger {
             let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
-        let mut ledger = Ledger { conn, path, ledger_id: String::new() };
+        let mut ledger = Ledger {
+            conn,
+            path,
+            ledger_id: String::new(),
+        };
         ledger.migrate(target)?;
         ledger.ledger_id = ledger.ensure_ledger_id()?;
         Ok(ledger)
     }
 
     pub fn schema_version(&self) -> Result<u32> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     fn migrate(&mut self, target: u32) -> Result<()> {
         let current = self.schema_version()?;
         if current > schema::LATEST {
             return Err(LedgerError::NewerSchema {
-                path: self.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                path: self
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
                 found: current,
                 supported: schema::LATEST,
             });
@@ -241,7 +269,9 @@ impl Ledger {
             self.backup_before_migration(current)?;
         }
         for v in current..target {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Exclusive)?;
             tx.execute_batch(schema::MIGRATIONS[v as usize])?;
             tx.pragma_update(None, "user_version", v + 1)?;
             tx.commit()?;
@@ -251,11 +281,15 @@ impl Ledger {
 
     /// `VACUUM INTO` a sibling file: a consistent copy even with WAL.
     fn backup_before_migration(&self, from_version: u32) -> Result<()> {
-        let Some(path) = &self.path else { return Ok(()) };
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
         let stamp = Utc::now().format("%Y%m%dT%H%M%S");
         let name = format!(
             "{}.v{from_version}-{stamp}.bak",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "reji.sqlite".into())
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "reji.sqlite".into())
         );
         let target = path.with_file_name(name);
         if target.exists() {
@@ -272,8 +306,13 @@ impl Ledger {
             return Ok(id);
         }
         let mut rng = rand::thread_rng();
-        let id: String = (0..4).map(|_| ID_ALPHABET[rng.gen_range(0..ID_ALPHABET.len())] as char).collect();
-        self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?1)", params![id])?;
+        let id: String = (0..4)
+            .map(|_| ID_ALPHABET[rng.gen_range(0..ID_ALPHABET.len())] as char)
+            .collect();
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?1)",
+            params![id],
+        )?;
         Ok(self.meta("ledger_id")?.unwrap_or(id))
     }
 
@@ -287,7 +326,10 @@ impl Ledger {
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
@@ -299,7 +341,9 @@ impl Ledger {
     }
 
     pub fn integrity_check(&self) -> Result<String> {
-        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
     // ---- invoices ------------------------------------------------------------------------------
@@ -317,9 +361,13 @@ impl Ledger {
         shop_year: i32,
         body: impl FnOnce(&InvoiceNumber, &str) -> String,
     ) -> Result<(InvoiceRecord, Attempt)> {
-        let breakdown = draft.breakdown().map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let breakdown = draft
+            .breakdown()
+            .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         let ledger_id = self.ledger_id.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let seq: u32 = tx.query_row(
             "INSERT INTO invoice_counters(year, last) VALUES (?1, 1)
              ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last",
@@ -358,13 +406,29 @@ impl Ledger {
             tx.execute(
                 "INSERT INTO line_items(invoice_id, position, name, unit_price, quantity, tax_rate)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![invoice_id, i as i64, l.name, l.unit_price, l.quantity, l.tax_rate.percent()],
+                params![
+                    invoice_id,
+                    i as i64,
+                    l.name,
+                    l.unit_price,
+                    l.quantity,
+                    l.tax_rate.percent()
+                ],
             )?;
         }
         let eon = external_order_num(&ledger_id, &number, 1);
         let body = body(&number, &eon);
         let attempt_id = insert_attempt(&tx, invoice_id, 1, &eon, &body, now)?;
-        log_event(&tx, invoice_id, now, "created", None, Some(InvoiceStatus::Pending), "staff:charge", Some(&eon))?;
+        log_event(
+            &tx,
+            invoice_id,
+            now,
+            "created",
+            None,
+            Some(InvoiceStatus::Pending),
+            "staff:charge",
+            Some(&eon),
+        )?;
         tx.commit()?;
         let inv = self.invoice_by_id(invoice_id)?;
         let att = self.attempt_by_id(attempt_id)?;
@@ -381,8 +445,14 @@ impl Ledger {
     ) -> Result<Option<Attempt>> {
         let ledger_id = self.ledger_id.clone();
         let inv = self.invoice_by_id(invoice_id)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let from: String = tx.query_row("SELECT status FROM invoices WHERE id = ?1", [invoice_id], |r| r.get(0))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let from: String = tx.query_row(
+            "SELECT status FROM invoices WHERE id = ?1",
+            [invoice_id],
+            |r| r.get(0),
+        )?;
         let allowed = allowed_from(InvoiceStatus::Pending, MoveKind::NewAttempt);
         if !allowed.iter().any(|s| s.as_str() == from) {
             return Ok(None);
@@ -393,11 +463,27 @@ impl Ledger {
             |r| r.get(0),
         )?;
         let eon = external_order_num(&ledger_id, &inv.number, n);
-        let changed = cas(&tx, invoice_id, InvoiceStatus::Pending, allowed, now, &MoveFacts::default())?;
+        let changed = cas(
+            &tx,
+            invoice_id,
+            InvoiceStatus::Pending,
+            allowed,
+            now,
+            &MoveFacts::default(),
+        )?;
         if changed == 0 {
             return Ok(None);
         }
-        log_event(&tx, invoice_id, now, "status", Some(&from), Some(InvoiceStatus::Pending), "staff:retry", Some(&eon))?;
+        log_event(
+            &tx,
+            invoice_id,
+            now,
+            "status",
+            Some(&from),
+            Some(InvoiceStatus::Pending),
+            "staff:retry",
+            Some(&eon),
+        )?;
         let body = body(&inv.number, &eon);
         let attempt_id = insert_attempt(&tx, invoice_id, n, &eon, &body, now)?;
         tx.commit()?;
@@ -406,7 +492,11 @@ impl Ledger {
 
     pub fn invoice_by_id(&self, id: i64) -> Result<InvoiceRecord> {
         self.conn
-            .query_row(&format!("SELECT {INVOICE_COLS} FROM invoices WHERE id = ?1"), [id], invoice_row)
+            .query_row(
+                &format!("SELECT {INVOICE_COLS} FROM invoices WHERE id = ?1"),
+                [id],
+                invoice_row,
+            )
             .optional()?
             .ok_or_else(|| LedgerError::NotFound(id.to_string()))?
     }
@@ -437,13 +527,23 @@ impl Ledger {
             "SELECT name, unit_price, quantity, tax_rate FROM line_items WHERE invoice_id = ?1 ORDER BY position",
         )?;
         let rows = st.query_map([invoice_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, u32>(2)?, r.get::<_, u8>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, u8>(3)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (name, unit_price, quantity, rate) = row?;
             let tax_rate = TaxRate::try_from(rate).map_err(LedgerError::Corrupt)?;
-            out.push(LineItem { name, unit_price, quantity, tax_rate });
+            out.push(LineItem {
+                name,
+                unit_price,
+                quantity,
+                tax_rate,
+            });
         }
         Ok(out)
     }
@@ -507,7 +607,9 @@ impl Ledger {
     }
 
     pub fn current_attempt(&self, invoice_id: i64) -> Result<Attempt> {
-        self.attempts(invoice_id)?.pop().ok_or_else(|| LedgerError::NotFound(format!("attempt of invoice {invoice_id}")))
+        self.attempts(invoice_id)?
+            .pop()
+            .ok_or_else(|| LedgerError::NotFound(format!("attempt of invoice {invoice_id}")))
     }
 
     /// Writes down a POST (key + exact body) before it is sent.
@@ -529,12 +631,12 @@ impl Ledger {
     }
 
     fn request_by_id(&self, id: i64) -> Result<ApiRequest> {
-        Ok(self.conn.query_row(
+        self.conn.query_row(
             "SELECT id, invoice_id, kind, path, idempotency_key, body, created_at, completed_at, outcome
              FROM api_requests WHERE id = ?1",
             [id],
             |r| request_row(r, 0),
-        )??)
+        )?
     }
 
     /// Marks a stored POST as answered (or given up), so `sync` stops replaying it.
@@ -562,7 +664,9 @@ impl Ledger {
 
     /// Records what KOMOJU says about an attempt's session.
     pub fn record_session(&self, attempt_id: i64, s: &Session, expires_in: u32) -> Result<()> {
-        let deadline = s.created_at.map(|c| c + chrono::Duration::seconds(expires_in as i64));
+        let deadline = s
+            .created_at
+            .map(|c| c + chrono::Duration::seconds(expires_in as i64));
         self.conn.execute(
             "UPDATE session_attempts SET session_id = COALESCE(session_id, ?2), session_url = COALESCE(?3, session_url),
                 session_status = ?4, session_expired = ?5, session_created_at = COALESCE(session_created_at, ?6),
@@ -585,7 +689,12 @@ impl Ledger {
 
     /// Inserts or refreshes a payment as KOMOJU reported it. `invoice_id` None = a payment Reji does not
     /// know (recorded, then ignored).
-    pub fn upsert_payment(&self, invoice_id: Option<i64>, p: &Payment, now: DateTime<Utc>) -> Result<()> {
+    pub fn upsert_payment(
+        &self,
+        invoice_id: Option<i64>,
+        p: &Payment,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let details = p.payment_details.as_ref().map(|d| d.to_string());
         let rr = serde_json::to_string(&p.refund_requests).unwrap_or_else(|_| "[]".into());
         self.conn.execute(
@@ -646,7 +755,9 @@ impl Ledger {
         facts: &MoveFacts,
         now: DateTime<Utc>,
     ) -> Result<Move> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (from_s, refunded): (String, i64) = tx.query_row(
             "SELECT status, refunded_amount FROM invoices WHERE id = ?1",
             [invoice_id],
@@ -667,18 +778,52 @@ impl Ledger {
         let allowed = allowed_from(to, kind);
         let n = cas(&tx, invoice_id, to, allowed, now, facts)?;
         if n == 0 {
-            log_event(&tx, invoice_id, now, "refused", Some(&from_s), Some(to), cause, None)?;
+            log_event(
+                &tx,
+                invoice_id,
+                now,
+                "refused",
+                Some(&from_s),
+                Some(to),
+                cause,
+                None,
+            )?;
             tx.commit()?;
             return Ok(Move::Refused { from, to });
         }
-        log_event(&tx, invoice_id, now, "status", Some(&from_s), Some(to), cause, None)?;
+        log_event(
+            &tx,
+            invoice_id,
+            now,
+            "status",
+            Some(&from_s),
+            Some(to),
+            cause,
+            None,
+        )?;
         tx.commit()?;
         Ok(Move::Applied { from, to })
     }
 
     /// Appends a note (staff action, refund request, …) to the invoice's event log.
-    pub fn note(&self, invoice_id: i64, kind: &str, cause: &str, detail: &str, now: DateTime<Utc>) -> Result<()> {
-        log_event(&self.conn, invoice_id, now, kind, None, None, cause, Some(detail))
+    pub fn note(
+        &self,
+        invoice_id: i64,
+        kind: &str,
+        cause: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        log_event(
+            &self.conn,
+            invoice_id,
+            now,
+            kind,
+            None,
+            None,
+            cause,
+            Some(detail),
+        )
     }
 
     pub fn events(&self, invoice_id: i64) -> Result<Vec<EventRecord>> {
@@ -699,7 +844,15 @@ impl Ledger {
         let mut out = Vec::new();
         for r in rows {
             let (id, at, kind, from_status, to_status, cause, detail) = r?;
-            out.push(EventRecord { id, at: parse_ts(&at)?, kind, from_status, to_status, cause, detail });
+            out.push(EventRecord {
+                id,
+                at: parse_ts(&at)?,
+                kind,
+                from_status,
+                to_status,
+                cause,
+                detail,
+            });
         }
         Ok(out)
     }
@@ -722,7 +875,9 @@ impl Ledger {
                  ORDER BY COALESCE(created_at, updated_at) DESC, rowid DESC LIMIT 1)";
         let (sql, args) = filter_sql_ordered(base, f, "i.id ASC");
         let mut st = self.conn.prepare(&sql).map_err(LedgerError::from)?;
-        let mut rows = st.query(params_from_iter(args.iter())).map_err(LedgerError::from)?;
+        let mut rows = st
+            .query(params_from_iter(args.iter()))
+            .map_err(LedgerError::from)?;
         let mut n = 0u64;
         while let Some(row) = rows.next().map_err(LedgerError::from)? {
             each(row)?;
@@ -748,7 +903,9 @@ pub enum ExportRowsError {
 fn new_idempotency_key() -> String {
     // 32 random alphanumerics, prefixed so a key is recognisable in KOMOJU's dashboard: ≤ 100 ASCII.
     let mut rng = rand::thread_rng();
-    let tail: String = (0..32).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect();
+    let tail: String = (0..32)
+        .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
+        .collect();
     format!("reji-{tail}")
 }
 
@@ -800,7 +957,11 @@ fn cas(
         facts.paid_at.map(ts).into(),
         facts.refunded_amount.into(),
     ];
-    args.extend(allowed.iter().map(|s| rusqlite::types::Value::from(s.as_str().to_string())));
+    args.extend(
+        allowed
+            .iter()
+            .map(|s| rusqlite::types::Value::from(s.as_str().to_string())),
+    );
     Ok(tx.execute(&sql, params_from_iter(args))?)
 }
 
@@ -818,7 +979,15 @@ fn log_event(
     conn.execute(
         "INSERT INTO events(invoice_id, at, kind, from_status, to_status, cause, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![invoice_id, ts(now), kind, from, to.map(|s| s.as_str()), cause, detail],
+        params![
+            invoice_id,
+            ts(now),
+            kind,
+            from,
+            to.map(|s| s.as_str()),
+            cause,
+            detail
+        ],
     )?;
     Ok(())
 }
@@ -827,7 +996,11 @@ fn filter_sql(select: &str, f: &Filter) -> (String, Vec<rusqlite::types::Value>)
     filter_sql_ordered(select, f, "i.created_at DESC, i.id DESC")
 }
 
-fn filter_sql_ordered(select: &str, f: &Filter, order: &str) -> (String, Vec<rusqlite::types::Value>) {
+fn filter_sql_ordered(
+    select: &str,
+    f: &Filter,
+    order: &str,
+) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value as V;
     let mut wh: Vec<String> = Vec::new();
     let mut args: Vec<V> = Vec::new();
@@ -858,7 +1031,12 @@ fn filter_sql_ordered(select: &str, f: &Filter, order: &str) -> (String, Vec<rus
         push("i.amount <= ?", V::Integer(v), &mut wh);
     }
     if let Some(q) = f.text.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let like = format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         args.push(V::Text(like));
         let n = args.len();
         wh.push(format!(
@@ -889,7 +1067,8 @@ fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>> {
     let rec = (|| -> Result<InvoiceRecord> {
         Ok(InvoiceRecord {
             id: r.get(0)?,
-            number: InvoiceNumber::parse(&number).ok_or_else(|| LedgerError::Corrupt(format!("invoice number {number:?}")))?,
+            number: InvoiceNumber::parse(&number)
+                .ok_or_else(|| LedgerError::Corrupt(format!("invoice number {number:?}")))?,
             created_at: parse_ts(&created)?,
             status: status.parse().map_err(LedgerError::Corrupt)?,
             currency: r.get(4)?,
@@ -900,8 +1079,17 @@ fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>> {
             gross_8: r.get(9)?,
             price_mode: r.get(10)?,
             rounding: r.get(11)?,
-            customer: Customer { name: r.get(12)?, name_kana: r.get(13)?, email: r.get(14)?, phone: r.get(15)? },
-            methods: methods.split(',').filter(|m| !m.is_empty()).map(String::from).collect(),
+            customer: Customer {
+                name: r.get(12)?,
+                name_kana: r.get(13)?,
+                email: r.get(14)?,
+                phone: r.get(15)?,
+            },
+            methods: methods
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(String::from)
+                .collect(),
             locale: r.get(17)?,
             expires_in: r.get(18)?,
             paid_at: opt_ts(paid)?,
@@ -995,7 +1183,9 @@ fn payment_row(r: &Row<'_>) -> rusqlite::Result<Result<PaymentRecord>> {
             fee,
             amount_refunded,
             details: details.and_then(|d| serde_json::from_str(&d).ok()),
-            refund_requests: rr.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default(),
+            refund_requests: rr
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or_default(),
             payment_deadline: opt_ts(dl)?,
             created_at: opt_ts(created)?,
             captured_at: opt_ts(captured)?,

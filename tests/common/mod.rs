@@ -21,11 +21,19 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON value ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "exit {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
         self
     }
 }
@@ -96,7 +104,9 @@ impl Env {
 
     /// Sessions the fake holds for one external_order_num.
     pub async fn sessions_for(&self, eon: &str) -> u64 {
-        self.stats().await["sessions_by_external_order_num"][eon].as_u64().unwrap_or(0)
+        self.stats().await["sessions_by_external_order_num"][eon]
+            .as_u64()
+            .unwrap_or(0)
     }
 
     pub fn ledger(&self) -> reji::ledger::Ledger {
@@ -107,10 +117,15 @@ impl Env {
         if !self.db.exists() {
             return 0;
         }
-        self.ledger().connection().query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get(0)).unwrap()
+        self.ledger()
+            .connection()
+            .query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get(0))
+            .unwrap()
     }
 }
 
 pub fn s(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or_else(|| panic!("{k} missing in {v}")).to_string()
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("{k} missing in {v}"))
+        .to_string()
 }
