@@ -119,7 +119,7 @@ impl FromStr for SecretKey {
 }
 
 /// Errors about the secret key. No variant ever holds the key itself.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum KeyError {
     #[error("invalid KOMOJU secret key: {0}")]
     Invalid(String),

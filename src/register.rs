@@ -263,6 +263,9 @@ pub struct InvoiceView {
 pub struct Register {
     ledger: Ledger,
     client: Option<Client>,
+    /// Why there is no client (e.g. no key in the keychain), reported only when one is needed, so
+    /// bad input is still reported as bad input.
+    client_error: Option<KeyError>,
     clock: Arc<dyn Clock>,
     settings: Settings,
 }
@@ -273,6 +276,7 @@ impl Register {
         Ok(Register {
             ledger,
             client,
+            client_error: None,
             clock,
             settings,
         })
@@ -294,8 +298,17 @@ impl Register {
         Ok(())
     }
 
+    /// Records why no client could be made; the first use case that needs KOMOJU reports it.
+    pub fn set_client_error(&mut self, e: KeyError) {
+        self.client_error = Some(e);
+    }
+
     fn client(&self) -> Result<&Client> {
-        self.client.as_ref().ok_or(Error::NoClient)
+        match (&self.client, &self.client_error) {
+            (Some(c), _) => Ok(c),
+            (None, Some(e)) => Err(Error::Key(e.clone())),
+            (None, None) => Err(Error::NoClient),
+        }
     }
 
     fn now(&self) -> DateTime<Utc> {

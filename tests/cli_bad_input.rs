@@ -213,3 +213,20 @@ async fn keys_set_refuses_a_publishable_or_malformed_key() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_reported_before_a_missing_key() {
+    let e = env().await;
+    let mut c = e.cmd(&["charge", "--amount", "0"]);
+    c.env_remove("REJI_SECRET_KEY");
+    // Point the keychain lookup at an empty session: whatever it says, bad input wins.
+    let r: Run = c.output().await.unwrap().into();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--amount"), "{}", r.stderr);
+    let mut c = e.cmd(&["charge", "--amount", "100"]);
+    c.env("REJI_SECRET_KEY", "pk_test_abcdefghijkl");
+    let r: Run = c.output().await.unwrap().into();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("publishable"), "{}", r.stderr);
+    assert_eq!(e.invoice_count(), 0);
+}

@@ -266,17 +266,24 @@ struct Ctx {
 impl Ctx {
     fn register(&self, need_key: bool) -> Result<Register, Error> {
         let ledger = Ledger::open(&self.db)?;
-        let client = if need_key {
-            let key = keychain::resolve(&OsKeychain::default())?;
-            Some(
-                Client::new(&self.api_base, key, retry_policy())
-                    .map_err(|e| Error::bad("--api-base", e.to_string()))?,
-            )
-        } else {
-            None
-        };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Register::new(ledger, client, clock)
+        if !need_key {
+            return Register::new(ledger, None, clock);
+        }
+        match keychain::resolve(&OsKeychain::default()) {
+            Ok(key) => {
+                let client = Client::new(&self.api_base, key, retry_policy())
+                    .map_err(|e| Error::bad("--api-base", e.to_string()))?;
+                Register::new(ledger, Some(client), clock)
+            }
+            // An invalid REJI_SECRET_KEY is reported at once; a missing key only when KOMOJU is needed.
+            Err(e @ keychain::KeyError::Invalid(_)) => Err(e.into()),
+            Err(e) => {
+                let mut reg = Register::new(ledger, None, clock)?;
+                reg.set_client_error(e);
+                Ok(reg)
+            }
+        }
     }
 }
 
