@@ -9,7 +9,7 @@ use crate::kana;
 use crate::keychain::KeyError;
 use crate::komoju::{Client, KomojuError, Payment, PaymentStatus, PaymentType, Session};
 use crate::ledger::{
-    Attempt, Filter, InvoiceRecord, Ledger, LedgerError, MoveFacts, PaymentRecord,
+    Attempt, Filter, InvoiceRecord, Ledger, LedgerError, Move, MoveFacts, PaymentRecord,
 };
 use crate::money::Currency;
 use crate::status::{derive, Expectation, InvoiceStatus, MoveKind};
@@ -635,24 +635,32 @@ impl Register {
     }
 
     /// Derives the status from the latest session and the most telling payment, and applies it.
-    async fn apply_session(&mut self, invoice_id: i64, session: &Session) -> Result<()> {
+    async fn apply_session(&mut self, invoice_id: i64, _session: &Session) -> Result<()> {
+        self.reconcile(invoice_id)?;
+        Ok(())
+    }
+
+    /// Derives the invoice's status from what the ledger holds about its current session and its
+    /// most telling payment, and applies it through the compare-and-set. Returns the move.
+    pub fn reconcile(&mut self, invoice_id: i64) -> Result<Move> {
         let inv = self.ledger.invoice_by_id(invoice_id)?;
         let attempt = self.ledger.current_attempt(invoice_id)?;
         let payments = self.ledger.payments(invoice_id)?;
-        let payment = pick_payment(&payments, attempt.session_id.as_deref());
-        let payment = payment.map(record_to_payment);
+        let payment = pick_payment(&payments, attempt.session_id.as_deref()).map(record_to_payment);
+        let session = stored_session(&attempt);
         let exp = Expectation {
             amount: inv.amount,
             currency: &inv.currency,
             session_deadline: attempt.deadline,
             now: self.now(),
         };
-        let Some(to) = derive(Some(session), payment.as_ref(), &exp) else {
-            return Ok(());
+        let Some(to) = derive(session.as_ref(), payment.as_ref(), &exp) else {
+            return Ok(Move::Unchanged);
         };
-        let cause = match &payment {
-            Some(p) => format!("komoju:payment:{}:{}", p.id, p.status),
-            None => format!("komoju:session:{}:{}", session.id, session.status),
+        let cause = match (&payment, &session) {
+            (Some(p), _) => format!("komoju:payment:{}:{}", p.id, p.status),
+            (None, Some(s)) => format!("komoju:session:{}:{}", s.id, s.status),
+            (None, None) => "reji:reconcile".to_string(),
         };
         let facts = MoveFacts {
             paid_at: payment
@@ -661,9 +669,54 @@ impl Register {
                 .map(|p| p.captured_at.unwrap_or(exp.now)),
             refunded_amount: payment.as_ref().map(|p| p.amount_refunded),
         };
-        self.ledger
-            .transition(invoice_id, to, MoveKind::Komoju, &cause, &facts, exp.now)?;
-        Ok(())
+        Ok(self
+            .ledger
+            .transition(invoice_id, to, MoveKind::Komoju, &cause, &facts, exp.now)?)
+    }
+
+    /// Records a session snapshot fetched outside the register (the tracker's fast lane) with its
+    /// embedded payment, and reconciles. `None` when the session is not one of ours.
+    pub fn apply_session_snapshot(&mut self, session: &Session) -> Result<Option<(i64, Move)>> {
+        let Some(invoice_id) = self.ledger.invoice_for(Some(&session.id), None)? else {
+            return Ok(None);
+        };
+        let attempt = self
+            .ledger
+            .attempts(invoice_id)?
+            .into_iter()
+            .find(|a| a.session_id.as_deref() == Some(session.id.as_str()));
+        if let Some(a) = attempt {
+            let exp = self.ledger.invoice_by_id(invoice_id)?.expires_in;
+            self.ledger.record_session(a.id, session, exp)?;
+        }
+        if let Some(p) = &session.payment {
+            self.ledger
+                .upsert_payment(Some(invoice_id), p, self.now())?;
+        }
+        Ok(Some((invoice_id, self.reconcile(invoice_id)?)))
+    }
+
+    /// Records a payment learnt from a change feed and reconciles its invoice. A payment Reji does
+    /// not know (no matching session or order number) is recorded and otherwise ignored.
+    pub fn apply_payment(&mut self, p: &Payment) -> Result<Option<(i64, Move)>> {
+        let invoice_id = self
+            .ledger
+            .invoice_for(p.session.as_deref(), p.external_order_num.as_deref())?;
+        self.ledger.upsert_payment(invoice_id, p, self.now())?;
+        match invoice_id {
+            Some(id) => Ok(Some((id, self.reconcile(id)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// A clone of the KOMOJU client (the tracker does its HTTP without holding the register).
+    pub fn client_handle(&self) -> Result<Client> {
+        self.client().cloned()
+    }
+
+    /// The shop's clock.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     /// An attempt without a session (its create never answered): past its deadline it is expired.
@@ -1191,6 +1244,18 @@ fn record_to_payment(p: &PaymentRecord) -> Payment {
         refunds: vec![],
         refund_requests: vec![],
     }
+}
+
+/// The current attempt's session as last recorded (status and expiry), for derivation.
+fn stored_session(a: &Attempt) -> Option<Session> {
+    let id = a.session_id.as_ref()?;
+    serde_json::from_value(json!({
+        "id": id,
+        "status": a.session_status.as_deref().unwrap_or("pending"),
+        "expired": a.session_expired,
+        "created_at": a.session_created_at.map(crate::ledger::ts),
+    }))
+    .ok()
 }
 
 /// The session-create body (stored verbatim before it is sent). Reji sends the tax-inclusive total
