@@ -14,6 +14,7 @@ pub mod qr;
 pub mod register;
 pub mod status;
 pub mod tax;
+pub mod tracker;
 
 #[cfg(feature = "fake")]
 pub mod fake;

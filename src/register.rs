@@ -1314,7 +1314,7 @@ fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String> {
         ("--account-number", &b.account_number),
         ("--holder-kana", &b.holder_kana),
     ] {
-        if v.as_deref().map_or(true, |s| s.trim().is_empty()) {
+        if v.as_deref().is_none_or(|s| s.trim().is_empty()) {
             missing.push(flag);
         }
     }

@@ -47,6 +47,9 @@ enum Cmd {
     Show { id: String },
     /// Refresh every invoice that is not final.
     Sync,
+    /// Run the payment tracker in the foreground and print each change as it happens (one JSON
+    /// object per line with --json).
+    Watch(WatchArgs),
     /// Search the history (newest first).
     List(ListArgs),
     /// Cancel an unpaid invoice.
@@ -116,6 +119,22 @@ struct ChargeArgs {
     /// Longest --wait, in seconds (default 300).
     #[arg(long, value_name = "S", requires = "wait")]
     timeout: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct WatchArgs {
+    /// Follow this invoice closely (its QR is on screen). Repeatable.
+    #[arg(long = "fast", value_name = "ID")]
+    fast: Vec<String>,
+    /// Change feed for the slow lane: auto (events while alive, else the payment list), events, list.
+    #[arg(long, default_value = "auto", value_name = "auto|events|list")]
+    feed: String,
+    /// Seconds between slow-lane passes.
+    #[arg(long, default_value = "60", value_name = "S")]
+    interval: String,
+    /// Stop after this many slow-lane passes (for scripts and tests).
+    #[arg(long, value_name = "N")]
+    passes: Option<String>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -312,6 +331,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::sync(ctx.json, &report);
             Ok(())
         }
+        Cmd::Watch(a) => watch(&ctx, a).await,
         Cmd::List(a) => {
             let reg = ctx.register(false)?;
             let q = list_query(&a)?;
@@ -562,5 +582,74 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
     } else {
         eprintln!("reji: exported {rows} invoices");
     }
+    Ok(())
+}
+
+async fn watch(ctx: &Ctx, a: WatchArgs) -> Result<(), Error> {
+    use reji::tracker::{FeedMode, Notice, Tracker, TrackerConfig};
+    let feed: FeedMode = a
+        .feed
+        .parse()
+        .map_err(|e: String| Error::bad("--feed", e))?;
+    let interval = a
+        .interval
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s >= 0.05 && *s <= 86_400.0)
+        .ok_or_else(|| {
+            Error::bad(
+                "--interval",
+                format!("{:?} must be seconds from 0.05 to 86400", a.interval),
+            )
+        })?;
+    let passes = match a.passes.as_deref() {
+        Some(p) => Some(
+            p.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    Error::bad("--passes", format!("{p:?} must be a whole number > 0"))
+                })?,
+        ),
+        None => None,
+    };
+    let reg = ctx.register(true)?;
+    let client = reg.client_handle()?;
+    let reg = Arc::new(tokio::sync::Mutex::new(reg));
+    let cfg = TrackerConfig {
+        feed,
+        slow_every: Duration::from_secs_f64(interval),
+        ..Default::default()
+    };
+    let tracker = Tracker::spawn(reg.clone(), client, cfg);
+    let mut rx = tracker.subscribe();
+    for id in &a.fast {
+        tracker.watch(id).await?;
+    }
+    if !ctx.json {
+        eprintln!("reji: watching (Ctrl-C to stop)");
+    }
+    let mut done_passes = 0;
+    loop {
+        let notice = tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            n = rx.recv() => n,
+        };
+        let notice = match notice {
+            Ok(n) => n,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => break,
+        };
+        output::notice(ctx.json, &notice);
+        if let Notice::Pass { .. } = notice {
+            done_passes += 1;
+            if passes.is_some_and(|p| done_passes >= p) {
+                break;
+            }
+        }
+    }
+    tracker.shutdown().await;
     Ok(())
 }

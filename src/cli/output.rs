@@ -294,3 +294,34 @@ pub fn settings(json: bool, s: &Settings) {
         }
     }
 }
+
+/// One tracker notice: a JSON object per line with `--json`, a readable line otherwise.
+pub fn notice(json: bool, n: &reji::tracker::Notice) {
+    use reji::tracker::Notice;
+    if json {
+        let mut out = std::io::stdout().lock();
+        let _ = serde_json::to_writer(&mut out, n);
+        let _ = writeln!(out);
+        let _ = out.flush();
+        return;
+    }
+    match n {
+        Notice::Change {
+            invoice_number,
+            from,
+            to,
+            invoice,
+        } => println!(
+            "{invoice_number}  {from} → {to}  {}  {}",
+            money(invoice.amount, &invoice.currency),
+            invoice.payment_method.as_deref().unwrap_or("")
+        ),
+        Notice::Feed { feed } => eprintln!("reji: slow lane uses the {} feed", feed.as_str()),
+        Notice::KeyProblem { message } => eprintln!("reji: {message}"),
+        Notice::Network { ok: false, message } => {
+            eprintln!("reji: network trouble, retrying: {message}")
+        }
+        Notice::Network { ok: true, .. } => eprintln!("reji: connection to KOMOJU is back"),
+        Notice::Pass { .. } => {}
+    }
+}

@@ -71,12 +71,10 @@ fn authorized(headers: &HeaderMap, secret: &str) -> bool {
 fn take_fault(st: &mut FakeState, method: &Method, path: &str) -> Option<Fault> {
     let idx = st.faults.iter().position(|f| {
         f.remaining > 0
-            && f.path_prefix
-                .as_deref()
-                .map_or(true, |p| path.starts_with(p))
+            && f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
             && f.method
                 .as_deref()
-                .map_or(true, |m| m.eq_ignore_ascii_case(method.as_str()))
+                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
     })?;
     let f = &mut st.faults[idx];
     f.remaining -= 1;
@@ -104,6 +102,8 @@ pub(crate) async fn api_entry(
     let fault = {
         let mut st = shared.lock();
         st.api_requests += 1;
+        let route = format!("{} {}", method, super::model::route_shape(&path));
+        *st.requests_by_route.entry(route).or_insert(0) += 1;
         take_fault(&mut st, &method, &path)
     };
     // Faults that answer without processing.
@@ -809,7 +809,7 @@ fn envelope(lp: &ListParams, items: Vec<Value>) -> Value {
 }
 
 fn in_range(t: DateTime<Utc>, lp: &ListParams) -> bool {
-    lp.start.map_or(true, |s| t >= s) && lp.end.map_or(true, |e| t <= e)
+    lp.start.is_none_or(|s| t >= s) && lp.end.is_none_or(|e| t <= e)
 }
 
 fn list_payments(st: &FakeState, query: &[(String, String)]) -> ApiResult {
@@ -841,12 +841,12 @@ fn list_payments(st: &FakeState, query: &[(String, String)]) -> ApiResult {
         .iter()
         .rev()
         .filter(|p| in_range(p.created_at, &lp))
-        .filter(|p| currency.as_ref().map_or(true, |c| &p.currency == c))
+        .filter(|p| currency.as_ref().is_none_or(|c| &p.currency == c))
         .filter(|p| {
             ext.as_ref()
-                .map_or(true, |e| p.external_order_num.as_ref() == Some(e))
+                .is_none_or(|e| p.external_order_num.as_ref() == Some(e))
         })
-        .filter(|p| statuses.as_ref().map_or(true, |ss| ss.contains(&p.status)))
+        .filter(|p| statuses.as_ref().is_none_or(|ss| ss.contains(&p.status)))
         .map(|p| p.json())
         .collect();
     ok(envelope(&lp, items))

@@ -362,6 +362,8 @@ pub(crate) struct FakeState {
     pub idempotency: HashMap<String, IdemEntry>,
     pub faults: Vec<Fault>,
     pub api_requests: u64,
+    /// API requests by route shape (`GET /payments/:id`): proves what a client polls.
+    pub requests_by_route: std::collections::BTreeMap<String, u64>,
     pub idempotent_replays: u64,
 }
 
@@ -378,6 +380,7 @@ impl FakeState {
             idempotency: HashMap::new(),
             faults: Vec::new(),
             api_requests: 0,
+            requests_by_route: std::collections::BTreeMap::new(),
             idempotent_replays: 0,
         }
     }
@@ -855,6 +858,7 @@ impl FakeState {
             "payments": self.payments.len(),
             "events": self.events.len(),
             "api_requests": self.api_requests,
+            "requests_by_route": self.requests_by_route,
             "idempotent_replays": self.idempotent_replays,
             "sessions_by_external_order_num": by_ext,
             "events_enabled": self.events_enabled,
@@ -862,4 +866,15 @@ impl FakeState {
             "now": fmt_time(self.now()),
         })
     }
+}
+
+/// `/api/v1/payments/abc123/refund` → `/payments/:id/refund`.
+pub fn route_shape(path: &str) -> String {
+    let rest = path.strip_prefix("/api/v1").unwrap_or(path);
+    let mut out = String::new();
+    for (i, seg) in rest.split('/').filter(|s| !s.is_empty()).enumerate() {
+        out.push('/');
+        out.push_str(if i == 1 { ":id" } else { seg });
+    }
+    out
 }

@@ -688,13 +688,21 @@ impl Ledger {
     // ---- payments ------------------------------------------------------------------------------
 
     /// Inserts or refreshes a payment as KOMOJU reported it. `invoice_id` None = a payment Reji does not
-    /// know (recorded, then ignored).
+    /// know (recorded, then ignored). A snapshot older than what is stored (out-of-order events:
+    /// `authorized` after `captured`) does not overwrite it: payment statuses only move forward.
     pub fn upsert_payment(
         &self,
         invoice_id: Option<i64>,
         p: &Payment,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let rank = |col: &str| {
+            format!(
+                "(CASE {col} WHEN 'pending' THEN 0 WHEN 'authorized' THEN 1 WHEN 'refunded' THEN 3 \
+                 WHEN 'captured' THEN 2 WHEN 'failed' THEN 2 WHEN 'cancelled' THEN 2 WHEN 'expired' THEN 2 ELSE 1 END)"
+            )
+        };
+        let (rank_new, rank_old) = (rank("excluded.status"), rank("payments.status"));
         let details = p.payment_details.as_ref().map(|d| d.to_string());
         let rr = serde_json::to_string(&p.refund_requests).unwrap_or_else(|_| "[]".into());
         self.conn.execute(
@@ -704,10 +712,12 @@ impl Ledger {
                  ON CONFLICT(id) DO UPDATE SET invoice_id = COALESCE(payments.invoice_id, excluded.invoice_id),
                     session_id = COALESCE(excluded.session_id, payments.session_id), status = excluded.status,
                     payment_type = COALESCE(excluded.payment_type, payments.payment_type), amount = excluded.amount,
-                    currency = excluded.currency, fee = excluded.fee, amount_refunded = excluded.amount_refunded,
+                    currency = excluded.currency, fee = excluded.fee,
+                    amount_refunded = MAX(excluded.amount_refunded, payments.amount_refunded),
                     details = COALESCE(excluded.details, payments.details), refund_requests = excluded.refund_requests,
                     payment_deadline = excluded.payment_deadline, created_at = COALESCE(payments.created_at, excluded.created_at),
-                    captured_at = COALESCE(excluded.captured_at, payments.captured_at), updated_at = excluded.updated_at"
+                    captured_at = COALESCE(excluded.captured_at, payments.captured_at), updated_at = excluded.updated_at
+                 WHERE {rank_new} >= {rank_old}"
             ),
             params![
                 p.id,
@@ -1203,6 +1213,9 @@ pub fn default_price_mode_and_rounding() -> (PriceMode, Rounding) {
     (PriceMode::default(), Rounding::default())
 }
 
+/// An open invoice's current session: `(invoice_id, session_id, deadline)`.
+pub type OpenSession = (i64, String, Option<DateTime<Utc>>);
+
 /// Lookups the payment tracker needs.
 impl Ledger {
     /// The invoice a KOMOJU session id or `external_order_num` belongs to.
@@ -1232,7 +1245,7 @@ impl Ledger {
     }
 
     /// Open invoices whose current session has no payment yet: `(invoice_id, session_id, deadline)`.
-    pub fn open_sessions(&self) -> Result<Vec<(i64, String, Option<DateTime<Utc>>)>> {
+    pub fn open_sessions(&self) -> Result<Vec<OpenSession>> {
         let mut st = self.conn.prepare_cached(
             "SELECT a.invoice_id, a.session_id, a.deadline FROM session_attempts a JOIN invoices i ON i.id = a.invoice_id
              WHERE i.status IN ('pending', 'failed') AND a.session_id IS NOT NULL
@@ -1252,6 +1265,15 @@ impl Ledger {
             out.push((i, s, opt_ts(d)?));
         }
         Ok(out)
+    }
+
+    /// Status moves caused by a KOMOJU payment since `t` (what a live events feed must also carry).
+    pub fn payment_moves_since(&self, t: DateTime<Utc>) -> Result<u64> {
+        Ok(self.conn.query_row::<i64, _, _>(
+            "SELECT COUNT(*) FROM events WHERE kind = 'status' AND cause LIKE 'komoju:payment:%' AND at >= ?1",
+            [ts(t)],
+            |r| r.get(0),
+        )? as u64)
     }
 
     /// A change feed's persisted cursor: last event time and the ids seen at or after it.
