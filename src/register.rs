@@ -1359,7 +1359,8 @@ fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String> {
         "bank_name": b.bank_name.as_deref().unwrap_or("").trim(),
         "branch_number": branch,
         "account_type": account_type,
-        "account_number": account,
+        // KOMOJU's SDK types it as an integer; a leading zero would be lost, so such numbers go as text.
+        "account_number": if account.starts_with('0') { json!(account) } else { json!(account.parse::<u64>().unwrap_or(0)) },
         "include_payment_method_fee": false,
     });
     if let Some(code) = b
