@@ -32,7 +32,7 @@ async fn the_key_appears_nowhere_after_a_whole_flow() {
     .await;
     assert_eq!(e.fake.secret_key(), KEY);
     let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut run = |args: Vec<String>| {
+    let run = |args: Vec<String>| {
         let e = &e;
         async move {
             let a: Vec<&str> = args.iter().map(String::as_str).collect();
