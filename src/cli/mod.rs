@@ -18,7 +18,8 @@ use std::time::Duration;
 #[command(
     name = "reji",
     version,
-    about = "Reji (レジ): point of sale and invoicing with KOMOJU"
+    about = "Reji (レジ): point of sale and invoicing with KOMOJU",
+    args_override_self = true
 )]
 pub struct Cli {
     /// Ledger file (SQLite). Default: the platform data folder.
@@ -60,6 +61,13 @@ enum Cmd {
     Retry { id: String },
     /// Export invoices as CSV.
     Export(ExportArgs),
+    /// Write a consistent copy of the ledger (default: the ledger's backups/ folder, newest 30 kept).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Replace the ledger with a backup (checked first; the current ledger is backed up before).
+    Restore { file: PathBuf },
     /// Show or change a shop setting (time_zone, price_mode, rounding, expires_in).
     Settings {
         key: Option<String>,
@@ -369,6 +377,36 @@ async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Cmd::Export(a) => export(&ctx, a),
+        Cmd::Backup { out } => {
+            let ledger = Ledger::open(&ctx.db)?;
+            let path = match out {
+                Some(p) => {
+                    ledger
+                        .backup_to(&p)
+                        .map_err(|e| Error::bad("--out", e.to_string()))?;
+                    p
+                }
+                None => ledger.backup_rotated(30, chrono::Utc::now())?,
+            };
+            output::path_result(ctx.json, "backup", &path);
+            Ok(())
+        }
+        Cmd::Restore { file } => {
+            if !file.is_file() {
+                return Err(Error::bad(
+                    "FILE",
+                    format!("{} is not a file", file.display()),
+                ));
+            }
+            reji::ledger::Ledger::check_restorable(&file)
+                .map_err(|e| Error::bad("FILE", e.to_string()))?;
+            let saved = reji::ledger::restore(&ctx.db, &file, chrono::Utc::now())?;
+            output::path_result(ctx.json, "restored", &ctx.db);
+            if let Some(s) = saved {
+                eprintln!("reji: the previous ledger was saved as {}", s.display());
+            }
+            Ok(())
+        }
         Cmd::Settings { key, value } => {
             let mut reg = ctx.register(false)?;
             match (key, value) {

@@ -325,3 +325,11 @@ pub fn notice(json: bool, n: &reji::tracker::Notice) {
         Notice::Pass { .. } => {}
     }
 }
+
+pub fn path_result(json: bool, what: &str, path: &std::path::Path) {
+    if json {
+        print_json(&serde_json::json!({ what: path }));
+    } else {
+        println!("{what}: {}", path.display());
+    }
+}

@@ -1311,3 +1311,133 @@ impl Ledger {
         Ok(())
     }
 }
+
+/// Backups: consistent copies (`VACUUM INTO`), rotated, and a checked restore.
+impl Ledger {
+    /// Writes a consistent copy of the ledger to `target` (which must not exist).
+    pub fn backup_to(&self, target: &Path) -> Result<()> {
+        if target.exists() {
+            return Err(LedgerError::Backup(format!(
+                "{} already exists",
+                target.display()
+            )));
+        }
+        self.conn
+            .execute("VACUUM INTO ?1", params![target.to_string_lossy()])
+            .map_err(|e| LedgerError::Backup(e.to_string()))?;
+        Ok(())
+    }
+
+    /// A timestamped backup in `<ledger folder>/backups/`, keeping the newest `keep`.
+    pub fn backup_rotated(&self, keep: usize, now: DateTime<Utc>) -> Result<PathBuf> {
+        let Some(path) = &self.path else {
+            return Err(LedgerError::Backup(
+                "an in-memory ledger has no file to back up".into(),
+            ));
+        };
+        let dir = path.parent().unwrap_or(Path::new(".")).join("backups");
+        std::fs::create_dir_all(&dir).map_err(|e| LedgerError::Folder {
+            path: dir.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "reji".into());
+        let mut target = dir.join(format!("{stem}-{}.sqlite", now.format("%Y%m%dT%H%M%S%3fZ")));
+        let mut n = 1;
+        while target.exists() {
+            target = dir.join(format!(
+                "{stem}-{}-{n}.sqlite",
+                now.format("%Y%m%dT%H%M%S%3fZ")
+            ));
+            n += 1;
+        }
+        self.backup_to(&target)?;
+        let mut all: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| LedgerError::Backup(e.to_string()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.starts_with(&format!("{stem}-")) && n.ends_with(".sqlite")
+                })
+            })
+            .collect();
+        all.sort();
+        while all.len() > keep.max(1) {
+            let old = all.remove(0);
+            let _ = std::fs::remove_file(old);
+        }
+        Ok(target)
+    }
+
+    /// Checks that `file` is a Reji ledger this version can open: SQLite integrity, and a schema no
+    /// newer than this Reji's. Returns its schema version.
+    pub fn check_restorable(file: &Path) -> Result<u32> {
+        let conn = Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| {
+                LedgerError::Backup(format!(
+                    "{} is not a readable SQLite file: {e}",
+                    file.display()
+                ))
+            })?;
+        if ok != "ok" {
+            return Err(LedgerError::Backup(format!(
+                "{} fails the integrity check: {ok}",
+                file.display()
+            )));
+        }
+        let v: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if v > schema::LATEST {
+            return Err(LedgerError::NewerSchema {
+                path: file.display().to_string(),
+                found: v,
+                supported: schema::LATEST,
+            });
+        }
+        let has_invoices: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'invoices'",
+            [],
+            |r| r.get(0),
+        )?;
+        if v == 0 || has_invoices == 0 {
+            return Err(LedgerError::Backup(format!(
+                "{} is not a Reji ledger",
+                file.display()
+            )));
+        }
+        Ok(v)
+    }
+}
+
+/// Replaces the ledger at `ledger_path` with `backup` after checking it; the current ledger is first
+/// backed up itself. The swap is a rename, so a crash leaves either the old or the new file.
+pub fn restore(ledger_path: &Path, backup: &Path, now: DateTime<Utc>) -> Result<Option<PathBuf>> {
+    Ledger::check_restorable(backup)?;
+    let saved = if ledger_path.exists() {
+        let current = Ledger::open(ledger_path)?;
+        let saved = current.backup_rotated(usize::MAX, now)?;
+        drop(current);
+        Some(saved)
+    } else {
+        None
+    };
+    let tmp = ledger_path.with_extension("restore-tmp");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let src = Connection::open_with_flags(backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        src.execute("VACUUM INTO ?1", params![tmp.to_string_lossy()])
+            .map_err(|e| LedgerError::Backup(e.to_string()))?;
+    }
+    let wal = PathBuf::from(format!("{}-wal", ledger_path.display()));
+    let shm = PathBuf::from(format!("{}-shm", ledger_path.display()));
+    let _ = std::fs::remove_file(wal);
+    let _ = std::fs::remove_file(shm);
+    std::fs::rename(&tmp, ledger_path).map_err(|e| LedgerError::Backup(e.to_string()))?;
+    // Migrate it forward if it is older.
+    drop(Ledger::open(ledger_path)?);
+    Ok(saved)
+}
