@@ -32,6 +32,30 @@ fn draft(total: i64) -> Draft {
     }
 }
 
+/// What an older Reji wrote: rows in the v1 columns only (no event hashes).
+fn add_old(l: &Ledger, number: &str, total: i64) -> i64 {
+    let c = l.connection();
+    c.execute(
+        "INSERT INTO invoices(number, created_at, status, currency, amount, tax_10, price_mode, rounding, expires_in, updated_at)
+         VALUES (?1, '2026-01-05T01:00:00.000Z', 'pending', 'JPY', ?2, ?2 / 11, 'inclusive', 'down', 3600, '2026-01-05T01:00:00.000Z')",
+        rusqlite::params![number, total],
+    )
+    .unwrap();
+    let id = c.last_insert_rowid();
+    let seq: i64 = number[5..].parse().unwrap();
+    c.execute(
+        "INSERT INTO invoice_counters(year, last) VALUES (2026, ?1) ON CONFLICT(year) DO UPDATE SET last = excluded.last",
+        [seq],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO events(invoice_id, at, kind, to_status, cause) VALUES (?1, '2026-01-05T01:00:00.000Z', 'created', 'pending', 'staff:charge')",
+        [id],
+    )
+    .unwrap();
+    id
+}
+
 fn add(l: &mut Ledger, total: i64) -> i64 {
     l.create_invoice(&draft(total), &[], None, 3600, t0(), 2026, |_, eon| {
         format!("{{\"eon\":\"{eon}\"}}")
@@ -46,9 +70,12 @@ fn migrates_an_older_file_and_backs_it_up_first() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("reji.sqlite");
     let (id, ledger_id) = {
-        let mut old = Ledger::open_at_version(&path, 1).unwrap();
+        let old = Ledger::open_at_version(&path, 1).unwrap();
         assert_eq!(old.schema_version().unwrap(), 1);
-        (add(&mut old, 1100), old.ledger_id().to_string())
+        (
+            add_old(&old, "2026-000001", 1100),
+            old.ledger_id().to_string(),
+        )
     };
     let l = Ledger::open(&path).unwrap();
     assert_eq!(l.schema_version().unwrap(), SCHEMA_VERSION);
@@ -265,4 +292,62 @@ fn wal_lets_a_reader_and_a_writer_work_together() {
         add(&mut w, 100 + i);
         assert_eq!(r.list(&Default::default()).unwrap().len() as i64, i + 1);
     }
+}
+
+#[test]
+fn the_hash_chain_detects_a_modified_or_deleted_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reji.sqlite");
+    let mut l = Ledger::open(&path).unwrap();
+    let id = add(&mut l, 500);
+    let f = MoveFacts::default();
+    l.transition(
+        id,
+        Cancelled,
+        MoveKind::Komoju,
+        "komoju:session:x:cancelled",
+        &f,
+        t0(),
+    )
+    .unwrap();
+    add(&mut l, 700);
+    let r = l.verify().unwrap();
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.events, 3);
+    // Someone edits the file directly: drops the trigger and rewrites history.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER events_no_update; UPDATE events SET cause = 'staff:cancel' WHERE id = 2;",
+    )
+    .unwrap();
+    drop(c);
+    let r = Ledger::open(&path).unwrap().verify().unwrap();
+    assert!(!r.ok);
+    assert_eq!(r.first_bad_event, Some(2));
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("UPDATE events SET cause = 'komoju:session:x:cancelled' WHERE id = 2; DROP TRIGGER events_no_delete; DELETE FROM events WHERE id = 2;").unwrap();
+    drop(c);
+    let r = Ledger::open(&path).unwrap().verify().unwrap();
+    assert_eq!(r.first_bad_event, Some(3), "{r:?}");
+}
+
+#[test]
+fn migrating_to_the_chain_hashes_existing_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reji.sqlite");
+    {
+        let old = Ledger::open_at_version(&path, 2).unwrap();
+        add_old(&old, "2026-000001", 100);
+        add_old(&old, "2026-000002", 200);
+    }
+    let mut l = Ledger::open(&path).unwrap();
+    add(&mut l, 300);
+    let r = l.verify().unwrap();
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.events, 3);
+    let e = l
+        .connection()
+        .execute("UPDATE events SET detail = 'x'", [])
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"));
 }

@@ -66,6 +66,8 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Check the event log's hash chain and the SQLite file's integrity.
+    Verify,
     /// Replace the ledger with a backup (checked first; the current ledger is backed up before).
     Restore { file: PathBuf },
     /// Show or change a shop setting (time_zone, price_mode, rounding, expires_in).
@@ -389,6 +391,28 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 None => ledger.backup_rotated(30, chrono::Utc::now())?,
             };
             output::path_result(ctx.json, "backup", &path);
+            Ok(())
+        }
+        Cmd::Verify => {
+            let ledger = Ledger::open(&ctx.db)?;
+            let r = ledger.verify()?;
+            if ctx.json {
+                output::print_json(&r);
+            } else if r.ok {
+                println!(
+                    "ok: {} events, hash chain intact, SQLite integrity ok",
+                    r.events
+                );
+            }
+            if !r.ok {
+                let why = match (r.first_bad_event, &r.problem) {
+                    (Some(id), Some(p)) => format!("event {id}: {p}"),
+                    _ => format!("SQLite integrity check: {}", r.integrity),
+                };
+                return Err(Error::Ledger(reji::ledger::LedgerError::Corrupt(format!(
+                    "the ledger has been tampered with or damaged: {why}"
+                ))));
+            }
             Ok(())
         }
         Cmd::Restore { file } => {

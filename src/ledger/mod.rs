@@ -273,6 +273,12 @@ impl Ledger {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Exclusive)?;
             tx.execute_batch(schema::MIGRATIONS[v as usize])?;
+            if v + 1 == 3 {
+                backfill_hashes(&tx)?;
+            }
+            if let Some(sql) = schema::after(v + 1) {
+                tx.execute_batch(sql)?;
+            }
             tx.pragma_update(None, "user_version", v + 1)?;
             tx.commit()?;
         }
@@ -817,23 +823,19 @@ impl Ledger {
 
     /// Appends a note (staff action, refund request, …) to the invoice's event log.
     pub fn note(
-        &self,
+        &mut self,
         invoice_id: i64,
         kind: &str,
         cause: &str,
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        log_event(
-            &self.conn,
-            invoice_id,
-            now,
-            kind,
-            None,
-            None,
-            cause,
-            Some(detail),
-        )
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        log_event(&tx, invoice_id, now, kind, None, None, cause, Some(detail))?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn events(&self, invoice_id: i64) -> Result<Vec<EventRecord>> {
@@ -986,20 +988,196 @@ fn log_event(
     cause: &str,
     detail: Option<&str>,
 ) -> Result<()> {
+    let (last_id, prev): (i64, Option<String>) = conn
+        .query_row(
+            "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, None));
+    let id = last_id + 1;
+    let at = ts(now);
+    let to = to.map(|s| s.as_str());
+    let hash = event_hash(
+        prev.as_deref(),
+        id,
+        invoice_id,
+        &at,
+        kind,
+        from,
+        to,
+        cause,
+        detail,
+    );
     conn.execute(
-        "INSERT INTO events(invoice_id, at, kind, from_status, to_status, cause, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            invoice_id,
-            ts(now),
-            kind,
-            from,
-            to.map(|s| s.as_str()),
-            cause,
-            detail
-        ],
+        "INSERT INTO events(id, invoice_id, at, kind, from_status, to_status, cause, detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![id, invoice_id, at, kind, from, to, cause, detail, prev, hash],
     )?;
     Ok(())
+}
+
+/// SHA-256 over the previous hash and the row's fields (a JSON array: unambiguous), hex.
+#[allow(clippy::too_many_arguments)]
+fn event_hash(
+    prev: Option<&str>,
+    id: i64,
+    invoice_id: i64,
+    at: &str,
+    kind: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    cause: &str,
+    detail: Option<&str>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical =
+        serde_json::json!([prev, id, invoice_id, at, kind, from, to, cause, detail]).to_string();
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Migration 3: chain the rows written before hashes existed, in id order.
+fn backfill_hashes(tx: &Connection) -> Result<()> {
+    let rows: Vec<EventRow> = {
+        let mut st = tx.prepare("SELECT id, invoice_id, at, kind, from_status, to_status, cause, detail FROM events ORDER BY id")?;
+        let it = st.query_map([], event_row_raw)?;
+        it.collect::<rusqlite::Result<_>>()?
+    };
+    let mut prev: Option<String> = None;
+    for r in rows {
+        let h = event_hash(
+            prev.as_deref(),
+            r.0,
+            r.1,
+            &r.2,
+            &r.3,
+            r.4.as_deref(),
+            r.5.as_deref(),
+            &r.6,
+            r.7.as_deref(),
+        );
+        tx.execute(
+            "UPDATE events SET prev_hash = ?2, hash = ?3 WHERE id = ?1",
+            params![r.0, prev, h],
+        )?;
+        prev = Some(h);
+    }
+    Ok(())
+}
+
+type EventRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn event_row_raw(r: &Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+/// What `reji verify` found.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ChainReport {
+    pub events: u64,
+    pub ok: bool,
+    /// The first event whose hash does not match its content or its predecessor.
+    pub first_bad_event: Option<i64>,
+    pub problem: Option<String>,
+    pub integrity: String,
+}
+
+impl Ledger {
+    /// Recomputes the event log's hash chain and SQLite's integrity check.
+    pub fn verify(&self) -> Result<ChainReport> {
+        let mut st = self.conn.prepare(
+            "SELECT id, invoice_id, at, kind, from_status, to_status, cause, detail, prev_hash, hash FROM events ORDER BY id",
+        )?;
+        let mut rows = st.query([])?;
+        let mut prev: Option<String> = None;
+        let mut expected_id = None::<i64>;
+        let mut n = 0u64;
+        let report = |id: i64, why: String, n: u64| ChainReport {
+            events: n,
+            ok: false,
+            first_bad_event: Some(id),
+            problem: Some(why),
+            integrity: String::new(),
+        };
+        let mut bad: Option<ChainReport> = None;
+        while let Some(r) = rows.next()? {
+            n += 1;
+            let raw = event_row_raw(r)?;
+            let (stored_prev, stored): (Option<String>, Option<String>) = (r.get(8)?, r.get(9)?);
+            if bad.is_some() {
+                continue;
+            }
+            if let Some(e) = expected_id {
+                if raw.0 != e {
+                    bad = Some(report(raw.0, format!("event {e} is missing (deleted?)"), n));
+                    continue;
+                }
+            }
+            let h = event_hash(
+                prev.as_deref(),
+                raw.0,
+                raw.1,
+                &raw.2,
+                &raw.3,
+                raw.4.as_deref(),
+                raw.5.as_deref(),
+                &raw.6,
+                raw.7.as_deref(),
+            );
+            if stored_prev != prev {
+                bad = Some(report(
+                    raw.0,
+                    "its link to the previous event is broken".into(),
+                    n,
+                ));
+            } else if stored.as_deref() != Some(h.as_str()) {
+                bad = Some(report(
+                    raw.0,
+                    "its content does not match its hash (modified)".into(),
+                    n,
+                ));
+            }
+            prev = stored;
+            expected_id = Some(raw.0 + 1);
+        }
+        drop(rows);
+        drop(st);
+        let integrity = self.integrity_check()?;
+        Ok(match bad {
+            Some(mut b) => {
+                b.events = n;
+                b.integrity = integrity;
+                b
+            }
+            None => ChainReport {
+                events: n,
+                ok: integrity == "ok",
+                first_bad_event: None,
+                problem: None,
+                integrity,
+            },
+        })
+    }
 }
 
 fn filter_sql(select: &str, f: &Filter) -> (String, Vec<rusqlite::types::Value>) {

@@ -134,6 +134,25 @@ CREATE TABLE feed_cursor (
     updated_at TEXT NOT NULL
 );
 "#,
+    // 3: the audit trail: every event carries the hash of the previous one (tamper evidence). The
+    // trigger is recreated after Rust fills the hashes of existing rows (see Ledger::migrate).
+    r#"
+DROP TRIGGER events_no_update;
+ALTER TABLE events ADD COLUMN prev_hash TEXT;
+ALTER TABLE events ADD COLUMN hash TEXT;
+"#,
 ];
+
+/// SQL run after a step's Rust backfill (index = version reached).
+pub fn after(version: u32) -> Option<&'static str> {
+    match version {
+        3 => Some(
+            "CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+             BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+             CREATE UNIQUE INDEX events_hash ON events(hash);",
+        ),
+        _ => None,
+    }
+}
 
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
