@@ -271,21 +271,37 @@ pub(crate) async fn api_entry(
     }
 }
 
-/// A response that promises more bytes than it sends: hyper aborts the connection mid-body,
-/// so the client sees a transport error although the request was processed.
+/// A response whose body stream fails halfway: hyper sends the first half (chunked) and then aborts
+/// the connection, so the client sees a transport error although the request was processed.
 fn broken_response(stored: &StoredResponse) -> Response {
     let full = stored
         .body
         .as_ref()
         .map(|b| serde_json::to_vec(b).unwrap_or_default())
         .unwrap_or_default();
-    let half = full[..full.len() / 2].to_vec();
+    let half = Bytes::from(full[..full.len() / 2].to_vec());
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(half),
+        Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fake: connection closed after processing")),
+    ];
     Response::builder()
         .status(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK))
         .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
-        .header(header::CONTENT_LENGTH, full.len() + 1024)
-        .body(Body::from(half))
+        .body(Body::from_stream(BrokenStream(chunks.into_iter())))
         .expect("valid response")
+}
+
+/// A tiny `Stream` over a vector (no extra dependency for one fault).
+struct BrokenStream(std::vec::IntoIter<Result<Bytes, std::io::Error>>);
+
+impl futures_core::Stream for BrokenStream {
+    type Item = Result<Bytes, std::io::Error>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(self.0.next())
+    }
 }
 
 fn check_idempotency(
