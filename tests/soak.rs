@@ -15,13 +15,26 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-const FAULTS: &[&str] =
-    &["status_500", "rate_limit", "close_after_processing", "stall", "malformed_json", "wrong_content_type", "none"];
+const FAULTS: &[&str] = &[
+    "status_500",
+    "rate_limit",
+    "close_after_processing",
+    "stall",
+    "malformed_json",
+    "wrong_content_type",
+    "none",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_loses_nothing_and_duplicates_nothing() {
-    let n: usize = std::env::var("REJI_SOAK_CHARGES").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
-    let seed: u64 = std::env::var("REJI_SOAK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(20261125);
+    let n: usize = std::env::var("REJI_SOAK_CHARGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let seed: u64 = std::env::var("REJI_SOAK_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20261125);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let fake = FakeKomoju::start(FakeConfig::default()).await.unwrap();
     let ctl = FakeControl::new(&fake.origin());
@@ -53,9 +66,17 @@ async fn soak_loses_nothing_and_duplicates_nothing() {
             f.method = Some("POST".into());
             ctl.add_fault(&f).await.unwrap();
         }
-        let methods = if i % 3 == 0 { "konbini" } else { "credit_card,paypay" };
+        let methods = if i % 3 == 0 {
+            "konbini"
+        } else {
+            "credit_card,paypay"
+        };
         let r = reg
-            .charge(ChargeRequest { amount: Some(rng.gen_range(100..50_000)), methods: vec![methods.into()], ..Default::default() })
+            .charge(ChargeRequest {
+                amount: Some(rng.gen_range(100..50_000)),
+                methods: vec![methods.into()],
+                ..Default::default()
+            })
             .await;
         ctl.clear_faults().await.unwrap();
         let v = match r {
@@ -68,8 +89,15 @@ async fn soak_loses_nothing_and_duplicates_nothing() {
                 last
             }
         };
-        assert!(v.session_id.is_some(), "charge {i} ({kind}) has a session after sync");
-        invoices.push((v.invoice_number.clone(), v.session_id.clone().unwrap(), methods));
+        assert!(
+            v.session_id.is_some(),
+            "charge {i} ({kind}) has a session after sync"
+        );
+        invoices.push((
+            v.invoice_number.clone(),
+            v.session_id.clone().unwrap(),
+            methods,
+        ));
     }
     // Then: pay, pay at the konbini later, or let it expire.
     for (inv, sid, methods) in &invoices {
@@ -80,7 +108,9 @@ async fn soak_loses_nothing_and_duplicates_nothing() {
             }
             (_, "konbini") => {
                 let p = ctl.pay(sid, "konbini", Some("lawson")).await.unwrap();
-                ctl.capture_payment(p["id"].as_str().unwrap()).await.unwrap();
+                ctl.capture_payment(p["id"].as_str().unwrap())
+                    .await
+                    .unwrap();
                 *outcomes.entry("konbini_captured").or_default() += 1;
             }
             _ => {

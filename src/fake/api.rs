@@ -282,7 +282,10 @@ fn broken_response(stored: &StoredResponse) -> Response {
     let half = Bytes::from(full[..full.len() / 2].to_vec());
     let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
         Ok(half),
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fake: connection closed after processing")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "fake: connection closed after processing",
+        )),
     ];
     Response::builder()
         .status(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK))
