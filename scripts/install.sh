@@ -49,4 +49,8 @@ for c in rustfmt clippy; do
     rustup component add "$c" || true
   fi
 done
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  echo "install: cargo-fuzz (for the fuzz smoke test)"
+  cargo install cargo-fuzz --locked --quiet
+fi
 echo "install: ready ($(cargo --version))"
