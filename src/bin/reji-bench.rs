@@ -909,13 +909,12 @@ fn bench_export(opts: &Opts, sizes: &Sizes, tmp: &Path) -> Res<Vec<Row>> {
     let n = opts.rows.unwrap_or(sizes.export_rows);
     let reji = reji_binary()?;
     let db = opts.db.clone().unwrap_or_else(|| tmp.join("export.sqlite"));
-    let seed_note;
-    if invoice_count(&db) == Some(n) {
+    let seed_note = if invoice_count(&db) == Some(n) {
         eprintln!(
             "reji-bench: export: reusing {} ({n} invoices)",
             db.display()
         );
-        seed_note = "seeded ledger reused".to_string();
+        "seeded ledger reused".to_string()
     } else {
         if db.exists() {
             return Err(format!(
@@ -933,13 +932,13 @@ fn bench_export(opts: &Opts, sizes: &Sizes, tmp: &Path) -> Res<Vec<Row>> {
             n as f64 / t.as_secs_f64(),
             size as f64 / 1048576.0
         );
-        seed_note = format!(
+        format!(
             "seeding {} invoices (+ lines, attempts, requests, payments, events) took {:.1} s, ledger {:.0} MiB",
             n,
             t.as_secs_f64(),
             size as f64 / 1048576.0
-        );
-    }
+        )
+    };
     let db_s = db.to_str().ok_or("non-UTF-8 path")?.to_string();
     let sql = format!("{EXPORT_SELECT} ORDER BY {EXPORT_ORDER}");
     let out_sqlite = tmp.join("sqlite3.csv");
