@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use chrono::{DateTime, Datelike, Offset, Timelike, Utc};
+use chrono::{DateTime, Datelike, Offset, TimeZone, Timelike, Utc};
 use encoding_rs::{EncoderResult, SHIFT_JIS};
 
 use super::{Encoding, ExportOptions};
@@ -93,23 +93,53 @@ impl RowBuf {
     /// An ISO 8601 timestamp with the offset of `tz` (`2026-11-25T16:43:00+09:00`), or empty.
     pub(super) fn timestamp(&mut self, t: Option<&DateTime<Utc>>, tz: chrono_tz::Tz) {
         if let Some(t) = t {
-            let local = t.with_timezone(&tz);
-            let off = local.offset().fix().local_minus_utc();
-            let (sign, off) = if off < 0 { ('-', -off) } else { ('+', off) };
-            // Writing to a Vec cannot fail.
-            let _ = write!(
-                self.bytes,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
-                local.year(),
-                local.month(),
-                local.day(),
-                local.hour(),
-                local.minute(),
-                local.second(),
-                sign,
-                off / 3600,
-                off % 3600 / 60,
-            );
+            let off = tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+            let local = t.naive_utc() + off;
+            let secs = off.local_minus_utc();
+            let (sign, secs) = if secs < 0 {
+                (b'-', -secs)
+            } else {
+                (b'+', secs)
+            };
+            // Digits by hand: this runs twice per exported row.
+            let year = local.year();
+            if (0..=9999).contains(&year) {
+                let b = &mut self.bytes;
+                let two = |b: &mut Vec<u8>, v: u32| {
+                    b.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8])
+                };
+                two(b, year as u32 / 100);
+                two(b, year as u32 % 100);
+                b.push(b'-');
+                two(b, local.month());
+                b.push(b'-');
+                two(b, local.day());
+                b.push(b'T');
+                two(b, local.hour());
+                b.push(b':');
+                two(b, local.minute());
+                b.push(b':');
+                two(b, local.second());
+                b.push(sign);
+                two(b, (secs / 3600) as u32);
+                b.push(b':');
+                two(b, (secs % 3600 / 60) as u32);
+            } else {
+                // Writing to a Vec cannot fail.
+                let _ = write!(
+                    self.bytes,
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+                    year,
+                    local.month(),
+                    local.day(),
+                    local.hour(),
+                    local.minute(),
+                    local.second(),
+                    sign as char,
+                    secs / 3600,
+                    secs % 3600 / 60,
+                );
+            }
         }
         self.end_cell();
     }
@@ -221,6 +251,29 @@ mod tests {
         }
         for s in ["", "1", "a=b", " =1", "山田"] {
             assert!(!needs_neutralising(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn timestamps_match_chrono() {
+        let tzs = [
+            chrono_tz::Asia::Tokyo,
+            chrono_tz::America::St_Johns,
+            chrono_tz::UTC,
+        ];
+        for tz in tzs {
+            let mut b = RowBuf::default();
+            let t = DateTime::parse_from_rfc3339("2026-03-08T06:30:05.250Z")
+                .unwrap()
+                .to_utc();
+            b.timestamp(Some(&t), tz);
+            b.timestamp(None, tz);
+            let cells: Vec<_> = b.fields().map(|f| f.to_vec()).collect();
+            let want = t
+                .with_timezone(&tz)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+            assert_eq!(String::from_utf8(cells[0].clone()).unwrap(), want, "{tz}");
+            assert!(cells[1].is_empty());
         }
     }
 

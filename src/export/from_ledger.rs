@@ -25,10 +25,18 @@ pub fn export_ledger<W: Write>(
     Ok(n)
 }
 
+/// Appends SQLite text (UTF-8 unless the file was written by something else) without a copy.
+fn push_utf8(dst: &mut String, t: &[u8]) {
+    match std::str::from_utf8(t) {
+        Ok(s) => dst.push_str(s),
+        Err(_) => dst.push_str(&String::from_utf8_lossy(t)),
+    }
+}
+
 fn text_into(dst: &mut String, v: ValueRef<'_>) {
     dst.clear();
     if let ValueRef::Text(t) = v {
-        dst.push_str(&String::from_utf8_lossy(t));
+        push_utf8(dst, t);
     }
 }
 
@@ -37,7 +45,7 @@ fn opt_text(dst: &mut Option<String>, v: ValueRef<'_>) {
         ValueRef::Text(t) => {
             let s = dst.get_or_insert_with(String::new);
             s.clear();
-            s.push_str(&String::from_utf8_lossy(t));
+            push_utf8(s, t);
         }
         _ => *dst = None,
     }
@@ -45,12 +53,43 @@ fn opt_text(dst: &mut Option<String>, v: ValueRef<'_>) {
 
 fn time(v: ValueRef<'_>) -> Option<DateTime<Utc>> {
     match v {
-        ValueRef::Text(t) => std::str::from_utf8(t)
-            .ok()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.to_utc()),
+        ValueRef::Text(t) => ledger_ts(t).or_else(|| {
+            std::str::from_utf8(t)
+                .ok()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.to_utc())
+        }),
         _ => None,
     }
+}
+
+/// Fast path for the ledger's own fixed-width form, `YYYY-MM-DDTHH:MM:SS.mmmZ` (`ledger::ts`);
+/// anything else goes through the general RFC 3339 parser.
+fn ledger_ts(t: &[u8]) -> Option<DateTime<Utc>> {
+    if t.len() != 24
+        || t[4] != b'-'
+        || t[7] != b'-'
+        || t[10] != b'T'
+        || t[13] != b':'
+        || t[16] != b':'
+        || t[19] != b'.'
+        || t[23] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        t[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_milli_opt(
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+        num(20..23)?,
+    )?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// Column order is `Ledger::for_each_export_row`'s SELECT.
@@ -77,4 +116,32 @@ fn fill(row: &mut ExportRow, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
     row.attempts = r.get(19)?;
     text_into(&mut row.items, r.get_ref(20)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_timestamps_parse_like_rfc3339() {
+        for s in [
+            "2026-11-25T07:43:00.000Z",
+            "2024-02-29T23:59:59.999Z",
+            "1999-12-31T00:00:00.123Z",
+        ] {
+            let want = DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+            assert_eq!(ledger_ts(s.as_bytes()), Some(want), "{s}");
+            assert_eq!(time(ValueRef::Text(s.as_bytes())), Some(want));
+        }
+        for s in [
+            "2026-02-30T00:00:00.000Z",
+            "2026-11-25T07:43:00Z",
+            "2026-11-25 07:43:00.000Z",
+        ] {
+            assert_eq!(ledger_ts(s.as_bytes()), None, "{s}");
+        }
+        // Other RFC 3339 forms still parse (slow path).
+        let t = time(ValueRef::Text(b"2026-11-25T16:43:00+09:00")).unwrap();
+        assert_eq!(ledger_ts(b"2026-11-25T07:43:00.000Z"), Some(t));
+    }
 }

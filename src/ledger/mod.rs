@@ -188,6 +188,26 @@ pub struct MoveFacts {
     pub refunded_amount: Option<i64>,
 }
 
+/// The export's SELECT (columns in `export::COLUMNS` order), without filter and order. Public so that
+/// the benchmark's `sqlite3` reference runs exactly the same query.
+///
+/// `attempts` is the newest attempt's number: attempts are numbered 1, 2, … per invoice (`UNIQUE
+/// (invoice_id, attempt)`, `new_attempt` takes MAX + 1) and never deleted, so it equals their count
+/// without a second correlated subquery per row.
+pub const EXPORT_SELECT: &str = "SELECT i.number, i.created_at, i.status, i.amount, i.currency, i.tax_10, i.tax_8,
+        p.payment_type, p.status, i.paid_at, p.id, a.session_id, i.customer_name, i.customer_email,
+        i.refunded_amount, i.customer_name_kana, i.customer_phone, a.external_order_num, COALESCE(p.fee, 0),
+        COALESCE(a.attempt, 0),
+        (SELECT group_concat(name || ' x' || quantity, '; ') FROM
+            (SELECT name, quantity FROM line_items l WHERE l.invoice_id = i.id ORDER BY position))
+     FROM invoices i
+     LEFT JOIN session_attempts a ON a.id = (SELECT MAX(id) FROM session_attempts WHERE invoice_id = i.id)
+     LEFT JOIN payments p ON p.rowid = (SELECT rowid FROM payments WHERE invoice_id = i.id
+         ORDER BY COALESCE(created_at, updated_at) DESC, rowid DESC LIMIT 1)";
+
+/// The export's order: oldest first.
+pub const EXPORT_ORDER: &str = "i.id ASC";
+
 const INVOICE_COLS: &str = "id, number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8, \
     price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods, locale, \
     expires_in, paid_at, refunded_amount, updated_at";
@@ -875,17 +895,7 @@ impl Ledger {
         f: &Filter,
         mut each: impl FnMut(&rusqlite::Row<'_>) -> std::result::Result<(), crate::export::ExportError>,
     ) -> std::result::Result<u64, ExportRowsError> {
-        let base = "SELECT i.number, i.created_at, i.status, i.amount, i.currency, i.tax_10, i.tax_8,
-                p.payment_type, p.status, i.paid_at, p.id, a.session_id, i.customer_name, i.customer_email,
-                i.refunded_amount, i.customer_name_kana, i.customer_phone, a.external_order_num, COALESCE(p.fee, 0),
-                (SELECT COUNT(*) FROM session_attempts x WHERE x.invoice_id = i.id),
-                (SELECT group_concat(name || ' x' || quantity, '; ') FROM
-                    (SELECT name, quantity FROM line_items l WHERE l.invoice_id = i.id ORDER BY position))
-             FROM invoices i
-             LEFT JOIN session_attempts a ON a.id = (SELECT MAX(id) FROM session_attempts WHERE invoice_id = i.id)
-             LEFT JOIN payments p ON p.rowid = (SELECT rowid FROM payments WHERE invoice_id = i.id
-                 ORDER BY COALESCE(created_at, updated_at) DESC, rowid DESC LIMIT 1)";
-        let (sql, args) = filter_sql_ordered(base, f, "i.id ASC");
+        let (sql, args) = filter_sql_ordered(EXPORT_SELECT, f, EXPORT_ORDER);
         let mut st = self.conn.prepare(&sql).map_err(LedgerError::from)?;
         let mut rows = st
             .query(params_from_iter(args.iter()))
