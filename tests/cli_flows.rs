@@ -433,3 +433,51 @@ async fn invoice_numbers_are_sequential_and_order_numbers_carry_the_ledger_id() 
     assert_eq!(found[0]["amount"], 100);
     assert_eq!(found[0]["metadata"]["invoice_number"], na.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charge_wait_returns_when_the_customer_pays_or_the_timeout_passes() {
+    let e = env().await;
+    let ctl = reji::fake::FakeControl::new(&e.fake.origin());
+    let child = e
+        .cmd(&[
+            "--json",
+            "charge",
+            "--amount",
+            "1500",
+            "--wait",
+            "--timeout",
+            "20",
+        ])
+        .output();
+    let payer = async {
+        // Pay the session as soon as it exists.
+        loop {
+            let sessions = ctl.sessions().await.unwrap();
+            if let Some(id) = sessions
+                .as_array()
+                .unwrap()
+                .first()
+                .and_then(|s| s["id"].as_str())
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+                ctl.pay(id, "paypay", None).await.unwrap();
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let (out, ()) = tokio::join!(child, payer);
+    let r: Run = out.unwrap().into();
+    let v = r.ok().json();
+    assert_eq!(s(&v, "status"), "paid");
+    assert_eq!(s(&v, "payment_method"), "paypay");
+
+    let started = std::time::Instant::now();
+    let r = e
+        .reji(&["charge", "--amount", "900", "--wait", "--timeout", "2"])
+        .await
+        .ok();
+    assert_eq!(s(&r.json(), "status"), "pending");
+    assert!(r.stderr.contains("still waiting"), "{}", r.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
