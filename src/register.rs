@@ -43,6 +43,8 @@ pub enum Error {
     Export(#[from] crate::export::ExportError),
     #[error("no KOMOJU secret key: run `reji keys set` or set REJI_SECRET_KEY")]
     NoClient,
+    #[error("{0} is already closed (日計表): no new sale can be dated on a closed day")]
+    DayClosed(String),
 }
 
 impl From<LedgerError> for Error {
@@ -76,7 +78,7 @@ impl Error {
         match self {
             Error::BadInput { .. } => "bad_input",
             Error::NotFound(_) => "not_found",
-            Error::NotAllowed { .. } => "not_allowed",
+            Error::NotAllowed { .. } | Error::DayClosed(_) => "not_allowed",
             Error::Komoju(e) if e.is_auth() => "komoju_auth",
             Error::Komoju(KomojuError::Api { .. }) => "komoju_refused",
             Error::Komoju(KomojuError::Transport { .. }) => "network",
@@ -329,6 +331,10 @@ impl Register {
         };
         self.client()?;
         let now = self.now();
+        let today = now.with_timezone(&self.settings.tz).date_naive();
+        if self.ledger.daily_close(today)?.is_some() {
+            return Err(Error::DayClosed(today.to_string()));
+        }
         let year = crate::ledger::shop_year(now, self.settings.tz);
         let amount = draft
             .breakdown()
@@ -1038,6 +1044,34 @@ impl Register {
         let inv = self.ledger.invoice_by_id(inv.id)?;
         self.send_create(&inv, &attempt).await?;
         self.view(inv.id)
+    }
+
+    // ---- daily close --------------------------------------------------------------------------
+
+    /// Closes a shop-local day (default: today): stores the 日計表 and locks that day's records.
+    /// Closing a closed day returns the stored close. A backup of the ledger is taken after a close.
+    pub fn close_day(&mut self, date: Option<&str>) -> Result<(crate::ledger::DailyClose, bool)> {
+        let now = self.now();
+        let today = now.with_timezone(&self.settings.tz).date_naive();
+        let day = match date {
+            Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                Error::bad("--date", format!("{d:?} is not a date in YYYY-MM-DD form"))
+            })?,
+            None => today,
+        };
+        if day > today {
+            return Err(Error::bad(
+                "--date",
+                format!("{day} is in the future; a day is closed once it is over or at its end"),
+            ));
+        }
+        let (close, new) = self.ledger.close_day(day, now)?;
+        if new && self.ledger.path().is_some() {
+            if let Err(e) = self.ledger.backup_rotated(30, now) {
+                eprintln!("reji: the day is closed, but the backup after it failed: {e}");
+            }
+        }
+        Ok((close, new))
     }
 
     // ---- history ------------------------------------------------------------------------------

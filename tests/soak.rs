@@ -85,8 +85,8 @@ async fn soak_loses_nothing_and_duplicates_nothing() {
                 // No answer after the retries: the invoice is stored with its key; sync finishes it.
                 unfinished += 1;
                 reg.sync().await.unwrap();
-                let last = reg.list(&Default::default()).unwrap().remove(0);
-                last
+
+                reg.list(&Default::default()).unwrap().remove(0)
             }
         };
         assert!(

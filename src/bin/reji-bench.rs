@@ -97,7 +97,7 @@ impl Opts {
     fn wants(&self, section: &str) -> bool {
         self.only
             .as_ref()
-            .map_or(true, |v| v.iter().any(|s| s == section))
+            .is_none_or(|v| v.iter().any(|s| s == section))
     }
 }
 
@@ -954,7 +954,7 @@ fn bench_export(opts: &Opts, sizes: &Sizes, tmp: &Path) -> Res<Vec<Row>> {
             .as_ref()
             .map_or(0, |b| b.peak_rss_kib)
             .max(r.peak_rss_kib);
-        if best.as_ref().map_or(true, |b| r.secs < b.secs) {
+        if best.as_ref().is_none_or(|b| r.secs < b.secs) {
             *best = Some(r);
         }
         if let Some(b) = best {

@@ -66,6 +66,16 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Close a day (日計表): sales per tax rate and payment method, refunds, pending konbini / bank
+    /// amounts; the day's records are locked afterwards.
+    Close {
+        /// Shop-local date (YYYY-MM-DD); default today.
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// Also write the close as CSV to FILE (UTF-8 with BOM).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+    },
     /// Check the event log's hash chain and the SQLite file's integrity.
     Verify,
     /// Replace the ledger with a backup (checked first; the current ledger is backed up before).
@@ -391,6 +401,26 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 None => ledger.backup_rotated(30, chrono::Utc::now())?,
             };
             output::path_result(ctx.json, "backup", &path);
+            Ok(())
+        }
+        Cmd::Close { date, csv } => {
+            let mut reg = ctx.register(false)?;
+            let (close, new) = reg.close_day(date.as_deref())?;
+            if !new {
+                eprintln!(
+                    "reji: {} was already closed at {}; showing the stored close",
+                    close.business_date, close.closed_at
+                );
+            }
+            if let Some(path) = csv {
+                let text = output::close_csv(&close);
+                reji::export::write_atomically(&path, |w| {
+                    use std::io::Write;
+                    w.write_all(text.as_bytes())
+                        .map_err(reji::export::ExportError::Io)
+                })?;
+            }
+            output::close(ctx.json, &close);
             Ok(())
         }
         Cmd::Verify => {

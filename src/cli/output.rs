@@ -333,3 +333,85 @@ pub fn path_result(json: bool, what: &str, path: &std::path::Path) {
         println!("{what}: {}", path.display());
     }
 }
+
+pub fn close(json: bool, c: &reji::ledger::DailyClose) {
+    if json {
+        print_json(c);
+        return;
+    }
+    println!("日計表 daily close {}  ({})", c.business_date, c.time_zone);
+    println!(
+        "  sales            {:>5}  {:>14}",
+        c.sales_count,
+        money(c.sales_total, "JPY")
+    );
+    for r in &c.per_rate {
+        let mark = if r.rate == 8 { " ※" } else { "" };
+        println!(
+            "    {:>2}% taxable{mark:<3}        {:>14}  (tax {})",
+            r.rate,
+            money(r.gross, "JPY"),
+            money(r.tax, "JPY")
+        );
+    }
+    for m in &c.per_method {
+        println!(
+            "    {:<18} {:>5}  {:>14}",
+            m.method,
+            m.count,
+            money(m.total, "JPY")
+        );
+    }
+    println!(
+        "  refunds          {:>5}  {:>14}",
+        c.refunds_count,
+        money(c.refunds_total, "JPY")
+    );
+    println!(
+        "  awaiting payment {:>5}  {:>14}",
+        c.pending_count,
+        money(c.pending_total, "JPY")
+    );
+    let created: Vec<String> = c
+        .created_by_status
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
+    println!(
+        "  rung up today    {}",
+        if created.is_empty() {
+            "-".to_string()
+        } else {
+            created.join(", ")
+        }
+    );
+    println!("  closed at        {}", c.closed_at);
+}
+
+/// The close as CSV (UTF-8 with BOM, CRLF): one line per figure.
+pub fn close_csv(c: &reji::ledger::DailyClose) -> String {
+    let mut lines = vec!["business_date,section,key,count,amount,tax".to_string()];
+    let d = &c.business_date;
+    lines.push(format!(
+        "{d},sales,total,{},{},",
+        c.sales_count, c.sales_total
+    ));
+    for r in &c.per_rate {
+        lines.push(format!("{d},rate,{}%,,{},{}", r.rate, r.gross, r.tax));
+    }
+    for m in &c.per_method {
+        lines.push(format!("{d},method,{},{},{},", m.method, m.count, m.total));
+    }
+    lines.push(format!(
+        "{d},refunds,total,{},{},",
+        c.refunds_count, c.refunds_total
+    ));
+    lines.push(format!(
+        "{d},awaiting_payment,total,{},{},",
+        c.pending_count, c.pending_total
+    ));
+    for (s, n) in &c.created_by_status {
+        lines.push(format!("{d},created,{s},{n},,"));
+    }
+    format!("\u{feff}{}\r\n", lines.join("\r\n"))
+}

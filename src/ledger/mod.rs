@@ -4,7 +4,10 @@
 //! transaction, logged to the append-only `events` table. Idempotency keys and request bodies are
 //! stored before the POST that uses them.
 
+mod close;
 mod schema;
+
+pub use close::{DailyClose, MethodTotal, RateTotalLine};
 
 pub use schema::LATEST as SCHEMA_VERSION;
 
@@ -342,6 +345,14 @@ impl Ledger {
         Ok(self.meta("ledger_id")?.unwrap_or(id))
     }
 
+    /// The shop's time zone (setting `time_zone`, default Asia/Tokyo): business dates follow it.
+    pub fn shop_tz(&self) -> Result<chrono_tz::Tz> {
+        Ok(self
+            .meta("setting.time_zone")?
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::Asia::Tokyo))
+    }
+
     /// A short id made when the ledger was created; prefixes every `external_order_num`.
     pub fn ledger_id(&self) -> &str {
         &self.ledger_id
@@ -391,6 +402,7 @@ impl Ledger {
             .breakdown()
             .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         let ledger_id = self.ledger_id.clone();
+        let business_date = now.with_timezone(&self.shop_tz()?).date_naive().to_string();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -405,8 +417,8 @@ impl Ledger {
         tx.execute(
             "INSERT INTO invoices(number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8,
                 price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods,
-                locale, expires_in, updated_at)
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?2)",
+                locale, expires_in, updated_at, business_date)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?2, ?18)",
             params![
                 number.as_str(),
                 ts(now),
@@ -425,6 +437,7 @@ impl Ledger {
                 methods.join(","),
                 locale,
                 expires_in,
+                business_date,
             ],
         )?;
         let invoice_id = tx.last_insert_rowid();
@@ -800,17 +813,33 @@ impl Ledger {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let from: InvoiceStatus = from_s.parse().map_err(LedgerError::Corrupt)?;
-        let refund_changed = facts.refunded_amount.is_some_and(|a| a != refunded);
-        if from == to && !(to == InvoiceStatus::PartiallyRefunded && refund_changed) {
-            if refund_changed && to.is_captured() {
+        // Refunds only ever grow; an older snapshot never lowers the amount.
+        let refund_grew = facts.refunded_amount.filter(|a| *a > refunded);
+        let refund_detail = refund_grew.map(|new| format!("{refunded}->{new}"));
+        if from == to && !(to == InvoiceStatus::PartiallyRefunded && refund_grew.is_some()) {
+            if let (Some(new), true) = (refund_grew, to.is_captured()) {
                 tx.execute(
                     "UPDATE invoices SET refunded_amount = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![invoice_id, facts.refunded_amount, ts(now)],
+                    params![invoice_id, new, ts(now)],
+                )?;
+                log_event(
+                    &tx,
+                    invoice_id,
+                    now,
+                    "refund",
+                    None,
+                    None,
+                    cause,
+                    refund_detail.as_deref(),
                 )?;
                 tx.commit()?;
             }
             return Ok(Move::Unchanged);
         }
+        let facts = &MoveFacts {
+            paid_at: facts.paid_at,
+            refunded_amount: refund_grew,
+        };
         let allowed = allowed_from(to, kind);
         let n = cas(&tx, invoice_id, to, allowed, now, facts)?;
         if n == 0 {
@@ -837,6 +866,18 @@ impl Ledger {
             cause,
             None,
         )?;
+        if refund_grew.is_some() {
+            log_event(
+                &tx,
+                invoice_id,
+                now,
+                "refund",
+                None,
+                None,
+                cause,
+                refund_detail.as_deref(),
+            )?;
+        }
         tx.commit()?;
         Ok(Move::Applied { from, to })
     }

@@ -141,6 +141,37 @@ DROP TRIGGER events_no_update;
 ALTER TABLE events ADD COLUMN prev_hash TEXT;
 ALTER TABLE events ADD COLUMN hash TEXT;
 "#,
+    // 4: daily close (日計表). Invoices carry their shop-local business date (rows from before this
+    // step are dated in Asia/Tokyo, the default shop time zone); a closed day's records can no
+    // longer be edited, only corrected by new entries.
+    r#"
+ALTER TABLE invoices ADD COLUMN business_date TEXT;
+UPDATE invoices SET business_date = date(created_at, '+9 hours');
+CREATE INDEX invoices_business_date ON invoices(business_date);
+CREATE INDEX invoices_paid_at ON invoices(paid_at);
+CREATE TABLE daily_closes (
+    business_date TEXT PRIMARY KEY,
+    closed_at     TEXT NOT NULL,
+    summary       TEXT NOT NULL
+);
+CREATE TRIGGER daily_closes_no_update BEFORE UPDATE ON daily_closes
+BEGIN SELECT RAISE(ABORT, 'a daily close is final'); END;
+CREATE TRIGGER daily_closes_no_delete BEFORE DELETE ON daily_closes
+BEGIN SELECT RAISE(ABORT, 'a daily close is final'); END;
+CREATE TRIGGER invoices_closed_day_locked
+BEFORE UPDATE OF number, created_at, currency, amount, tax_10, tax_8, gross_10, gross_8, price_mode, rounding,
+    customer_name, customer_name_kana, customer_email, customer_phone, business_date ON invoices
+WHEN EXISTS (SELECT 1 FROM daily_closes WHERE business_date = OLD.business_date)
+BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
+CREATE TRIGGER invoices_closed_day_no_insert BEFORE INSERT ON invoices
+WHEN EXISTS (SELECT 1 FROM daily_closes WHERE business_date = NEW.business_date)
+BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
+CREATE TRIGGER line_items_closed_day_locked BEFORE UPDATE ON line_items
+WHEN EXISTS (SELECT 1 FROM daily_closes d JOIN invoices i ON i.business_date = d.business_date WHERE i.id = OLD.invoice_id)
+BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
+CREATE TRIGGER line_items_no_delete BEFORE DELETE ON line_items
+BEGIN SELECT RAISE(ABORT, 'line items are never deleted'); END;
+"#,
 ];
 
 /// SQL run after a step's Rust backfill (index = version reached).

@@ -1,0 +1,97 @@
+//! `reji close`: the daily close (日計表) and the lock it puts on the day's records.
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_sums_the_day_and_locks_it() {
+    let e = env().await;
+    let a = e
+        .charge(&["--item", "弁当,864,2,8", "--item", "袋,110,1,10"])
+        .await;
+    e.ctl
+        .pay(&s(&a, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    e.show(&s(&a, "invoice_number")).await;
+    e.reji(&["refund", &s(&a, "invoice_number"), "--amount", "300"])
+        .await
+        .ok();
+    let k = e
+        .charge(&["--amount", "5000", "--methods", "konbini"])
+        .await;
+    e.ctl
+        .pay(&s(&k, "session_id"), "konbini", Some("lawson"))
+        .await
+        .unwrap();
+    e.show(&s(&k, "invoice_number")).await;
+    e.charge(&["--amount", "700"]).await; // still pending
+
+    let csv = e.dir.path().join("close.csv");
+    let c = e
+        .reji(&["close", "--csv", csv.to_str().unwrap()])
+        .await
+        .ok()
+        .json();
+    assert_eq!(c["sales_count"], 1);
+    assert_eq!(c["sales_total"], 1838);
+    assert_eq!(c["per_rate"][0]["rate"], 10);
+    assert_eq!(c["per_rate"][0]["gross"], 110);
+    assert_eq!(c["per_rate"][0]["tax"], 10);
+    assert_eq!(c["per_rate"][1]["rate"], 8);
+    assert_eq!(c["per_rate"][1]["gross"], 1728);
+    assert_eq!(c["per_rate"][1]["tax"], 128); // 1728 × 8/108 = 128
+    assert_eq!(c["per_method"][0]["method"], "credit_card");
+    assert_eq!(c["refunds_count"], 1);
+    assert_eq!(c["refunds_total"], 300);
+    assert_eq!(c["pending_count"], 1);
+    assert_eq!(c["pending_total"], 5000);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.starts_with('\u{feff}') && text.contains("rate,8%,,1728,128"),
+        "{text}"
+    );
+
+    // Closing again shows the stored close.
+    let again = e.reji(&["close"]).await.ok();
+    assert!(again.stderr.contains("already closed"));
+    assert_eq!(again.json(), c);
+
+    // The day's records are locked against edits…
+    let l = e.ledger();
+    let err = l
+        .connection()
+        .execute(
+            "UPDATE invoices SET customer_name = 'changed' WHERE number = ?1",
+            [s(&a, "invoice_number")],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("closed"), "{err}");
+    drop(l);
+    // …but what KOMOJU reports later still lands (the konbini is paid the next day).
+    e.ctl
+        .capture_payment(&s(&e.show(&s(&k, "invoice_number")).await, "payment_id"))
+        .await
+        .unwrap();
+    assert_eq!(s(&e.show(&s(&k, "invoice_number")).await, "status"), "paid");
+    assert!(e.ledger().verify().unwrap().ok);
+    // A backup was taken after the close.
+    assert!(e.dir.path().join("backups").read_dir().unwrap().count() >= 1);
+    // No new sale can be dated on a closed day.
+    let r = e.reji(&["charge", "--amount", "100"]).await;
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("already closed"), "{}", r.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_rejects_bad_and_future_dates() {
+    let e = env().await;
+    for (d, needle) in [("tomorrow", "YYYY-MM-DD"), ("2999-01-01", "future")] {
+        let r = e.reji(&["close", "--date", d]).await;
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains(needle), "{}", r.stderr);
+    }
+    let c = e.reji(&["close", "--date", "2026-01-01"]).await.ok().json();
+    assert_eq!(c["sales_count"], 0);
+}
