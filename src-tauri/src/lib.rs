@@ -8,6 +8,27 @@ pub mod state;
 
 use tauri::{Manager, Runtime};
 
+/// Every command the staff window may call (each has an `allow-…` permission from `build.rs`,
+/// granted in `capabilities/staff.json`; the customer display gets none).
+pub const COMMANDS: &[&str] = &[
+    "app_info",
+    "preview_totals",
+    "charge",
+    "refresh_invoice",
+    "cancel_invoice",
+    "retry_invoice",
+    "refund_invoice",
+    "list_invoices",
+    "invoice_detail",
+    "get_settings",
+    "set_setting",
+    "save_key",
+    "export_csv",
+    "open_customer_display",
+    "set_customer_view",
+    "demo_pay_window",
+];
+
 /// Registers every command (shared by the app and the tests' mock builder).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![

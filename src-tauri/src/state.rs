@@ -77,12 +77,17 @@ impl AppState {
                 let reg = open_register(&data_dir.join(LIVE_LEDGER), Some(client))?;
                 (reg, mode, None)
             }
-            Err(KeyError::NotSet) => {
+            // No key saved, or no keychain to hold one (then there is no key either): demo mode.
+            // The keychain problem is still shown in Settings, where saving a key would fail.
+            Err(e @ (KeyError::NotSet | KeyError::Keychain(_))) => {
                 let (reg, fake) = start_demo(&data_dir).await?;
                 let mode = ModeInfo {
                     mode: "demo".into(),
                     key_masked: None,
-                    key_error: None,
+                    key_error: match e {
+                        KeyError::NotSet => None,
+                        other => Some(other.into()),
+                    },
                 };
                 (reg, mode, Some(fake))
             }
