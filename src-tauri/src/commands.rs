@@ -362,7 +362,7 @@ pub async fn demo_pay_window<R: Runtime>(
         .session_url
         .filter(|u| u.starts_with(&format!("{origin}/")))
         .ok_or_else(|| CommandError::new("not_allowed", "this invoice has no demo payment page"))?;
-    let url = url
+    let url: tauri::Url = url
         .parse()
         .map_err(|e| CommandError::new("bad_input", format!("{e}")))?;
     if let Some(w) = app.get_webview_window(DEMO_PAY) {
