@@ -1,7 +1,7 @@
 // Settings (key → OS keychain, shop settings, language) and the CSV export screen.
 import { t, setLang, getLang } from "./i18n.js";
 import { $, call, showError, toast, today } from "./util.js";
-import { app, refreshInfo, relabel } from "./app.js";
+import { app, refreshInfo, relabel as relabelAll } from "./app.js";
 
 export function init() {
   $("#key-form").addEventListener("submit", saveKey);
@@ -76,7 +76,7 @@ async function saveSettings(e) {
     const lang = $("#s-lang").value;
     if (lang !== getLang()) {
       setLang(lang);
-      relabel();
+      relabelAll();
     }
     toast(t("settings.saved"));
     refreshInfo();
