@@ -217,7 +217,10 @@ mod tests {
     #[test]
     fn lines_from_parts_are_checked_like_cli_items() {
         let l = LineItem::from_parts("Cake, chocolate", 450, 2, 8).unwrap();
-        assert_eq!((l.name.as_str(), l.amount()), ("Cake, chocolate", Some(900)));
+        assert_eq!(
+            (l.name.as_str(), l.amount()),
+            ("Cake, chocolate", Some(900))
+        );
         assert!(LineItem::from_parts("", 450, 1, 8).is_err());
         assert!(LineItem::from_parts("x", -1, 1, 8).is_err());
         assert!(LineItem::from_parts("x", 1, 0, 8).is_err());

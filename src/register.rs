@@ -170,9 +170,7 @@ impl Settings {
             }
             "rounding" => self.rounding = value.parse().map_err(|e: String| Error::bad(key, e))?,
             "expires_in" => self.expires_in = parse_expires_in(value)?,
-            "shop_name" => {
-                self.shop_name = clean_text(key, Some(value), 60)?.unwrap_or_default()
-            }
+            "shop_name" => self.shop_name = clean_text(key, Some(value), 60)?.unwrap_or_default(),
             _ => {
                 return Err(Error::bad(
                     "setting",
@@ -1498,7 +1496,10 @@ mod tests {
         assert_eq!(reg.settings().shop_name, DEFAULT_SHOP_NAME);
         reg.set_setting("shop_name", "  喫茶レジ  ").unwrap();
         assert_eq!(reg.settings().get("shop_name").unwrap(), "喫茶レジ");
-        assert_eq!(reg.set_setting("shop_name", "").unwrap_err().code(), "bad_input");
+        assert_eq!(
+            reg.set_setting("shop_name", "").unwrap_err().code(),
+            "bad_input"
+        );
         assert_eq!(
             reg.set_setting("shop_name", "a\nb").unwrap_err().code(),
             "bad_input"

@@ -102,7 +102,12 @@ fn lines(input: Vec<LineInput>) -> CmdResult<Vec<LineItem>> {
 }
 
 /// Sends the customer display its view of `v` if it follows that invoice.
-fn push_customer_view<R: Runtime>(app: &AppHandle<R>, state: &AppState, shop: &str, v: &InvoiceView) {
+fn push_customer_view<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    shop: &str,
+    v: &InvoiceView,
+) {
     if state.customer_invoice().as_deref() == Some(v.invoice_number.as_str()) {
         let _ = app.emit_to(CUSTOMER, CUSTOMER_VIEW_EVENT, CustomerView::of(shop, v));
     }

@@ -72,8 +72,8 @@ impl AppState {
         let (register, mode, demo) = match resolved {
             Ok(key) => {
                 let mode = live_mode(&key);
-                let client =
-                    Client::new(&api_base, key, app_retry_policy()).map_err(reji::register::Error::from)?;
+                let client = Client::new(&api_base, key, app_retry_policy())
+                    .map_err(reji::register::Error::from)?;
                 let reg = open_register(&data_dir.join(LIVE_LEDGER), Some(client))?;
                 (reg, mode, None)
             }
@@ -175,8 +175,8 @@ async fn start_demo(data_dir: &Path) -> CmdResult<(Register, reji::fake::FakeKom
         .await
         .map_err(|e| CommandError::new("network", format!("cannot start the demo KOMOJU: {e}")))?;
     let key: SecretKey = fake.secret_key().parse()?;
-    let client =
-        Client::new(&fake.api_base(), key, app_retry_policy()).map_err(reji::register::Error::from)?;
+    let client = Client::new(&fake.api_base(), key, app_retry_policy())
+        .map_err(reji::register::Error::from)?;
     let reg = open_register(&data_dir.join(DEMO_LEDGER), Some(client))?;
     Ok((reg, fake))
 }
@@ -198,7 +198,10 @@ mod tests {
             .await
             .unwrap();
             assert_eq!(state.mode().mode, "demo");
-            assert!(state.demo_origin().unwrap().starts_with("http://127.0.0.1:"));
+            assert!(state
+                .demo_origin()
+                .unwrap()
+                .starts_with("http://127.0.0.1:"));
             assert!(dir.path().join(DEMO_LEDGER).exists());
             assert!(!dir.path().join(LIVE_LEDGER).exists());
             assert_eq!(

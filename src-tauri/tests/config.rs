@@ -69,7 +69,10 @@ fn csp_is_strict() {
                 "CSP {directive} allows a remote source: {s}"
             );
             assert_ne!(lower, "'unsafe-eval'", "CSP {directive} allows eval");
-            assert_ne!(lower, "'unsafe-inline'", "CSP {directive} allows inline code");
+            assert_ne!(
+                lower, "'unsafe-inline'",
+                "CSP {directive} allows inline code"
+            );
             assert_ne!(lower, "blob:", "CSP {directive} allows blob:");
         }
     }
@@ -114,8 +117,8 @@ fn staff_window_grants_exactly_the_app_commands() {
     let mut got: Vec<String> = granted.iter().map(|s| s.to_string()).collect();
     got.sort();
     assert_eq!(got, want);
-    let build_rs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("build.rs"))
-        .unwrap();
+    let build_rs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("build.rs")).unwrap();
     for c in reji_desktop::COMMANDS {
         assert!(
             build_rs.contains(&format!("\"{c}\"")),

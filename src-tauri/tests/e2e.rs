@@ -50,7 +50,9 @@ fn tauri_driver() -> PathBuf {
     if let Some(p) = std::env::var_os("TAURI_DRIVER") {
         return p.into();
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let cargo_bin = home.join(".cargo/bin/tauri-driver");
     if cargo_bin.exists() {
         cargo_bin

@@ -106,7 +106,10 @@ fn settings_round_trip_and_no_key_is_an_error_code() {
     )
     .unwrap();
     assert_eq!(s["shop_name"], "喫茶レジ");
-    assert_eq!(invoke(&staff, "get_settings", json!({})).unwrap()["shop_name"], "喫茶レジ");
+    assert_eq!(
+        invoke(&staff, "get_settings", json!({})).unwrap()["shop_name"],
+        "喫茶レジ"
+    );
     let e = invoke(
         &staff,
         "charge",
@@ -120,7 +123,12 @@ fn settings_round_trip_and_no_key_is_an_error_code() {
 fn the_customer_display_cannot_call_commands() {
     let app = app(offline_register());
     let customer = window(&app, "customer");
-    for cmd in ["preview_totals", "get_settings", "list_invoices", "save_key"] {
+    for cmd in [
+        "preview_totals",
+        "get_settings",
+        "list_invoices",
+        "save_key",
+    ] {
         let r = invoke(&customer, cmd, json!({}));
         let e = r.expect_err(cmd);
         assert!(
@@ -136,7 +144,9 @@ fn the_customer_display_cannot_call_commands() {
 #[test]
 fn charge_shows_a_qr_and_refresh_sees_the_payment() {
     let rt = tauri::async_runtime::handle();
-    let fake = rt.block_on(FakeKomoju::start(FakeConfig::default())).unwrap();
+    let fake = rt
+        .block_on(FakeKomoju::start(FakeConfig::default()))
+        .unwrap();
     let client = Client::new(
         &fake.api_base(),
         fake.secret_key().parse().unwrap(),
@@ -181,7 +191,12 @@ fn charge_shows_a_qr_and_refresh_sees_the_payment() {
     assert!(s["qr_svg"].is_null());
     assert_eq!(s["is_final"], true);
 
-    let rows = invoke(&staff, "list_invoices", json!({"query": {"status": "paid"}})).unwrap();
+    let rows = invoke(
+        &staff,
+        "list_invoices",
+        json!({"query": {"status": "paid"}}),
+    )
+    .unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1);
     assert_eq!(rows[0]["summary"], "コーヒー");
     let d = invoke(&staff, "invoice_detail", json!({ "number": number })).unwrap();

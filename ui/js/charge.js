@@ -79,7 +79,7 @@ function render(s) {
   const taxes = [];
   if (s.tax_10) taxes.push(`10% ${yen(s.tax_10)}`);
   if (s.tax_8) taxes.push(`8% ${yen(s.tax_8)}`);
-  $("#charge-tax").textContent = taxes.length ? `(${t("register.subtotal")}: ${taxes.join(" · ")})` : "";
+  $("#charge-tax").textContent = taxes.length ? `${t("charge.tax")} ${taxes.join(" · ")}` : "";
   const pill = $("#charge-status");
   pill.textContent = statusLabel(s.status) + (s.payment_method ? ` · ${methodLabel(s.payment_method)}` : "");
   pill.className = `status-pill ${s.status}`;

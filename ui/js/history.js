@@ -70,7 +70,7 @@ function renderRows(rows) {
   $("#history-summary").textContent = rows.length ? t("history.count", { n: rows.length, total: yen(total) }) : t("history.none");
   tbody.replaceChildren(
     ...rows.map((r) =>
-      h("tr", { tabindex: "0", class: "row", onclick: () => openDetail(r.invoice_number), onkeydown: (e) => e.key === "Enter" && openDetail(r.invoice_number) },
+      h("tr", { tabindex: "0", class: "hrow", onclick: () => openDetail(r.invoice_number), onkeydown: (e) => e.key === "Enter" && openDetail(r.invoice_number) },
         h("td", { class: "mono" }, r.invoice_number),
         h("td", {}, dateTime(r.created_at)),
         h("td", {}, r.summary),
