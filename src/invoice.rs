@@ -24,6 +24,21 @@ pub struct LineItem {
 }
 
 impl LineItem {
+    /// A line from its parts (the app's item entry), with the same checks as the CLI's `--item`.
+    pub fn from_parts(
+        name: &str,
+        unit_price: i64,
+        quantity: u32,
+        rate_percent: u8,
+    ) -> Result<LineItem, ItemError> {
+        if name.contains(['\n', '\r']) {
+            return Err(ItemError(format!(
+                "item name {name:?} contains a control character"
+            )));
+        }
+        format!("{name},{unit_price},{quantity},{rate_percent}").parse()
+    }
+
     pub fn amount(&self) -> Option<i64> {
         self.unit_price.checked_mul(self.quantity as i64)
     }
@@ -197,6 +212,20 @@ mod tests {
             let e = s.parse::<LineItem>().unwrap_err().to_string();
             assert!(e.contains(needle), "{s}: {e}");
         }
+    }
+
+    #[test]
+    fn lines_from_parts_are_checked_like_cli_items() {
+        let l = LineItem::from_parts("Cake, chocolate", 450, 2, 8).unwrap();
+        assert_eq!(
+            (l.name.as_str(), l.amount()),
+            ("Cake, chocolate", Some(900))
+        );
+        assert!(LineItem::from_parts("", 450, 1, 8).is_err());
+        assert!(LineItem::from_parts("x", -1, 1, 8).is_err());
+        assert!(LineItem::from_parts("x", 1, 0, 8).is_err());
+        assert!(LineItem::from_parts("x", 1, 1, 5).is_err());
+        assert!(LineItem::from_parts("a\nb", 1, 1, 10).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Nothing here depends on Tauri: the `reji` CLI and the desktop shell are thin layers over this crate.
 
 pub mod clock;
+pub mod display;
 pub mod export;
 pub mod invoice;
 pub mod kana;

@@ -121,6 +121,8 @@ pub struct Settings {
     pub price_mode: PriceMode,
     pub rounding: Rounding,
     pub expires_in: u32,
+    /// Shown on the customer display and receipts.
+    pub shop_name: String,
 }
 
 impl Default for Settings {
@@ -130,12 +132,22 @@ impl Default for Settings {
             price_mode: PriceMode::Inclusive,
             rounding: Rounding::Down,
             expires_in: DEFAULT_EXPIRES_IN,
+            shop_name: DEFAULT_SHOP_NAME.to_string(),
         }
     }
 }
 
+/// The shop name until one is set.
+pub const DEFAULT_SHOP_NAME: &str = "Reji";
+
 impl Settings {
-    pub const KEYS: [&'static str; 4] = ["time_zone", "price_mode", "rounding", "expires_in"];
+    pub const KEYS: [&'static str; 5] = [
+        "time_zone",
+        "price_mode",
+        "rounding",
+        "expires_in",
+        "shop_name",
+    ];
 
     pub fn load(ledger: &Ledger) -> Result<Settings> {
         let mut s = Settings::default();
@@ -160,6 +172,7 @@ impl Settings {
             }
             "rounding" => self.rounding = value.parse().map_err(|e: String| Error::bad(key, e))?,
             "expires_in" => self.expires_in = parse_expires_in(value)?,
+            "shop_name" => self.shop_name = clean_text(key, Some(value), 60)?.unwrap_or_default(),
             _ => {
                 return Err(Error::bad(
                     "setting",
@@ -176,6 +189,7 @@ impl Settings {
             "price_mode" => self.price_mode.as_str().into(),
             "rounding" => self.rounding.as_str().into(),
             "expires_in" => self.expires_in.to_string(),
+            "shop_name" => self.shop_name.clone(),
             _ => return None,
         })
     }
@@ -315,6 +329,21 @@ impl Register {
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The running total of a sale being rung up (per-rate tax), with the shop's price mode and
+    /// rounding: what `charge` would ask for. Nothing is stored.
+    pub fn preview_totals(&self, lines: &[LineItem]) -> Result<crate::tax::TaxBreakdown> {
+        let draft = Draft {
+            currency: Currency::JPY,
+            lines: lines.to_vec(),
+            customer: Customer::default(),
+            price_mode: self.settings.price_mode,
+            rounding: self.settings.rounding,
+        };
+        draft
+            .breakdown()
+            .map_err(|e| Error::bad("--item", e.to_string()))
     }
 
     // ---- charge -------------------------------------------------------------------------------
@@ -1204,6 +1233,26 @@ impl Register {
         Ok(self.ledger.events(inv.id)?)
     }
 
+    /// Writes the CSV export of the filtered invoices to the file `path`, atomically (an existing
+    /// file is replaced only when the whole export succeeded). Returns the number of rows.
+    pub fn export_to_file(
+        &self,
+        q: &ListQuery,
+        opts: &crate::export::ExportOptions,
+        path: &std::path::Path,
+    ) -> Result<u64> {
+        self.filter(q)?;
+        let mut n = 0;
+        crate::export::write_atomically(path, |w| {
+            n = self.export(q, opts, w).map_err(|e| match e {
+                Error::Export(x) => x,
+                other => crate::export::ExportError::Io(std::io::Error::other(other.to_string())),
+            })?;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
     /// Writes the CSV export of the filtered invoices to `out`.
     pub fn export<W: std::io::Write>(
         &self,
@@ -1485,4 +1534,77 @@ fn looks_like_email(e: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !e.contains(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    fn register() -> Register {
+        Register::new(
+            Ledger::open_in_memory().unwrap(),
+            None,
+            Arc::new(SystemClock),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn preview_totals_follows_the_shop_settings() {
+        let mut reg = register();
+        let lines = vec![
+            LineItem::from_parts("コーヒー", 480, 2, 8).unwrap(),
+            LineItem::from_parts("紙袋", 10, 1, 10).unwrap(),
+        ];
+        let b = reg.preview_totals(&lines).unwrap();
+        assert_eq!(b.total, 970);
+        assert_eq!(b.tax_at(TaxRate::Reduced), 71);
+        reg.set_setting("price_mode", "exclusive").unwrap();
+        let b = reg.preview_totals(&lines).unwrap();
+        assert_eq!(b.total, 960 + 76 + 10 + 1);
+    }
+
+    #[test]
+    fn export_to_file_writes_the_csv_atomically() {
+        let reg = register();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let n = reg
+            .export_to_file(
+                &ListQuery::default(),
+                &crate::export::ExportOptions::default(),
+                &path,
+            )
+            .unwrap();
+        assert_eq!(n, 0);
+        assert!(std::fs::read(&path).unwrap().starts_with(b"\xEF\xBB\xBF"));
+        let bad = ListQuery {
+            from: Some("yesterday".into()),
+            ..Default::default()
+        };
+        let e = reg
+            .export_to_file(&bad, &Default::default(), &dir.path().join("x.csv"))
+            .unwrap_err();
+        assert_eq!(e.code(), "bad_input");
+        assert!(!dir.path().join("x.csv").exists());
+    }
+
+    #[test]
+    fn shop_name_is_a_setting() {
+        let mut reg = register();
+        assert_eq!(reg.settings().shop_name, DEFAULT_SHOP_NAME);
+        reg.set_setting("shop_name", "  喫茶レジ  ").unwrap();
+        assert_eq!(reg.settings().get("shop_name").unwrap(), "喫茶レジ");
+        assert_eq!(
+            reg.set_setting("shop_name", "").unwrap_err().code(),
+            "bad_input"
+        );
+        assert_eq!(
+            reg.set_setting("shop_name", "a\nb").unwrap_err().code(),
+            "bad_input"
+        );
+        let reloaded = Settings::load(reg.ledger()).unwrap();
+        assert_eq!(reloaded.shop_name, "喫茶レジ");
+    }
 }

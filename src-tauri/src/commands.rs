@@ -1,0 +1,383 @@
+//! The `#[tauri::command]` adapters: parse, call the core, map the error. No logic lives here.
+//! Nothing returned contains raw KOMOJU JSON or the secret key.
+
+use crate::error::{CmdResult, CommandError};
+use crate::state::{AppState, ModeInfo};
+use reji::display::{ChargeScreen, CustomerView, HistoryRow, TimelineEntry};
+use reji::invoice::{Customer, LineItem};
+use reji::register::{BankAccount, ChargeRequest, InvoiceView, ListQuery, Settings};
+use reji::tax::TaxBreakdown;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tauri::{AppHandle, Emitter, Manager, Runtime, State, WebviewUrl, WebviewWindowBuilder};
+
+/// The event the customer display listens to (its only input).
+pub const CUSTOMER_VIEW_EVENT: &str = "customer-view";
+/// Window labels (the capabilities in `src-tauri/capabilities/` are keyed on them).
+pub const STAFF: &str = "staff";
+pub const CUSTOMER: &str = "customer";
+pub const DEMO_PAY: &str = "demo-pay";
+
+#[derive(Debug, Deserialize)]
+pub struct LineInput {
+    pub name: String,
+    pub unit_price: i64,
+    pub quantity: u32,
+    /// 10 or 8.
+    pub rate: u8,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ChargeInput {
+    pub lines: Vec<LineInput>,
+    pub name: Option<String>,
+    pub name_kana: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Payment types (`paypay`, `credit_card`, `konbini`, …); empty = the account's defaults.
+    pub methods: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListInput {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub status: Option<String>,
+    pub method: Option<String>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub text: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportInput {
+    pub path: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// `utf-8-bom` (default), `utf-8`, `cp932`.
+    pub encoding: Option<String>,
+    /// `ja` or `en` column headers.
+    pub headers: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AppInfo {
+    pub version: &'static str,
+    #[serde(flatten)]
+    pub mode: ModeInfo,
+    pub shop_name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InvoiceDetail {
+    pub screen: ChargeScreen,
+    pub items: Vec<LineItem>,
+    pub customer: Customer,
+    pub external_order_num: Option<String>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportResult {
+    pub rows: u64,
+    pub path: String,
+}
+
+/// Empty form fields are "not given".
+fn given(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+fn lines(input: Vec<LineInput>) -> CmdResult<Vec<LineItem>> {
+    input
+        .into_iter()
+        .map(|l| {
+            LineItem::from_parts(&l.name, l.unit_price, l.quantity, l.rate)
+                .map_err(|e| reji::register::Error::bad("item", e.to_string()).into())
+        })
+        .collect()
+}
+
+/// Sends the customer display its view of `v` if it follows that invoice.
+fn push_customer_view<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    shop: &str,
+    v: &InvoiceView,
+) {
+    if state.customer_invoice().as_deref() == Some(v.invoice_number.as_str()) {
+        let _ = app.emit_to(CUSTOMER, CUSTOMER_VIEW_EVENT, CustomerView::of(shop, v));
+    }
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
+    let reg = state.register.lock().await;
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        mode: state.mode(),
+        shop_name: reg.settings().shop_name.clone(),
+    })
+}
+
+#[tauri::command]
+pub async fn preview_totals(
+    state: State<'_, AppState>,
+    lines: Vec<LineInput>,
+) -> CmdResult<TaxBreakdown> {
+    let lines = self::lines(lines)?;
+    Ok(state.register.lock().await.preview_totals(&lines)?)
+}
+
+#[tauri::command]
+pub async fn charge<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    input: ChargeInput,
+) -> CmdResult<ChargeScreen> {
+    let req = ChargeRequest {
+        lines: lines(input.lines)?,
+        customer: Customer {
+            name: given(input.name),
+            name_kana: given(input.name_kana),
+            email: given(input.email),
+            phone: given(input.phone),
+        },
+        methods: input.methods,
+        ..Default::default()
+    };
+    let mut reg = state.register.lock().await;
+    let v = reg.charge(req).await?;
+    state.set_customer_invoice(Some(v.invoice_number.clone()));
+    push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+    Ok(ChargeScreen::from_view(&v))
+}
+
+/// Asks KOMOJU for the invoice's latest state (the charge screen polls this until the tracker's
+/// events replace it).
+#[tauri::command]
+pub async fn refresh_invoice<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    number: String,
+) -> CmdResult<ChargeScreen> {
+    let mut reg = state.register.lock().await;
+    let v = reg.show(&number).await?;
+    push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+    Ok(ChargeScreen::from_view(&v))
+}
+
+#[tauri::command]
+pub async fn cancel_invoice<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    number: String,
+) -> CmdResult<ChargeScreen> {
+    let mut reg = state.register.lock().await;
+    let v = reg.cancel(&number).await?;
+    push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+    Ok(ChargeScreen::from_view(&v))
+}
+
+/// Opens a new payment session (new order number) for an expired, cancelled or failed invoice.
+#[tauri::command]
+pub async fn retry_invoice<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    number: String,
+) -> CmdResult<ChargeScreen> {
+    let mut reg = state.register.lock().await;
+    let v = reg.retry(&number).await?;
+    state.set_customer_invoice(Some(v.invoice_number.clone()));
+    push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+    Ok(ChargeScreen::from_view(&v))
+}
+
+/// Full (no amount) or partial refund of a card / wallet payment.
+#[tauri::command]
+pub async fn refund_invoice(
+    state: State<'_, AppState>,
+    number: String,
+    amount: Option<i64>,
+) -> CmdResult<ChargeScreen> {
+    let mut reg = state.register.lock().await;
+    let v = reg.refund(&number, amount, &BankAccount::default()).await?;
+    Ok(ChargeScreen::from_view(&v))
+}
+
+#[tauri::command]
+pub async fn list_invoices(
+    state: State<'_, AppState>,
+    query: ListInput,
+) -> CmdResult<Vec<HistoryRow>> {
+    let q = ListQuery {
+        from: given(query.from),
+        to: given(query.to),
+        status: given(query.status),
+        method: given(query.method),
+        min: query.min,
+        max: query.max,
+        text: given(query.text),
+        limit: Some(query.limit.unwrap_or(500)),
+    };
+    let reg = state.register.lock().await;
+    Ok(reg.list(&q)?.iter().map(HistoryRow::from_view).collect())
+}
+
+#[tauri::command]
+pub async fn invoice_detail(
+    state: State<'_, AppState>,
+    number: String,
+) -> CmdResult<InvoiceDetail> {
+    let reg = state.register.lock().await;
+    let v = reg.show_local(&number)?;
+    let tz = reg.settings().tz;
+    let timeline = reg
+        .events(&number)?
+        .iter()
+        .map(|e| TimelineEntry::from_event(e, tz))
+        .collect();
+    Ok(InvoiceDetail {
+        screen: ChargeScreen::from_view(&v),
+        items: v.items,
+        customer: v.customer,
+        external_order_num: v.external_order_num,
+        timeline,
+    })
+}
+
+#[tauri::command]
+pub async fn get_settings(state: State<'_, AppState>) -> CmdResult<BTreeMap<String, String>> {
+    let reg = state.register.lock().await;
+    Ok(settings_map(reg.settings()))
+}
+
+fn settings_map(s: &Settings) -> BTreeMap<String, String> {
+    Settings::KEYS
+        .iter()
+        .map(|k| (k.to_string(), s.get(k).unwrap_or_default()))
+        .collect()
+}
+
+#[tauri::command]
+pub async fn set_setting(
+    state: State<'_, AppState>,
+    key: String,
+    value: String,
+) -> CmdResult<BTreeMap<String, String>> {
+    let mut reg = state.register.lock().await;
+    reg.set_setting(&key, &value)?;
+    Ok(settings_map(reg.settings()))
+}
+
+/// Stores the KOMOJU secret key in the OS keychain and leaves demo mode. Returns only the masked key.
+#[tauri::command]
+pub async fn save_key(state: State<'_, AppState>, key: String) -> CmdResult<ModeInfo> {
+    state.save_key(&key).await
+}
+
+#[tauri::command]
+pub async fn export_csv(state: State<'_, AppState>, input: ExportInput) -> CmdResult<ExportResult> {
+    use reji::export::{Encoding, ExportOptions, HeaderLang};
+    let bad = |f: &str, e: reji::export::ExportError| -> CommandError {
+        reji::register::Error::bad(f, e.to_string()).into()
+    };
+    let encoding: Encoding = match input.encoding.as_deref() {
+        Some(e) => e.parse().map_err(|e| bad("encoding", e))?,
+        None => Encoding::Utf8Bom,
+    };
+    let headers: HeaderLang = match input.headers.as_deref() {
+        Some(h) => h.parse().map_err(|e| bad("headers", e))?,
+        None => HeaderLang::Ja,
+    };
+    let reg = state.register.lock().await;
+    let opts = ExportOptions {
+        encoding,
+        lossy: false,
+        headers,
+        tz: reg.settings().tz,
+    };
+    let q = ListQuery {
+        from: given(input.from),
+        to: given(input.to),
+        ..Default::default()
+    };
+    let rows = reg.export_to_file(&q, &opts, std::path::Path::new(&input.path))?;
+    Ok(ExportResult {
+        rows,
+        path: input.path,
+    })
+}
+
+/// Opens (or focuses) the customer-facing window and shows it the current sale.
+#[tauri::command]
+pub async fn open_customer_display<R: Runtime>(app: AppHandle<R>) -> CmdResult<()> {
+    if let Some(w) = app.get_webview_window(CUSTOMER) {
+        w.set_focus()?;
+    } else {
+        WebviewWindowBuilder::new(&app, CUSTOMER, WebviewUrl::App("customer.html".into()))
+            .title("Reji — お客様画面")
+            .inner_size(900.0, 700.0)
+            .build()?;
+    }
+    Ok(())
+}
+
+/// The customer display asks nothing itself: the staff window tells the app when it is ready
+/// (after `open_customer_display`) and between sales.
+#[tauri::command]
+pub async fn set_customer_view<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    number: Option<String>,
+) -> CmdResult<()> {
+    let reg = state.register.lock().await;
+    let shop = reg.settings().shop_name.clone();
+    state.set_customer_invoice(number.clone());
+    let view = match number {
+        Some(n) => CustomerView::of(&shop, &reg.show_local(&n)?),
+        None => CustomerView::idle(&shop),
+    };
+    app.emit_to(CUSTOMER, CUSTOMER_VIEW_EVENT, view)?;
+    Ok(())
+}
+
+/// Demo mode only: opens the fake KOMOJU's payment page for the invoice in its own window, so the
+/// cashier can play the customer (a phone cannot reach loopback).
+#[tauri::command]
+pub async fn demo_pay_window<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    number: String,
+) -> CmdResult<()> {
+    let Some(origin) = state.demo_origin() else {
+        return Err(CommandError::new(
+            "not_allowed",
+            "paying as the customer is only offered in demo mode",
+        ));
+    };
+    let url = state
+        .register
+        .lock()
+        .await
+        .show_local(&number)?
+        .session_url
+        .filter(|u| u.starts_with(&format!("{origin}/")))
+        .ok_or_else(|| CommandError::new("not_allowed", "this invoice has no demo payment page"))?;
+    let url: tauri::Url = url
+        .parse()
+        .map_err(|e| CommandError::new("bad_input", format!("{e}")))?;
+    if let Some(w) = app.get_webview_window(DEMO_PAY) {
+        w.navigate(url)?;
+        w.set_focus()?;
+    } else {
+        WebviewWindowBuilder::new(&app, DEMO_PAY, WebviewUrl::External(url))
+            .title("KOMOJU (demo) — お客様として支払う")
+            .inner_size(520.0, 760.0)
+            .build()?;
+    }
+    Ok(())
+}

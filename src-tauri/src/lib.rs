@@ -1,0 +1,99 @@
+//! Reji's desktop shell (Tauri 2): the staff window (`ui/index.html`) and the customer display
+//! (`ui/customer.html`) over the core library `reji`. Commands are thin adapters (`commands`);
+//! all logic is in the core.
+
+pub mod commands;
+pub mod error;
+pub mod state;
+
+use tauri::{Manager, Runtime};
+
+/// Every command the staff window may call (each has an `allow-…` permission from `build.rs`,
+/// granted in `capabilities/staff.json`; the customer display gets none).
+pub const COMMANDS: &[&str] = &[
+    "app_info",
+    "preview_totals",
+    "charge",
+    "refresh_invoice",
+    "cancel_invoice",
+    "retry_invoice",
+    "refund_invoice",
+    "list_invoices",
+    "invoice_detail",
+    "get_settings",
+    "set_setting",
+    "save_key",
+    "export_csv",
+    "open_customer_display",
+    "set_customer_view",
+    "demo_pay_window",
+];
+
+/// Registers every command (shared by the app and the tests' mock builder).
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_info,
+        commands::preview_totals,
+        commands::charge,
+        commands::refresh_invoice,
+        commands::cancel_invoice,
+        commands::retry_invoice,
+        commands::refund_invoice,
+        commands::list_invoices,
+        commands::invoice_detail,
+        commands::get_settings,
+        commands::set_setting,
+        commands::save_key,
+        commands::export_csv,
+        commands::open_customer_display,
+        commands::set_customer_view,
+        commands::demo_pay_window,
+    ])
+}
+
+/// Where the ledgers live: `REJI_DATA_DIR` (tests, E2E) or the OS app data directory.
+fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<std::path::PathBuf, tauri::Error> {
+    match std::env::var_os("REJI_DATA_DIR") {
+        Some(d) if !d.is_empty() => Ok(d.into()),
+        _ => app.path().app_data_dir(),
+    }
+}
+
+pub fn run() {
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(w) = app.get_webview_window(commands::STAFF) {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .setup(|app| {
+            let dir = data_dir(app)?;
+            let api_base = std::env::var("REJI_API_BASE")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| reji::komoju::DEFAULT_API_BASE.to_string());
+            let state = tauri::async_runtime::block_on(state::AppState::open(
+                dir,
+                Box::new(reji::keychain::OsKeychain::default()),
+                api_base,
+            ))
+            .map_err(|e| format!("{}: {}", e.code, e.detail))?;
+            app.manage(state);
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the staff window quits (the customer display cannot be used alone).
+            if window.label() == commands::STAFF {
+                if let tauri::WindowEvent::Destroyed = event {
+                    window.app_handle().exit(0);
+                }
+            }
+        });
+    with_commands(builder)
+        .run(tauri::generate_context!("../tauri.conf.json"))
+        .expect("error while running Reji");
+}

@@ -1,0 +1,270 @@
+//! End to end in a real WebKit window: tauri-driver + WebKitWebDriver drive the built app in demo
+//! mode. Runs only with `REJI_E2E=1` and a display (see `scripts/e2e`); otherwise it says it skipped.
+//!
+//! Demo charge → QR visible → the fake KOMOJU pays → paid shown; konbini → instructions with store
+//! and deadline; history; settings. Screenshots go to `docs/screenshots/`.
+
+use base64::Engine;
+use reji::fake::FakeControl;
+use reji::ledger::Ledger;
+use serde_json::{json, Value};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const PORT: u16 = 4444;
+const NATIVE_PORT: u16 = 4445;
+
+struct Driver {
+    child: Child,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SIGTERM lets tauri-driver stop WebKitWebDriver and the app.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_port(port: u16, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return p.into();
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let cargo_bin = home.join(".cargo/bin/tauri-driver");
+    if cargo_bin.exists() {
+        cargo_bin
+    } else {
+        "tauri-driver".into()
+    }
+}
+
+struct Session {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Session {
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.http.request(method, &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        let v: Value = resp.json().await.unwrap();
+        v["value"].clone()
+    }
+
+    async fn find(&self, css: &str) -> Option<String> {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v.as_object()?
+            .iter()
+            .find(|(k, _)| k.starts_with("element-"))
+            .and_then(|(_, id)| id.as_str().map(str::to_string))
+    }
+
+    async fn wait(&self, css: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(id) = self.find(css).await {
+                if self.displayed(&id).await {
+                    return id;
+                }
+            }
+            if Instant::now() > deadline {
+                self.screenshot("failure").await;
+                panic!("{css} did not appear within {timeout:?}");
+            }
+            tokio_sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn displayed(&self, id: &str) -> bool {
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{id}/displayed"),
+            None,
+        )
+        .await
+        .as_bool()
+        .unwrap_or(false)
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.wait(css, Duration::from_secs(20)).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let id = self.wait(css, Duration::from_secs(20)).await;
+        self.cmd(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let Some(b64) = v.as_str() else { return };
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+async fn tokio_sleep(d: Duration) {
+    tauri::async_runtime::spawn_blocking(move || std::thread::sleep(d))
+        .await
+        .unwrap();
+}
+
+/// The invoice's payment page on the embedded fake (read from the demo ledger).
+fn session_of(data_dir: &Path, number: &str) -> (String, String) {
+    let ledger = Ledger::open(&data_dir.join("demo.sqlite")).unwrap();
+    let inv = ledger.find_invoice(number).unwrap();
+    let url = ledger
+        .attempts(inv.id)
+        .unwrap()
+        .last()
+        .and_then(|a| a.session_url.clone())
+        .expect("a session url");
+    let (origin, id) = url.rsplit_once("/sessions/").unwrap();
+    (origin.to_string(), id.to_string())
+}
+
+#[test]
+fn demo_sale_paid_and_konbini_instructions() {
+    if std::env::var("REJI_E2E").as_deref() != Ok("1") {
+        eprintln!("e2e skipped: set REJI_E2E=1 and run under a display (scripts/e2e)");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let app = env!("CARGO_BIN_EXE_reji-desktop");
+    let child = Command::new(tauri_driver())
+        .args([
+            "--port",
+            &PORT.to_string(),
+            "--native-port",
+            &NATIVE_PORT.to_string(),
+        ])
+        .env("REJI_DATA_DIR", data.path())
+        .env_remove("REJI_SECRET_KEY")
+        .spawn()
+        .expect("tauri-driver (cargo install tauri-driver --locked)");
+    let _driver = Driver { child };
+    wait_port(PORT, Duration::from_secs(20));
+
+    tauri::async_runtime::block_on(async {
+        let http = reqwest::Client::new();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "tauri:options": {"application": app}
+        }}});
+        let v: Value = http
+            .post(format!("http://127.0.0.1:{PORT}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let sid = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string();
+        wait_port(NATIVE_PORT, Duration::from_secs(5));
+        let s = Session {
+            http,
+            base: format!("http://127.0.0.1:{PORT}/session/{sid}"),
+        };
+
+        // Register: two quick keys, the running total from the core, DEMO ribbon.
+        s.wait("#demo-ribbon", Duration::from_secs(60)).await;
+        s.click("#quick-keys .quick:nth-child(1)").await;
+        s.click("#quick-keys .quick:nth-child(4)").await;
+        s.click("#quick-keys .quick:nth-child(8)").await;
+        let total = s.text("#total").await;
+        assert!(total.contains("1,040"), "total {total}");
+        s.screenshot("register").await;
+
+        // Charge → QR → the fake pays → paid.
+        s.click("#charge").await;
+        s.wait("#charge-qr svg path", Duration::from_secs(20)).await;
+        let number = s.text("#charge-number").await;
+        s.screenshot("charge").await;
+        let (origin, session) = session_of(data.path(), &number);
+        FakeControl::new(&origin)
+            .pay(&session, "credit_card", None)
+            .await
+            .unwrap();
+        s.wait("#charge-result.paid", Duration::from_secs(20)).await;
+        s.screenshot("paid").await;
+        s.click("#new-sale").await;
+
+        // Konbini: instructions with the store and the deadline.
+        s.click("#quick-keys .quick:nth-child(7)").await;
+        s.click("#charge").await;
+        s.wait("#charge-qr svg", Duration::from_secs(20)).await;
+        let number = s.text("#charge-number").await;
+        let (origin, session) = session_of(data.path(), &number);
+        FakeControl::new(&origin)
+            .pay(&session, "konbini", Some("lawson"))
+            .await
+            .unwrap();
+        s.wait("#charge-instructions h3", Duration::from_secs(20))
+            .await;
+        let text = s.text("#charge-instructions").await;
+        assert!(text.contains("ローソン"), "{text}");
+        assert!(text.contains("お支払い期限"), "{text}");
+        s.screenshot("konbini").await;
+        s.click("#new-sale").await;
+
+        // History and settings.
+        s.click("#tab-history").await;
+        s.wait("#history-rows tr", Duration::from_secs(10)).await;
+        s.screenshot("history").await;
+        s.click("#tab-settings").await;
+        s.wait("#key-form", Duration::from_secs(10)).await;
+        s.screenshot("settings").await;
+
+        s.cmd(reqwest::Method::DELETE, "", None).await;
+    });
+}

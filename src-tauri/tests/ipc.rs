@@ -1,0 +1,206 @@
+//! Commands through Tauri's IPC with the mock runtime and the app's real config and capabilities.
+
+use reji::clock::SystemClock;
+use reji::fake::{FakeConfig, FakeControl, FakeKomoju};
+use reji::komoju::{Client, RetryPolicy};
+use reji::ledger::Ledger;
+use reji::register::Register;
+use reji_desktop::state::{AppState, ModeInfo};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+
+fn app(register: Register) -> App<MockRuntime> {
+    let app = reji_desktop::with_commands(mock_builder())
+        .build(tauri::generate_context!("../tauri.conf.json", test = true))
+        .expect("app builds");
+    let dir = std::env::temp_dir();
+    app.manage(AppState::with_register(
+        register,
+        ModeInfo {
+            mode: "test".into(),
+            key_masked: None,
+            key_error: None,
+        },
+        dir,
+    ));
+    app
+}
+
+fn window(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
+    match app.get_webview_window(label) {
+        Some(w) => w,
+        None => WebviewWindowBuilder::new(app, label, WebviewUrl::App("index.html".into()))
+            .build()
+            .unwrap(),
+    }
+}
+
+fn invoke(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        w,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: if cfg!(any(windows, target_os = "android")) {
+                "http://tauri.localhost"
+            } else {
+                "tauri://localhost"
+            }
+            .parse()
+            .unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+fn offline_register() -> Register {
+    Register::new(
+        Ledger::open_in_memory().unwrap(),
+        None,
+        Arc::new(SystemClock),
+    )
+    .unwrap()
+}
+
+#[test]
+fn preview_totals_comes_from_the_core() {
+    let app = app(offline_register());
+    let staff = window(&app, "staff");
+    let lines = json!([
+        {"name": "コーヒー", "unit_price": 480, "quantity": 2, "rate": 8},
+        {"name": "紙袋", "unit_price": 10, "quantity": 1, "rate": 10},
+    ]);
+    let b = invoke(&staff, "preview_totals", json!({ "lines": lines })).unwrap();
+    assert_eq!(b["total"], 970);
+    let rates: Vec<i64> = b["per_rate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rate"].as_i64().unwrap())
+        .collect();
+    assert!(rates.contains(&8) && rates.contains(&10), "{b}");
+
+    let bad = json!([{"name": "x", "unit_price": 100, "quantity": 1, "rate": 5}]);
+    let e = invoke(&staff, "preview_totals", json!({ "lines": bad })).unwrap_err();
+    assert_eq!(e["code"], "bad_input");
+    assert_eq!(e["message_key"], "error.bad_input");
+    assert!(e["detail"].as_str().unwrap().contains("tax rate"), "{e}");
+}
+
+#[test]
+fn settings_round_trip_and_no_key_is_an_error_code() {
+    let app = app(offline_register());
+    let staff = window(&app, "staff");
+    let s = invoke(
+        &staff,
+        "set_setting",
+        json!({"key": "shop_name", "value": "喫茶レジ"}),
+    )
+    .unwrap();
+    assert_eq!(s["shop_name"], "喫茶レジ");
+    assert_eq!(
+        invoke(&staff, "get_settings", json!({})).unwrap()["shop_name"],
+        "喫茶レジ"
+    );
+    let e = invoke(
+        &staff,
+        "charge",
+        json!({"input": {"lines": [{"name": "x", "unit_price": 100, "quantity": 1, "rate": 10}]}}),
+    )
+    .unwrap_err();
+    assert_eq!(e["message_key"], "error.no_key", "{e}");
+}
+
+#[test]
+fn the_customer_display_cannot_call_commands() {
+    let app = app(offline_register());
+    let customer = window(&app, "customer");
+    for cmd in [
+        "preview_totals",
+        "get_settings",
+        "list_invoices",
+        "save_key",
+    ] {
+        let r = invoke(&customer, cmd, json!({}));
+        let e = r.expect_err(cmd);
+        assert!(
+            e.to_string().contains("not allowed"),
+            "{cmd} from the customer window: {e}"
+        );
+    }
+    // A window the capabilities do not name gets nothing either (the demo payment page).
+    let other = window(&app, "demo-pay");
+    assert!(invoke(&other, "get_settings", json!({})).is_err());
+}
+
+#[test]
+fn charge_shows_a_qr_and_refresh_sees_the_payment() {
+    let rt = tauri::async_runtime::handle();
+    let fake = rt
+        .block_on(FakeKomoju::start(FakeConfig::default()))
+        .unwrap();
+    let client = Client::new(
+        &fake.api_base(),
+        fake.secret_key().parse().unwrap(),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    let reg = Register::new(
+        Ledger::open_in_memory().unwrap(),
+        Some(client),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let app = app(reg);
+    let staff = window(&app, "staff");
+    let s = invoke(
+        &staff,
+        "charge",
+        json!({"input": {
+            "lines": [{"name": "コーヒー", "unit_price": 480, "quantity": 2, "rate": 8}],
+            "email": "", "methods": []
+        }}),
+    )
+    .unwrap();
+    assert_eq!(s["status"], "pending");
+    assert_eq!(s["amount"], 960);
+    assert!(s["qr_svg"].as_str().unwrap().starts_with("<svg"));
+    assert!(s.get("payment_details").is_none(), "no raw KOMOJU JSON");
+    let number = s["invoice_number"].as_str().unwrap().to_string();
+    let session_id = s["session_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+
+    let control = FakeControl::new(&fake.origin());
+    rt.block_on(control.pay(&session_id, "credit_card", None))
+        .unwrap();
+    let s = invoke(&staff, "refresh_invoice", json!({ "number": number })).unwrap();
+    assert_eq!(s["status"], "paid", "{s}");
+    assert!(s["qr_svg"].is_null());
+    assert_eq!(s["is_final"], true);
+
+    let rows = invoke(
+        &staff,
+        "list_invoices",
+        json!({"query": {"status": "paid"}}),
+    )
+    .unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["summary"], "コーヒー");
+    let d = invoke(&staff, "invoice_detail", json!({ "number": number })).unwrap();
+    assert!(d["timeline"].as_array().unwrap().len() >= 2, "{d}");
+    let text = d.to_string();
+    assert!(!text.contains(fake.secret_key()), "no key in any answer");
+}

@@ -1,0 +1,356 @@
+//! What the screens show for one invoice: the staff charge screen ([`ChargeScreen`]) and the
+//! customer display ([`CustomerView`]). Both are built from an [`InvoiceView`] and carry only what
+//! a person needs: never raw KOMOJU JSON, never a key. The QR codes are SVG strings rendered here.
+
+use crate::komoju::PaymentDetails;
+use crate::qr;
+use crate::register::InvoiceView;
+use crate::status::InvoiceStatus;
+use serde::Serialize;
+
+/// What the customer must do next for a payment made later (konbini, bank transfer, Pay-easy).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Instructions {
+    Konbini {
+        store: Option<String>,
+        receipt: Option<String>,
+        confirmation_code: Option<String>,
+        deadline: Option<String>,
+        instructions_url: Option<String>,
+        instructions_qr_svg: Option<String>,
+    },
+    BankTransfer {
+        bank_name: Option<String>,
+        branch_name: Option<String>,
+        account_type: Option<String>,
+        account_number: Option<String>,
+        account_name: Option<String>,
+        order_id: Option<String>,
+        deadline: Option<String>,
+        instructions_url: Option<String>,
+        instructions_qr_svg: Option<String>,
+    },
+    PayEasy {
+        bank_id: Option<String>,
+        customer_id: Option<String>,
+        confirmation_id: Option<String>,
+        deadline: Option<String>,
+        instructions_url: Option<String>,
+        instructions_qr_svg: Option<String>,
+    },
+}
+
+impl Instructions {
+    /// The instructions in an invoice's payment, if it is a pay-later method.
+    pub fn from_view(v: &InvoiceView) -> Option<Instructions> {
+        let deadline = v.payment_deadline.clone();
+        let qr_of = |u: &Option<String>| u.as_deref().and_then(|u| qr::svg(u).ok());
+        match PaymentDetails::from_value(v.payment_details.as_ref()) {
+            PaymentDetails::Konbini(k) => Some(Instructions::Konbini {
+                instructions_qr_svg: qr_of(&k.instructions_url),
+                store: k.store,
+                receipt: k.receipt,
+                confirmation_code: k.confirmation_code,
+                deadline,
+                instructions_url: k.instructions_url,
+            }),
+            PaymentDetails::BankTransfer(b) => Some(Instructions::BankTransfer {
+                instructions_qr_svg: qr_of(&b.instructions_url),
+                bank_name: b.bank_name,
+                branch_name: b.account_branch_name,
+                account_type: b.account_type,
+                account_number: b.account_number,
+                account_name: b.account_name,
+                order_id: b.order_id,
+                deadline: deadline.or(b.payment_deadline),
+                instructions_url: b.instructions_url,
+            }),
+            PaymentDetails::PayEasy(p) => Some(Instructions::PayEasy {
+                instructions_qr_svg: qr_of(&p.instructions_url),
+                bank_id: p.bank_id,
+                customer_id: p.customer_id,
+                confirmation_id: p.confirmation_id,
+                deadline,
+                instructions_url: p.instructions_url,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The staff charge screen for one invoice.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChargeScreen {
+    pub invoice_number: String,
+    pub status: InvoiceStatus,
+    pub amount: i64,
+    pub currency: String,
+    pub tax_10: i64,
+    pub tax_8: i64,
+    pub refunded_amount: i64,
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    /// When the payment page (and its QR) stops working; shop-local RFC 3339.
+    pub expires_at: Option<String>,
+    pub payment_method: Option<String>,
+    /// The payment page; shown as a QR while the invoice is pending.
+    pub session_url: Option<String>,
+    /// The QR of `session_url`, only while the customer can still pay on it.
+    pub qr_svg: Option<String>,
+    pub instructions: Option<Instructions>,
+    /// Nothing more happens without a person (paid, cancelled, expired, …).
+    pub is_final: bool,
+    /// A new session (with a new order number) may be opened: expired, cancelled or failed.
+    pub can_retry: bool,
+    pub can_cancel: bool,
+}
+
+impl ChargeScreen {
+    pub fn from_view(v: &InvoiceView) -> ChargeScreen {
+        let open = v.status == InvoiceStatus::Pending;
+        ChargeScreen {
+            invoice_number: v.invoice_number.clone(),
+            status: v.status,
+            amount: v.amount,
+            currency: v.currency.clone(),
+            tax_10: v.tax_10,
+            tax_8: v.tax_8,
+            refunded_amount: v.refunded_amount,
+            created_at: v.created_at.clone(),
+            paid_at: v.paid_at.clone(),
+            expires_at: v.expires_at.clone(),
+            payment_method: v.payment_method.clone(),
+            session_url: v.session_url.clone(),
+            qr_svg: if open {
+                v.session_url.as_deref().and_then(|u| qr::svg(u).ok())
+            } else {
+                None
+            },
+            instructions: Instructions::from_view(v),
+            is_final: v.status.is_final(),
+            can_retry: matches!(
+                v.status,
+                InvoiceStatus::Expired | InvoiceStatus::Cancelled | InvoiceStatus::Failed
+            ),
+            can_cancel: matches!(
+                v.status,
+                InvoiceStatus::Pending | InvoiceStatus::AwaitingPayment | InvoiceStatus::Failed
+            ),
+        }
+    }
+}
+
+/// What the customer-facing display shows: nothing about the shop's staff, keys or other sales.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CustomerView {
+    pub shop_name: String,
+    /// `idle` between sales, else the invoice status (`pending`, `paid`, …).
+    pub state: String,
+    pub amount: Option<i64>,
+    pub currency: Option<String>,
+    pub qr_svg: Option<String>,
+    pub instructions: Option<Instructions>,
+}
+
+impl CustomerView {
+    /// The idle screen between sales.
+    pub fn idle(shop_name: &str) -> CustomerView {
+        CustomerView {
+            shop_name: shop_name.to_string(),
+            state: "idle".into(),
+            amount: None,
+            currency: None,
+            qr_svg: None,
+            instructions: None,
+        }
+    }
+
+    /// The customer's view of one sale.
+    pub fn of(shop_name: &str, v: &InvoiceView) -> CustomerView {
+        let screen = ChargeScreen::from_view(v);
+        CustomerView {
+            shop_name: shop_name.to_string(),
+            state: v.status.as_str().to_string(),
+            amount: Some(v.amount),
+            currency: Some(v.currency.clone()),
+            qr_svg: screen.qr_svg,
+            instructions: screen.instructions,
+        }
+    }
+}
+
+/// One row of the history list (no payment details, no KOMOJU JSON).
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryRow {
+    pub invoice_number: String,
+    pub status: InvoiceStatus,
+    pub amount: i64,
+    pub currency: String,
+    pub refunded_amount: i64,
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    pub payment_method: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    /// The first item's name, and how many more lines there are.
+    pub summary: String,
+}
+
+impl HistoryRow {
+    pub fn from_view(v: &InvoiceView) -> HistoryRow {
+        let summary = match v.items.split_first() {
+            Some((first, [])) => first.name.clone(),
+            Some((first, rest)) => format!("{} +{}", first.name, rest.len()),
+            None => String::new(),
+        };
+        HistoryRow {
+            invoice_number: v.invoice_number.clone(),
+            status: v.status,
+            amount: v.amount,
+            currency: v.currency.clone(),
+            refunded_amount: v.refunded_amount,
+            created_at: v.created_at.clone(),
+            paid_at: v.paid_at.clone(),
+            payment_method: v.payment_method.clone(),
+            customer_name: v.customer.name.clone(),
+            customer_email: v.customer.email.clone(),
+            summary,
+        }
+    }
+}
+
+/// One entry of an invoice's timeline (the ledger's append-only event log), shop-local time.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub kind: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub cause: String,
+}
+
+impl TimelineEntry {
+    pub fn from_event(e: &crate::ledger::EventRecord, tz: chrono_tz::Tz) -> TimelineEntry {
+        TimelineEntry {
+            at: e
+                .at
+                .with_timezone(&tz)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            kind: e.kind.clone(),
+            from_status: e.from_status.clone(),
+            to_status: e.to_status.clone(),
+            cause: e.cause.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invoice::Customer;
+    use serde_json::json;
+
+    fn view(status: InvoiceStatus, details: Option<serde_json::Value>) -> InvoiceView {
+        InvoiceView {
+            invoice_number: "2026-000001".into(),
+            session_id: Some("sess1".into()),
+            session_url: Some("http://127.0.0.1:1/sessions/sess1".into()),
+            status,
+            session_status: None,
+            payment_status: None,
+            payment_method: None,
+            amount: 3300,
+            currency: "JPY".into(),
+            created_at: "2026-11-01T10:00:00+09:00".into(),
+            paid_at: None,
+            payment_details: details,
+            payment_id: Some("pay1".into()),
+            external_order_num: None,
+            attempt: 1,
+            expires_at: Some("2026-11-01T11:00:00+09:00".into()),
+            payment_deadline: Some("2026-11-04T23:59:59+09:00".into()),
+            tax_10: 300,
+            tax_8: 0,
+            refunded_amount: 0,
+            payment_method_fee: 0,
+            price_mode: "inclusive".into(),
+            customer: Customer {
+                email: Some("taro@example.jp".into()),
+                ..Default::default()
+            },
+            items: vec![],
+            refund_requests: vec![],
+            unanswered_requests: 0,
+        }
+    }
+
+    #[test]
+    fn pending_shows_a_qr_and_final_states_do_not() {
+        let s = ChargeScreen::from_view(&view(InvoiceStatus::Pending, None));
+        assert!(s.qr_svg.as_deref().unwrap().starts_with("<svg"));
+        assert!(s.can_cancel && !s.can_retry && !s.is_final);
+        let s = ChargeScreen::from_view(&view(InvoiceStatus::Expired, None));
+        assert!(s.qr_svg.is_none() && s.can_retry && s.is_final);
+    }
+
+    #[test]
+    fn konbini_instructions_are_typed_and_keep_no_email() {
+        let details = json!({"type": "konbini", "store": "lawson", "email": "taro@example.jp",
+            "receipt": "AB12", "confirmation_code": "99", "instructions_url": "http://x/i/1"});
+        let v = view(InvoiceStatus::AwaitingPayment, Some(details));
+        let c = CustomerView::of("喫茶レジ", &v);
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(!text.contains("taro@example.jp"), "{text}");
+        match c.instructions.unwrap() {
+            Instructions::Konbini {
+                store,
+                receipt,
+                deadline,
+                instructions_qr_svg,
+                ..
+            } => {
+                assert_eq!(store.as_deref(), Some("lawson"));
+                assert_eq!(receipt.as_deref(), Some("AB12"));
+                assert_eq!(deadline.as_deref(), Some("2026-11-04T23:59:59+09:00"));
+                assert!(instructions_qr_svg.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(c.qr_svg.is_none(), "no payment QR once a slip exists");
+        assert_eq!(CustomerView::idle("S").state, "idle");
+    }
+
+    #[test]
+    fn history_rows_summarise_items() {
+        let mut v = view(InvoiceStatus::Paid, None);
+        v.items = vec![
+            crate::invoice::LineItem::from_parts("コーヒー", 480, 2, 8).unwrap(),
+            crate::invoice::LineItem::from_parts("紙袋", 10, 1, 10).unwrap(),
+        ];
+        let r = HistoryRow::from_view(&v);
+        assert_eq!(r.summary, "コーヒー +1");
+        assert_eq!(r.customer_email.as_deref(), Some("taro@example.jp"));
+    }
+
+    #[test]
+    fn bank_transfer_details() {
+        let details = json!({"type": "bank_transfer", "bank_name": "三井住友銀行",
+            "account_branch_name": "テスト支店", "account_type": "普通預金",
+            "account_number": "1234567", "account_name": "カ）デジカ"});
+        let v = view(InvoiceStatus::AwaitingPayment, Some(details));
+        match Instructions::from_view(&v).unwrap() {
+            Instructions::BankTransfer {
+                branch_name,
+                account_number,
+                ..
+            } => {
+                assert_eq!(branch_name.as_deref(), Some("テスト支店"));
+                assert_eq!(account_number.as_deref(), Some("1234567"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let card = json!({"type": "credit_card", "last_four_digits": "1111"});
+        assert!(Instructions::from_view(&view(InvoiceStatus::Paid, Some(card))).is_none());
+    }
+}

@@ -1,0 +1,240 @@
+// Charge screen: big QR, amount, invoice number, live status, countdown, cancel, customer display,
+// "pay as the customer" (demo), then paid / instructions / what happened next.
+import { t } from "./i18n.js";
+import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, banner, copy, openUrl } from "./util.js";
+import { putSvg } from "./svg.js";
+import { app, show } from "./app.js";
+
+let current = null; // the ChargeScreen from the core
+let stopWatch = null;
+let countdownTimer = null;
+
+/**
+ * Live status. Until the core's payment tracker publishes typed changes as a Tauri event, this polls
+ * `refresh_invoice` every second; swap the body for `listen("invoice-changed", …)` when it lands.
+ */
+function watchInvoice(number, onChange) {
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      onChange(await call("refresh_invoice", { number }));
+      banner(null);
+    } catch (e) {
+      if (e.code === "network") banner(t("error.network"));
+      else showError(e);
+    } finally {
+      busy = false;
+    }
+  }, 1000);
+  return () => clearInterval(timer);
+}
+
+export function init() {
+  $("#cancel-charge").addEventListener("click", cancel);
+  $("#new-sale").addEventListener("click", newSale);
+  $("#retry").addEventListener("click", retry);
+  $("#customer-display").addEventListener("click", openCustomerDisplay);
+  $("#pay-as-customer").addEventListener("click", () =>
+    call("demo_pay_window", { number: current.invoice_number }).catch(showError));
+}
+
+export function enter(screen) {
+  if (screen) render(screen);
+}
+
+export function leave() {
+  stopWatching();
+  clearInterval(countdownTimer);
+  current = null;
+}
+
+export function relabel() {
+  if (current) render(current);
+}
+
+export function onKey(e) {
+  if (e.key === "Escape" && current && current.status === "pending") {
+    e.preventDefault();
+    cancel();
+  } else if (e.key === "Enter" && current && current.is_final && !e.target.closest("input,textarea")) {
+    e.preventDefault();
+    newSale();
+  }
+}
+
+function stopWatching() {
+  if (stopWatch) stopWatch();
+  stopWatch = null;
+}
+
+function render(s) {
+  const first = !current || current.invoice_number !== s.invoice_number;
+  current = s;
+  const screenEl = $("#screen-charge");
+  screenEl.dataset.status = s.status;
+  $("#charge-number").textContent = s.invoice_number;
+  $("#charge-amount").textContent = yen(s.amount, s.currency);
+  const taxes = [];
+  if (s.tax_10) taxes.push(`10% ${yen(s.tax_10)}`);
+  if (s.tax_8) taxes.push(`8% ${yen(s.tax_8)}`);
+  $("#charge-tax").textContent = taxes.length ? `${t("charge.tax")} ${taxes.join(" · ")}` : "";
+  const pill = $("#charge-status");
+  pill.textContent = statusLabel(s.status) + (s.payment_method ? ` · ${methodLabel(s.payment_method)}` : "");
+  pill.className = `status-pill ${s.status}`;
+
+  const pending = s.status === "pending";
+  putSvg($("#charge-qr"), pending ? s.qr_svg : null, t("charge.scan"));
+  $("#charge-qr").hidden = !pending;
+  $("#charge-scan").hidden = !pending;
+  $("#pay-as-customer").hidden = !(pending && app.info?.mode === "demo");
+  $("#cancel-charge").hidden = !s.can_cancel || s.status === "awaiting_payment";
+  $("#retry").hidden = !s.can_retry;
+  $("#new-sale").hidden = !s.is_final && s.status !== "awaiting_payment" && s.status !== "failed";
+
+  renderResult(s);
+  renderInstructions(s.instructions);
+
+  if (first || pending) startCountdown(s);
+  if (!pending) $("#charge-countdown").textContent = "";
+  const keepWatching = s.status === "pending" || s.status === "awaiting_payment";
+  if (keepWatching && !stopWatch) {
+    stopWatch = watchInvoice(s.invoice_number, (next) => {
+      if (current && next.invoice_number === current.invoice_number) render(next);
+    });
+  } else if (!keepWatching) {
+    stopWatching();
+  }
+}
+
+function renderResult(s) {
+  const el = $("#charge-result");
+  const msg = {
+    paid: ["✓", t("charge.paid"), t("charge.paid_sub")],
+    awaiting_payment: ["…", t("charge.awaiting"), t("charge.awaiting_sub")],
+    cancelled: ["×", t("charge.cancelled"), ""],
+    expired: ["!", t("charge.expired"), t("charge.next_retry")],
+    failed: ["!", t("charge.failed"), t("charge.next_retry")],
+    needs_review: ["?", t("status.needs_review"), t("charge.needs_review")],
+    refunded: ["↩", t("status.refunded"), ""],
+    partially_refunded: ["↩", t("status.partially_refunded"), ""],
+  }[s.status];
+  el.hidden = !msg;
+  el.className = `result ${s.status}`;
+  if (msg) {
+    el.replaceChildren(
+      h("div", { class: "result-icon" }, msg[0]),
+      h("div", { class: "result-title" }, msg[1]),
+      msg[2] ? h("div", { class: "result-sub" }, msg[2]) : "",
+      s.status === "paid" ? h("div", { class: "result-amount" }, yen(s.amount, s.currency)) : "",
+    );
+  }
+}
+
+function field(label, value, copyable = true) {
+  if (!value) return null;
+  return h("div", { class: "field" },
+    h("dt", {}, label),
+    h("dd", {}, h("span", { class: "value" }, value),
+      copyable ? h("button", { class: "mini copy", type: "button", onclick: () => copy(value) }, t("charge.copy")) : ""));
+}
+
+function renderInstructions(ins) {
+  const el = $("#charge-instructions");
+  el.hidden = !ins;
+  if (!ins) return el.replaceChildren();
+  const deadline = ins.deadline ? dateTime(ins.deadline) : null;
+  let title, fields;
+  if (ins.kind === "konbini") {
+    title = `${t("konbini.title")}${ins.store ? ` — ${storeName(ins.store)}` : ""}`;
+    fields = [
+      field(t("konbini.receipt"), ins.receipt),
+      field(t("konbini.confirmation"), ins.confirmation_code),
+      field(t("deadline"), deadline, false),
+    ];
+  } else if (ins.kind === "bank_transfer") {
+    title = t("bank.title");
+    fields = [
+      field(t("bank.bank"), ins.bank_name),
+      field(t("bank.branch"), ins.branch_name),
+      field(t("bank.type"), ins.account_type),
+      field(t("bank.number"), ins.account_number),
+      field(t("bank.name"), ins.account_name),
+      field(t("bank.order"), ins.order_id),
+      field(t("deadline"), deadline, false),
+    ];
+  } else {
+    title = t("payeasy.title");
+    fields = [
+      field(t("payeasy.bank_id"), ins.bank_id),
+      field(t("payeasy.customer_id"), ins.customer_id),
+      field(t("payeasy.confirmation_id"), ins.confirmation_id),
+      field(t("deadline"), deadline, false),
+    ];
+  }
+  const qr = h("div", { class: "qr small" });
+  putSvg(qr, ins.instructions_qr_svg, t("charge.open_instructions"));
+  el.replaceChildren(
+    h("h3", {}, title),
+    h("div", { class: "instr-body" },
+      h("dl", { class: "fields" }, ...fields.filter(Boolean)),
+      ins.instructions_qr_svg ? qr : ""),
+    ins.instructions_url
+      ? h("button", { class: "btn ghost", type: "button", onclick: () => openUrl(ins.instructions_url).catch(showError) }, t("charge.open_instructions"))
+      : "",
+  );
+}
+
+function storeName(s) {
+  return { "seven-eleven": "セブン-イレブン", lawson: "ローソン", "family-mart": "ファミリーマート", ministop: "ミニストップ", "daily-yamazaki": "デイリーヤマザキ", seicomart: "セイコーマート" }[s] || s;
+}
+
+function startCountdown(s) {
+  clearInterval(countdownTimer);
+  const el = $("#charge-countdown");
+  if (!s.expires_at || s.status !== "pending") return (el.textContent = "");
+  const end = new Date(s.expires_at).getTime();
+  const tick = () => {
+    const left = Math.max(0, Math.floor((end - Date.now()) / 1000));
+    const mm = String(Math.floor(left / 60)).padStart(2, "0");
+    const ss = String(left % 60).padStart(2, "0");
+    el.textContent = left > 0 ? t("charge.expires_in", { time: `${mm}:${ss}` }) : t("charge.expired_at");
+    el.classList.toggle("urgent", left < 120);
+  };
+  tick();
+  countdownTimer = setInterval(tick, 1000);
+}
+
+async function cancel() {
+  if (!current) return;
+  try {
+    render(await call("cancel_invoice", { number: current.invoice_number }));
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function retry() {
+  try {
+    render(await call("retry_invoice", { number: current.invoice_number }));
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function openCustomerDisplay() {
+  try {
+    await call("open_customer_display");
+    const number = current?.invoice_number ?? null;
+    // The new window needs a moment to start listening; tell it twice.
+    for (const ms of [700, 2000]) setTimeout(() => call("set_customer_view", { number }).catch(() => {}), ms);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function newSale() {
+  call("set_customer_view", { number: null }).catch(() => {});
+  show("register");
+}

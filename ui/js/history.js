@@ -1,0 +1,145 @@
+// History: search by date range, amount range, text, status, method; detail with the timeline;
+// cancel and refund with a confirmation step.
+import { t } from "./i18n.js";
+import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, today, toast } from "./util.js";
+import { show } from "./app.js";
+
+const STATUSES = ["pending", "awaiting_payment", "paid", "failed", "needs_review", "partially_refunded", "refunded", "cancelled", "expired"];
+const METHODS = ["credit_card", "paypay", "konbini", "bank_transfer", "pay_easy", "linepay", "merpay", "rakutenpay"];
+
+export function init() {
+  $("#history-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    search();
+  });
+  $("#h-today").addEventListener("click", () => {
+    $("#h-from").value = today();
+    $("#h-to").value = today();
+    search();
+  });
+  fillSelects();
+}
+
+function fillSelects() {
+  const st = $("#h-status");
+  const keep = st.value;
+  st.replaceChildren(h("option", { value: "" }, t("history.any")), ...STATUSES.map((s) => h("option", { value: s }, statusLabel(s))));
+  st.value = keep;
+  const me = $("#h-method");
+  const keepM = me.value;
+  me.replaceChildren(h("option", { value: "" }, t("history.any")), ...METHODS.map((m) => h("option", { value: m }, methodLabel(m))));
+  me.value = keepM;
+}
+
+export function relabel() {
+  fillSelects();
+}
+
+export function enter() {
+  search();
+  setTimeout(() => $("#h-text").focus(), 0);
+}
+
+function num(v) {
+  const s = v.trim();
+  return s === "" ? null : Number(s);
+}
+
+async function search() {
+  const query = {
+    from: $("#h-from").value || null,
+    to: $("#h-to").value || null,
+    min: num($("#h-min").value),
+    max: num($("#h-max").value),
+    text: $("#h-text").value || null,
+    status: $("#h-status").value || null,
+    method: $("#h-method").value || null,
+  };
+  try {
+    const rows = await call("list_invoices", { query });
+    renderRows(rows);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function renderRows(rows) {
+  const tbody = $("#history-rows");
+  const paid = rows.filter((r) => ["paid", "partially_refunded"].includes(r.status));
+  const total = paid.reduce((a, r) => a + r.amount - r.refunded_amount, 0);
+  $("#history-summary").textContent = rows.length ? t("history.count", { n: rows.length, total: yen(total) }) : t("history.none");
+  tbody.replaceChildren(
+    ...rows.map((r) =>
+      h("tr", { tabindex: "0", class: "hrow", onclick: () => openDetail(r.invoice_number), onkeydown: (e) => e.key === "Enter" && openDetail(r.invoice_number) },
+        h("td", { class: "mono" }, r.invoice_number),
+        h("td", {}, dateTime(r.created_at)),
+        h("td", {}, r.summary),
+        h("td", {}, r.customer_name || r.customer_email || ""),
+        h("td", {}, methodLabel(r.payment_method)),
+        h("td", {}, h("span", { class: `status-pill small ${r.status}` }, statusLabel(r.status))),
+        h("td", { class: "num" }, yen(r.amount, r.currency)),
+      ),
+    ),
+  );
+}
+
+async function openDetail(number) {
+  let d;
+  try {
+    d = await call("invoice_detail", { number });
+  } catch (e) {
+    return showError(e);
+  }
+  const s = d.screen;
+  const dlg = $("#detail");
+  const refundInput = h("input", { inputmode: "numeric", placeholder: String(s.amount - s.refunded_amount) });
+  const canRefund = ["paid", "partially_refunded"].includes(s.status);
+  dlg.replaceChildren(
+    h("div", { class: "detail-head" },
+      h("div", {}, h("div", { class: "muted" }, t("charge.invoice")), h("div", { class: "invoice-number" }, s.invoice_number)),
+      h("span", { class: `status-pill ${s.status}` }, statusLabel(s.status)),
+      h("div", { class: "amount-mid" }, yen(s.amount, s.currency))),
+    h("h3", {}, t("detail.items")),
+    h("table", { class: "table compact" },
+      h("tbody", {}, ...d.items.map((i) =>
+        h("tr", {}, h("td", {}, i.name), h("td", {}, `${i.tax_rate}%`), h("td", { class: "num" }, `${yen(i.unit_price)} × ${i.quantity}`), h("td", { class: "num" }, yen(i.unit_price * i.quantity)))))),
+    h("h3", {}, t("detail.timeline")),
+    h("ol", { class: "timeline" }, ...d.timeline.map((e) =>
+      h("li", {}, h("span", { class: "when" }, dateTime(e.at)), " ",
+        h("span", {}, e.to_status ? `${e.from_status ? statusLabel(e.from_status) + " → " : ""}${statusLabel(e.to_status)}` : e.kind),
+        h("span", { class: "muted small" }, ` ${e.cause}`)))),
+    h("div", { class: "detail-actions" },
+      canRefund ? h("label", { class: "inline" }, h("span", {}, t("detail.refund_amount")), refundInput) : "",
+      canRefund ? h("button", { class: "btn danger", type: "button", onclick: () => refund(s, refundInput.value) }, t("detail.refund")) : "",
+      s.can_cancel ? h("button", { class: "btn danger", type: "button", onclick: () => cancel(s) }, t("charge.cancel")) : "",
+      ["pending", "awaiting_payment", "expired", "failed", "cancelled"].includes(s.status)
+        ? h("button", { class: "btn ghost", type: "button", onclick: () => { dlg.close(); show("charge", s); } }, t("detail.open")) : "",
+      h("button", { class: "btn primary", type: "button", onclick: () => dlg.close() }, t("detail.close"))),
+  );
+  dlg.showModal();
+}
+
+async function refund(s, value) {
+  const amount = value.trim() === "" ? null : Number(value);
+  const shown = yen(amount ?? s.amount - s.refunded_amount);
+  if (!confirm(t("detail.refund_confirm", { number: s.invoice_number, amount: shown }))) return;
+  try {
+    await call("refund_invoice", { number: s.invoice_number, amount });
+    toast(t("status.refunded"));
+    $("#detail").close();
+    search();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function cancel(s) {
+  if (!confirm(t("detail.cancel_confirm", { number: s.invoice_number }))) return;
+  try {
+    await call("cancel_invoice", { number: s.invoice_number });
+    $("#detail").close();
+    search();
+  } catch (e) {
+    showError(e);
+  }
+}

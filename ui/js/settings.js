@@ -1,0 +1,123 @@
+// Settings (key → OS keychain, shop settings, language) and the CSV export screen.
+import { t, setLang, getLang } from "./i18n.js";
+import { $, call, showError, toast, today } from "./util.js";
+import { app, refreshInfo, relabel as relabelAll } from "./app.js";
+
+export function init() {
+  $("#key-form").addEventListener("submit", saveKey);
+  $("#settings-form").addEventListener("submit", saveSettings);
+  $("#export-form").addEventListener("submit", doExport);
+  load();
+}
+
+async function load() {
+  try {
+    const s = await call("get_settings");
+    window.rejiSettings = s;
+    $("#s-shop").value = s.shop_name;
+    $("#s-price-mode").value = s.price_mode;
+    $("#s-rounding").value = s.rounding;
+    $("#s-expires").value = s.expires_in;
+  } catch (e) {
+    showError(e);
+  }
+}
+
+export function enter() {
+  load();
+  $("#s-lang").value = getLang();
+  renderKey();
+}
+
+export function relabel() {
+  renderKey();
+}
+
+function renderKey() {
+  const info = app.info;
+  if (!info) return;
+  const badge = $("#key-badge");
+  badge.textContent = t(`mode.${info.mode}`);
+  badge.className = `badge ${info.mode}`;
+  $("#key-masked").textContent = info.key_masked || (info.mode === "demo" ? t("settings.key_none") : info.key_error?.detail || "");
+}
+
+async function saveKey(e) {
+  e.preventDefault();
+  const input = $("#key-input");
+  const key = input.value.trim();
+  if (!key) return input.focus();
+  try {
+    await call("save_key", { key });
+    input.value = "";
+    toast(t("settings.key_saved"));
+    await refreshInfo();
+    renderKey();
+  } catch (err) {
+    showError(err);
+  } finally {
+    input.value = "";
+  }
+}
+
+async function saveSettings(e) {
+  e.preventDefault();
+  const wanted = {
+    shop_name: $("#s-shop").value,
+    price_mode: $("#s-price-mode").value,
+    rounding: $("#s-rounding").value,
+    expires_in: $("#s-expires").value,
+  };
+  try {
+    for (const [key, value] of Object.entries(wanted)) {
+      if (window.rejiSettings?.[key] === value) continue;
+      window.rejiSettings = await call("set_setting", { key, value });
+    }
+    const lang = $("#s-lang").value;
+    if (lang !== getLang()) {
+      setLang(lang);
+      relabelAll();
+    }
+    toast(t("settings.saved"));
+    refreshInfo();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+export const exportScreen = {
+  enter() {
+    if (!$("#x-from").value) {
+      const d = today();
+      $("#x-from").value = `${d.slice(0, 8)}01`;
+      $("#x-to").value = d;
+    }
+  },
+};
+
+async function doExport(e) {
+  e.preventDefault();
+  const from = $("#x-from").value || null;
+  const to = $("#x-to").value || null;
+  let path;
+  try {
+    path = await call("plugin:dialog|save", {
+      options: { defaultPath: `reji-${from ?? "all"}-${to ?? today()}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] },
+    });
+  } catch (err) {
+    return showError(err);
+  }
+  if (!path) return;
+  const progress = $("#x-progress");
+  progress.hidden = false;
+  try {
+    const r = await call("export_csv", {
+      input: { path, from, to, encoding: $("#x-encoding").value, headers: $("#x-headers").value },
+    });
+    $("#x-result").textContent = t("export.done", { n: r.rows, path: r.path });
+  } catch (err) {
+    showError(err);
+  } finally {
+    progress.hidden = true;
+  }
+}

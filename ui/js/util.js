@@ -1,0 +1,122 @@
+// Small DOM, formatting and IPC helpers shared by the staff screens.
+import { t, getLang } from "./i18n.js";
+
+const tauri = window.__TAURI__;
+
+/** Calls a Rust command; rejects with the command's `{code, message_key, detail}`. */
+export async function call(cmd, args = {}) {
+  try {
+    return await tauri.core.invoke(cmd, args);
+  } catch (e) {
+    if (e && typeof e === "object" && e.code) throw e;
+    throw { code: "unknown", message_key: "error.unknown", detail: String(e) };
+  }
+}
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+/** Creates an element: h("div", {class: "x", onclick: f}, "text", child…). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function yen(n, currency = "JPY") {
+  if (n == null) return "";
+  if (currency !== "JPY") return `${n} ${currency}`;
+  return new Intl.NumberFormat(getLang() === "ja" ? "ja-JP" : "en-JP", {
+    style: "currency",
+    currency: "JPY",
+  }).format(n);
+}
+
+export function dateTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return new Intl.DateTimeFormat(getLang() === "ja" ? "ja-JP" : "en-GB", {
+    timeZone: "Asia/Tokyo",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(d);
+}
+
+/** Today in the shop's time zone, YYYY-MM-DD. */
+export function today() {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tokyo" }).format(new Date());
+  return parts;
+}
+
+export function statusLabel(s) {
+  return t(`status.${s}`);
+}
+
+export function methodLabel(m) {
+  return m ? t(`method.${m}`) : "—";
+}
+
+/** A translated sentence for a command error, with the core's detail underneath. */
+export function errorText(e) {
+  const key = e && e.message_key ? e.message_key : "error.unknown";
+  return { title: t(key), detail: e && e.detail ? e.detail : "" };
+}
+
+let toastTimer;
+export function toast(text, kind = "info") {
+  const el = $("#toast");
+  el.replaceChildren(text);
+  el.className = `toast show ${kind}`;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.className = "toast"), 3500);
+}
+
+export function showError(e) {
+  const { title, detail } = errorText(e);
+  const el = $("#toast");
+  el.replaceChildren(h("strong", {}, title), detail ? h("div", { class: "detail" }, detail) : "");
+  el.className = "toast show error";
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.className = "toast"), 7000);
+}
+
+/** Non-blocking banner for network trouble (cleared on the next success). */
+export function banner(text) {
+  const el = $("#banner");
+  if (!text) {
+    el.hidden = true;
+    return;
+  }
+  el.textContent = text;
+  el.hidden = false;
+}
+
+export async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const ta = h("textarea", {}, text);
+    document.body.append(ta);
+    ta.select();
+    document.execCommand("copy");
+    ta.remove();
+  }
+  toast(t("charge.copied"));
+}
+
+export function openUrl(url) {
+  return call("plugin:opener|open_url", { url });
+}
