@@ -3,7 +3,7 @@
 //! ```text
 //! cargo build --release --bins && cargo run --release --bin reji-bench            # full run
 //! cargo run --bin reji-bench -- --quick                                           # small N (CI)
-//! reji-bench [--quick] [--json FILE] [--only export,charge,ledger,qr] [--db FILE] [--rows N]
+//! reji-bench [--quick] [--json FILE] [--only export,charge,ledger,qr,tracker] [--db FILE] [--rows N]
 //! ```
 //!
 //! Rows (see docs/benchmarks.md):
@@ -13,6 +13,8 @@
 //!    wire by a byte-forwarding proxy; fake at 0 ms and 150 ms injected latency.
 //! 3. Ledger write path: `create_invoice` + `transition` vs a bare INSERT; WAL writer/reader check.
 //! 4. QR render: SVG and terminal vs the bare `qrcode` encode.
+//! 6. Payment tracker (`reji-bench/tracker.rs`): fast-lane latency and request rate vs a 3 s poll,
+//!    slow-lane requests per pass for both feeds, catch-up after a three-day closure.
 //!
 //! The numbers are never judged here: the table marks goals met or missed, the exit code is 0 unless a
 //! measurement could not be made at all.
@@ -39,6 +41,10 @@ use reji::tax::{PriceMode, Rounding, TaxRate};
 use rusqlite::params;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+// Row 6 (the payment tracker) lives in its own file.
+#[path = "reji-bench/tracker.rs"]
+mod tracker;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
@@ -83,7 +89,7 @@ impl Opts {
                 "--rows" => o.rows = Some(value("--rows")?.parse()?),
                 "-h" | "--help" => {
                     println!(
-                        "usage: reji-bench [--quick] [--json FILE] [--only export,charge,ledger,qr] \
+                        "usage: reji-bench [--quick] [--json FILE] [--only export,charge,ledger,qr,tracker] \
                          [--db FILE (reuse/keep the seeded export ledger)] [--rows N]"
                     );
                     std::process::exit(0);
@@ -393,6 +399,9 @@ fn run() -> Res<()> {
     }
     if opts.wants("qr") {
         rows.extend(bench_qr(&sizes)?);
+    }
+    if opts.wants("tracker") {
+        rows.extend(tracker::bench_tracker(opts.quick, tmp.path())?);
     }
     rows.push(
         Row::new(
