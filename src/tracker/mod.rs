@@ -150,6 +150,8 @@ struct Watched {
     session_id: String,
     shown_at: Instant,
     next_at: Instant,
+    /// When the poll in flight was sent: the cadence spaces request *starts*.
+    sent_at: Instant,
     in_flight: bool,
     backoff: Backoff,
 }
@@ -250,6 +252,7 @@ impl Task {
         for w in self.fast.values_mut() {
             if !w.in_flight && w.next_at <= now {
                 w.in_flight = true;
+                w.sent_at = now;
                 let (client, tx, sid, invoice_id) = (
                     self.client.clone(),
                     self.done_tx.clone(),
@@ -303,6 +306,7 @@ impl Task {
                 session_id,
                 shown_at: now,
                 next_at: now,
+                sent_at: now,
                 in_flight: false,
                 backoff: Backoff::new(self.cfg.backoff_base, self.cfg.backoff_max),
             },
@@ -334,8 +338,8 @@ impl Task {
                 match *result {
                     Ok(session) => {
                         w.backoff.succeed();
-                        let shown = w.shown_at.elapsed();
-                        w.next_at = Instant::now() + self.cfg.cadence.interval(shown);
+                        let shown = w.sent_at.duration_since(w.shown_at);
+                        w.next_at = w.sent_at + self.cfg.cadence.interval(shown);
                         self.network(true, "");
                         let applied = self.reg.lock().await.apply_session_snapshot(&session);
                         match applied {
