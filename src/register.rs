@@ -793,28 +793,7 @@ impl Register {
         let client = self.client()?.clone();
         self.cancel_authorized_payments(inv.id, &client).await?;
         let attempt = self.ledger.current_attempt(inv.id)?;
-        if let (Some(sid), Some("pending")) =
-            (&attempt.session_id, attempt.session_status.as_deref())
-        {
-            let path = format!("/sessions/{sid}/cancel");
-            let r = self
-                .ledger
-                .store_request(inv.id, "cancel_session", &path, "{}", self.now())?;
-            match client.cancel_session(sid, &r.idempotency_key).await {
-                Ok(s) => {
-                    self.ledger.record_session(attempt.id, &s, inv.expires_in)?;
-                    self.ledger.complete_request(r.id, "ok", self.now())?;
-                }
-                Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
-                    self.ledger.complete_request(
-                        r.id,
-                        &format!("refused: {}", e.code().unwrap_or("")),
-                        self.now(),
-                    )?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.cancel_open_session(&inv, &attempt, &client).await?;
         self.refresh(inv.id).await?;
         let after = self.ledger.invoice_by_id(inv.id)?;
         if after.status != InvoiceStatus::Cancelled
@@ -839,6 +818,36 @@ impl Register {
             self.now(),
         )?;
         self.view(inv.id)
+    }
+
+    /// Cancels an attempt's session at KOMOJU while it is still open (request stored first). A refusal
+    /// is recorded; the caller re-reads the session to act on what KOMOJU says.
+    async fn cancel_open_session(
+        &mut self,
+        inv: &InvoiceRecord,
+        attempt: &Attempt,
+        client: &Client,
+    ) -> Result<()> {
+        let (Some(sid), Some("pending")) = (&attempt.session_id, attempt.session_status.as_deref())
+        else {
+            return Ok(());
+        };
+        let path = format!("/sessions/{sid}/cancel");
+        let r = self
+            .ledger
+            .store_request(inv.id, "cancel_session", &path, "{}", self.now())?;
+        match client.cancel_session(sid, &r.idempotency_key).await {
+            Ok(s) => {
+                self.ledger.record_session(attempt.id, &s, inv.expires_in)?;
+                self.ledger.complete_request(r.id, "ok", self.now())?;
+            }
+            Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+                let outcome = format!("refused: {}", e.code().unwrap_or(""));
+                self.ledger.complete_request(r.id, &outcome, self.now())?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
     }
 
     async fn cancel_authorized_payments(&mut self, invoice_id: i64, client: &Client) -> Result<()> {
@@ -999,30 +1008,8 @@ impl Register {
         let client = self.client()?.clone();
         self.cancel_authorized_payments(inv.id, &client).await?;
         let old = self.ledger.current_attempt(inv.id)?;
-        if let (Some(sid), Some("pending")) = (&old.session_id, old.session_status.as_deref()) {
-            if !old.session_expired {
-                let r = self.ledger.store_request(
-                    inv.id,
-                    "cancel_session",
-                    &format!("/sessions/{sid}/cancel"),
-                    "{}",
-                    self.now(),
-                )?;
-                match client.cancel_session(sid, &r.idempotency_key).await {
-                    Ok(s) => {
-                        self.ledger.record_session(old.id, &s, inv.expires_in)?;
-                        self.ledger.complete_request(r.id, "ok", self.now())?;
-                    }
-                    Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
-                        self.ledger.complete_request(
-                            r.id,
-                            &format!("refused: {}", e.code().unwrap_or("")),
-                            self.now(),
-                        )?;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
+        if !old.session_expired {
+            self.cancel_open_session(&inv, &old, &client).await?;
         }
         // A payment may have been captured meanwhile: look once more before opening a new session.
         self.refresh(inv.id).await?;
