@@ -777,19 +777,10 @@ impl Register {
 
     /// Cancels an unpaid invoice: the open session and any authorized (konbini, bank) payment.
     pub async fn cancel(&mut self, key: &str) -> Result<InvoiceView> {
-        let inv = self.ledger.find_invoice(key)?;
-        self.refresh(inv.id).await?;
-        let inv = self.ledger.invoice_by_id(inv.id)?;
-        if !matches!(
-            inv.status,
-            InvoiceStatus::Pending | InvoiceStatus::Failed | InvoiceStatus::AwaitingPayment
-        ) {
-            return Err(Error::NotAllowed {
-                invoice: inv.number.to_string(),
-                status: inv.status,
-                action: "cancel",
-            });
-        }
+        use InvoiceStatus::*;
+        let inv = self
+            .refreshed_in(key, &[Pending, Failed, AwaitingPayment], "cancel")
+            .await?;
         let client = self.client()?.clone();
         self.cancel_authorized_payments(inv.id, &client).await?;
         let attempt = self.ledger.current_attempt(inv.id)?;
@@ -818,6 +809,26 @@ impl Register {
             self.now(),
         )?;
         self.view(inv.id)
+    }
+
+    /// Finds an invoice, refreshes it from KOMOJU, and checks that `action` is allowed in its status.
+    async fn refreshed_in(
+        &mut self,
+        key: &str,
+        allowed: &[InvoiceStatus],
+        action: &'static str,
+    ) -> Result<InvoiceRecord> {
+        let inv = self.ledger.find_invoice(key)?;
+        self.refresh(inv.id).await?;
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        if !allowed.contains(&inv.status) {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action,
+            });
+        }
+        Ok(inv)
     }
 
     /// Cancels an attempt's session at KOMOJU while it is still open (request stored first). A refusal
@@ -992,19 +1003,10 @@ impl Register {
     /// A new session (attempt n+1, new order number) for a cancelled, expired or failed invoice. An
     /// earlier attempt's still-authorized payment and still-open session are cancelled first.
     pub async fn retry(&mut self, key: &str) -> Result<InvoiceView> {
-        let inv = self.ledger.find_invoice(key)?;
-        self.refresh(inv.id).await?;
-        let inv = self.ledger.invoice_by_id(inv.id)?;
-        if !matches!(
-            inv.status,
-            InvoiceStatus::Cancelled | InvoiceStatus::Expired | InvoiceStatus::Failed
-        ) {
-            return Err(Error::NotAllowed {
-                invoice: inv.number.to_string(),
-                status: inv.status,
-                action: "retry",
-            });
-        }
+        use InvoiceStatus::*;
+        let inv = self
+            .refreshed_in(key, &[Cancelled, Expired, Failed], "retry")
+            .await?;
         let client = self.client()?.clone();
         self.cancel_authorized_payments(inv.id, &client).await?;
         let old = self.ledger.current_attempt(inv.id)?;
