@@ -32,25 +32,28 @@ fi
 
 # Inside the private session bus. Start the daemon ourselves, before anything can D-Bus-activate
 # a locked one: `--unlock` reads the password from stdin and creates and unlocks the "login"
-# collection, which is the "default" alias that keyring stores new items in. The daemon forks
-# and keeps running in the background.
+# collection, which is the "default" alias that keyring stores new items in. It runs in the
+# foreground as our own background job, so that its messages are kept (in a log shown when the
+# command fails) and a daemon that dies is reported as such rather than as a test failure far away.
+daemon_log="$XDG_RUNTIME_DIR/gnome-keyring.log"
 printf '%s' "${REJI_TEST_KEYRING_PASSWORD:-reji-test}" |
-  gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  gnome-keyring-daemon --foreground --unlock --components=secrets >"$daemon_log" 2>&1 &
+daemon_pid=$!
 
 # Wait until the Secret Service is on the bus.
-owner_pid() {
+on_bus() {
   dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-    org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null |
-    awk '{print $NF}'
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true
 }
-daemon_pid=""
-for _ in $(seq 1 50); do
-  daemon_pid=$(owner_pid || true)
-  [ -n "$daemon_pid" ] && break
+up=""
+for _ in $(seq 1 100); do
+  if on_bus; then up=1; break; fi
+  kill -0 "$daemon_pid" 2>/dev/null || break
   sleep 0.1
 done
-if [ -z "$daemon_pid" ]; then
-  echo "with-keychain: gnome-keyring-daemon did not come up on the session bus" >&2
+if [ -z "$up" ]; then
+  echo "with-keychain: gnome-keyring-daemon did not come up on the session bus; its log:" >&2
+  cat "$daemon_log" >&2 || true
   exit 1
 fi
 
@@ -58,4 +61,16 @@ stop_daemon() { kill "$daemon_pid" 2>/dev/null || true; }
 trap stop_daemon EXIT
 
 export REJI_TEST_KEYCHAIN=1
+set +e
 "$@"
+rc=$?
+set -e
+if ! kill -0 "$daemon_pid" 2>/dev/null; then
+  wait "$daemon_pid"
+  echo "with-keychain: gnome-keyring-daemon exited during the run (status $?); its log:" >&2
+  cat "$daemon_log" >&2 || true
+elif [ "$rc" -ne 0 ] && [ -s "$daemon_log" ]; then
+  echo "with-keychain: the command failed (status $rc); gnome-keyring-daemon's log:" >&2
+  cat "$daemon_log" >&2 || true
+fi
+exit "$rc"

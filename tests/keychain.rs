@@ -10,9 +10,14 @@
 use std::io::Write as _;
 #[cfg(target_os = "linux")]
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use reji::keychain::{KeyError, KeyStore, OsKeychain, SecretKey, ACCOUNT};
+
+/// The tests in this file take turns: a shop's register talks to its keychain one call at a time,
+/// and two tests racing on one daemon proved nothing more (a CI run once lost the daemon mid-race).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn enabled() -> bool {
     match std::env::var("REJI_TEST_KEYCHAIN") {
@@ -55,6 +60,7 @@ fn os_keychain_round_trip() {
     if !enabled() {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let service = unique_service();
     let store = OsKeychain::new(service.as_str(), ACCOUNT);
     let key: SecretKey = "sk_test_reJiKeychainTest_0123wxyz".parse().unwrap();
@@ -110,6 +116,7 @@ fn os_keychain_rejects_invalid_stored_value() {
     if !enabled() {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let service = unique_service();
     // Store garbage the way another tool might, then read it through OsKeychain.
     let entry = keyring::Entry::new(&service, ACCOUNT).unwrap();
