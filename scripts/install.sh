@@ -10,6 +10,8 @@ need_pkgs=(
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   # tests: real Secret Service, a real WebKit window, reference tools for benchmarks
   dbus dbus-x11 gnome-keyring libsecret-tools xvfb xauth webkit2gtk-driver sqlite3 time
+  # receipts: the PDF test reads the text layer back with pdftotext; docs render pages with pdftoppm
+  poppler-utils
   # Japanese text in the app windows (a small Gothic font; system fonts are preferred when present)
   fonts-ipafont-gothic
 )

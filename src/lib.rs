@@ -12,6 +12,7 @@ pub mod komoju;
 pub mod ledger;
 pub mod money;
 pub mod qr;
+pub mod receipt;
 pub mod register;
 pub mod status;
 pub mod tax;

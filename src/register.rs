@@ -123,6 +123,17 @@ pub struct Settings {
     pub expires_in: u32,
     /// Shown on the customer display and receipts.
     pub shop_name: String,
+    /// 適格請求書発行事業者登録番号 (`T` + 13 digits), normalised; receipts are qualified invoices
+    /// only with it.
+    pub registration_number: Option<String>,
+    pub shop_address: Option<String>,
+    pub shop_phone: Option<String>,
+    /// A line printed at the bottom of every receipt.
+    pub receipt_footer: Option<String>,
+    /// Account names of the journal export (they must match the accounting software's).
+    pub journal_debit_account: String,
+    pub journal_debit_sub: String,
+    pub journal_credit_account: String,
 }
 
 impl Default for Settings {
@@ -133,6 +144,13 @@ impl Default for Settings {
             rounding: Rounding::Down,
             expires_in: DEFAULT_EXPIRES_IN,
             shop_name: DEFAULT_SHOP_NAME.to_string(),
+            registration_number: None,
+            shop_address: None,
+            shop_phone: None,
+            receipt_footer: None,
+            journal_debit_account: "売掛金".into(),
+            journal_debit_sub: "KOMOJU".into(),
+            journal_credit_account: "売上高".into(),
         }
     }
 }
@@ -141,12 +159,19 @@ impl Default for Settings {
 pub const DEFAULT_SHOP_NAME: &str = "Reji";
 
 impl Settings {
-    pub const KEYS: [&'static str; 5] = [
+    pub const KEYS: [&'static str; 12] = [
         "time_zone",
         "price_mode",
         "rounding",
         "expires_in",
         "shop_name",
+        "registration_number",
+        "shop_address",
+        "shop_phone",
+        "receipt_footer",
+        "journal_debit_account",
+        "journal_debit_sub",
+        "journal_credit_account",
     ];
 
     pub fn load(ledger: &Ledger) -> Result<Settings> {
@@ -173,6 +198,40 @@ impl Settings {
             "rounding" => self.rounding = value.parse().map_err(|e: String| Error::bad(key, e))?,
             "expires_in" => self.expires_in = parse_expires_in(value)?,
             "shop_name" => self.shop_name = clean_text(key, Some(value), 60)?.unwrap_or_default(),
+            // An empty value clears the optional receipt settings.
+            "registration_number" if value.trim().is_empty() => self.registration_number = None,
+            "registration_number" => {
+                let (n, _check_digit_ok) = crate::receipt::RegistrationNumber::parse(value)
+                    .map_err(|e| Error::bad(key, e))?;
+                self.registration_number = Some(n.as_str().to_string());
+            }
+            "journal_debit_account" | "journal_credit_account" => {
+                let v = clean_text(key, Some(value), 24)?.unwrap_or_default();
+                if key == "journal_debit_account" {
+                    self.journal_debit_account = v;
+                } else {
+                    self.journal_credit_account = v;
+                }
+            }
+            "journal_debit_sub" => {
+                self.journal_debit_sub = if value.trim().is_empty() {
+                    String::new()
+                } else {
+                    clean_text(key, Some(value), 24)?.unwrap_or_default()
+                }
+            }
+            "shop_address" | "shop_phone" | "receipt_footer" => {
+                let v = if value.trim().is_empty() {
+                    None
+                } else {
+                    clean_text(key, Some(value), if key == "shop_phone" { 20 } else { 100 })?
+                };
+                match key {
+                    "shop_address" => self.shop_address = v,
+                    "shop_phone" => self.shop_phone = v,
+                    _ => self.receipt_footer = v,
+                }
+            }
             _ => {
                 return Err(Error::bad(
                     "setting",
@@ -190,8 +249,46 @@ impl Settings {
             "rounding" => self.rounding.as_str().into(),
             "expires_in" => self.expires_in.to_string(),
             "shop_name" => self.shop_name.clone(),
+            "registration_number" => self.registration_number.clone().unwrap_or_default(),
+            "shop_address" => self.shop_address.clone().unwrap_or_default(),
+            "shop_phone" => self.shop_phone.clone().unwrap_or_default(),
+            "receipt_footer" => self.receipt_footer.clone().unwrap_or_default(),
+            "journal_debit_account" => self.journal_debit_account.clone(),
+            "journal_debit_sub" => self.journal_debit_sub.clone(),
+            "journal_credit_account" => self.journal_credit_account.clone(),
             _ => return None,
         })
+    }
+
+    /// Things worth telling the owner about the settings (not errors).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if let Some(n) = &self.registration_number {
+            if let Ok((n, false)) = crate::receipt::RegistrationNumber::parse(n) {
+                w.push(crate::receipt::check_digit_warning(&n));
+            }
+        }
+        w
+    }
+
+    /// The account names of the journal export.
+    pub fn journal_accounts(&self) -> crate::export::journal::Accounts {
+        crate::export::journal::Accounts {
+            debit: self.journal_debit_account.clone(),
+            debit_sub: self.journal_debit_sub.clone(),
+            credit: self.journal_credit_account.clone(),
+        }
+    }
+
+    /// The issuer on receipts.
+    pub fn shop_details(&self) -> crate::receipt::ShopDetails {
+        crate::receipt::ShopDetails {
+            name: self.shop_name.clone(),
+            registration_number: self.registration_number.clone(),
+            address: self.shop_address.clone(),
+            phone: self.shop_phone.clone(),
+            footer: self.receipt_footer.clone(),
+        }
     }
 }
 
@@ -1092,6 +1189,152 @@ impl Register {
         Ok((close, new))
     }
 
+    // ---- receipts -----------------------------------------------------------------------------
+
+    /// The receipt of a paid invoice (適格簡易請求書), or with `refund = Some(n)` the return receipt
+    /// (適格返還請求書) of its n-th refund. Issuing is logged; a second issue is marked 再発行.
+    /// Works from the ledger alone (no KOMOJU call): `show` or `sync` first for the latest state.
+    pub fn receipt(&mut self, key: &str, refund: Option<usize>) -> Result<crate::receipt::Receipt> {
+        use crate::receipt::Receipt;
+        let inv = self.ledger.find_invoice(key)?;
+        let sale = self.sale_record(&inv)?;
+        let detail = match refund {
+            None => "sale".to_string(),
+            Some(n) => format!("return {n}"),
+        };
+        let reissue = sale
+            .events
+            .iter()
+            .any(|e| e.kind == "receipt" && e.detail.as_deref() == Some(detail.as_str()));
+        let shop = self.settings.shop_details();
+        let receipt = match refund {
+            None => Receipt::sale(&sale.facts, &shop, reissue),
+            Some(n) => {
+                let Some((_, r)) = sale.refunds.get(n.wrapping_sub(1)) else {
+                    return Err(if sale.refunds.is_empty() {
+                        Error::NotAllowed {
+                            invoice: inv.number.to_string(),
+                            status: inv.status,
+                            action: "issue a return receipt for (it has no refund)",
+                        }
+                    } else {
+                        Error::bad(
+                            "--refund",
+                            format!(
+                                "invoice {} has {} refund(s); --refund must be 1 to {}",
+                                inv.number,
+                                sale.refunds.len(),
+                                sale.refunds.len()
+                            ),
+                        )
+                    });
+                };
+                Receipt::refund(&sale.facts, &shop, r, reissue)
+            }
+        };
+        let now = self.now();
+        self.ledger.note(inv.id, "receipt", "staff", &detail, now)?;
+        Ok(receipt)
+    }
+
+    /// A captured sale as receipts and the journal see it: its figures as charged, its refunds (in
+    /// order, with when they happened) and its event log.
+    fn sale_record(&self, inv: &InvoiceRecord) -> Result<SaleRecord> {
+        use crate::receipt::{RefundFacts, SaleFacts};
+        // needs_review: the money does not match the invoice; a person decides first.
+        let issuable = inv.status.is_captured() && inv.status != InvoiceStatus::NeedsReview;
+        let (Some(paid_at), true) = (inv.paid_at, issuable) else {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "issue a receipt for",
+            });
+        };
+        let view = self.view(inv.id)?;
+        let tz = self.settings.tz;
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+        let facts = SaleFacts {
+            invoice_number: inv.number.to_string(),
+            transaction_date: local(paid_at),
+            currency: inv.currency.clone(),
+            price_mode: inv.price_mode.parse().unwrap_or_default(),
+            items: view.items,
+            gross_10: inv.gross_10,
+            gross_8: inv.gross_8,
+            tax_10: inv.tax_10,
+            tax_8: inv.tax_8,
+            total: inv.amount,
+            payment_method: view.payment_method,
+        };
+        let events = self.ledger.events(inv.id)?;
+        let refunds = events
+            .iter()
+            .filter(|e| e.kind == "refund")
+            .filter_map(|e| {
+                let (a, b) = e.detail.as_deref()?.split_once("->")?;
+                Some((e.at, a.parse::<i64>().ok()?, b.parse::<i64>().ok()?))
+            })
+            .enumerate()
+            .map(|(i, (at, before, after))| {
+                let r = RefundFacts {
+                    number: i + 1,
+                    date: local(at),
+                    before,
+                    after,
+                };
+                (at, r)
+            })
+            .collect();
+        Ok(SaleRecord {
+            paid_at,
+            external_order_num: view.external_order_num,
+            facts,
+            refunds,
+            events,
+        })
+    }
+
+    /// The journal (仕訳) of the sales paid and the refunds made in the query's date range, in
+    /// date order, in the shape of [`crate::export::journal`].
+    pub fn journal(&self, q: &ListQuery) -> Result<Vec<crate::export::journal::JournalLine>> {
+        use crate::export::journal::{refund_lines, sale_lines};
+        let f = self.filter(q)?;
+        let inside =
+            |t: DateTime<Utc>| f.from.is_none_or(|a| t >= a) && f.until.is_none_or(|u| t < u);
+        let accounts = self.settings.journal_accounts();
+        let tz = self.settings.tz;
+        let mut dated = Vec::new();
+        for id in self.ledger.journal_invoices(f.from, f.until)? {
+            let inv = self.ledger.invoice_by_id(id)?;
+            let sale = match self.sale_record(&inv) {
+                Ok(s) => s,
+                // needs_review and unpaid invoices have no journal entry until a person decides.
+                Err(Error::NotAllowed { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let note = sale
+                .external_order_num
+                .clone()
+                .unwrap_or_else(|| inv.number.to_string());
+            if inside(sale.paid_at) {
+                let d = sale.paid_at.with_timezone(&tz).date_naive();
+                for l in sale_lines(&sale.facts, d, &accounts, &note) {
+                    dated.push((sale.paid_at, l));
+                }
+            }
+            for (at, r) in &sale.refunds {
+                if inside(*at) {
+                    let d = at.with_timezone(&tz).date_naive();
+                    for l in refund_lines(&sale.facts, r, d, &accounts, &note) {
+                        dated.push((*at, l));
+                    }
+                }
+            }
+        }
+        dated.sort_by_key(|(at, _)| *at);
+        Ok(dated.into_iter().map(|(_, l)| l).collect())
+    }
+
     // ---- history ------------------------------------------------------------------------------
 
     pub fn list(&self, q: &ListQuery) -> Result<Vec<InvoiceView>> {
@@ -1252,6 +1495,15 @@ impl Register {
         let f = self.filter(q)?;
         crate::export::export_ledger(&self.ledger, &f, opts, out).map_err(Error::from)
     }
+}
+
+/// A captured sale with what receipts and the journal need (see `Register::sale_record`).
+struct SaleRecord {
+    paid_at: DateTime<Utc>,
+    external_order_num: Option<String>,
+    facts: crate::receipt::SaleFacts,
+    refunds: Vec<(DateTime<Utc>, crate::receipt::RefundFacts)>,
+    events: Vec<crate::ledger::EventRecord>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -81,6 +81,11 @@ impl Rounding {
         }
     }
 
+    /// Rounds the non-negative fraction `num / den` (for callers outside this module).
+    pub(crate) fn apply_ratio(self, num: i128, den: i128) -> i128 {
+        self.apply(num, den)
+    }
+
     /// Rounds the non-negative fraction `num / den`.
     fn apply(self, num: i128, den: i128) -> i128 {
         debug_assert!(num >= 0 && den > 0);

@@ -76,11 +76,15 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
     },
+    /// Receipt of a paid invoice (適格簡易請求書), or with --refund N the return receipt
+    /// (適格返還請求書) of its N-th refund. Text on stdout unless --pdf / --html.
+    Receipt(ReceiptArgs),
     /// Check the event log's hash chain and the SQLite file's integrity.
     Verify,
     /// Replace the ledger with a backup (checked first; the current ledger is backed up before).
     Restore { file: PathBuf },
-    /// Show or change a shop setting (time_zone, price_mode, rounding, expires_in).
+    /// Show or change a shop setting (time_zone, price_mode, rounding, expires_in, shop_name,
+    /// registration_number, shop_address, shop_phone, receipt_footer; "" clears the last four).
     Settings {
         key: Option<String>,
         value: Option<String>,
@@ -199,17 +203,36 @@ struct RefundArgs {
 }
 
 #[derive(Args, Debug)]
+struct ReceiptArgs {
+    /// Invoice number or session id.
+    id: String,
+    /// The return receipt of the invoice's N-th refund (1 = the first).
+    #[arg(long, value_name = "N")]
+    refund: Option<String>,
+    /// Write the receipt as PDF (Japanese font embedded) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pdf: Option<PathBuf>,
+    /// Write the receipt as a printable HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Paper for --pdf / --html: 80mm (receipt roll) or a4.
+    #[arg(long, default_value = "80mm", value_name = "80mm|a4")]
+    paper: String,
+}
+
+#[derive(Args, Debug)]
 struct ExportArgs {
     #[arg(long, value_name = "DATE")]
     from: Option<String>,
     #[arg(long, value_name = "DATE")]
     to: Option<String>,
-    #[arg(
-        long,
-        default_value = "utf-8-bom",
-        value_name = "utf-8-bom|utf-8|cp932"
-    )]
-    encoding: String,
+    /// invoices: one row per invoice (docs/csv.md); journal: 仕訳 in 弥生会計's import layout
+    /// (one line per sale or refund and tax rate), which freee also imports.
+    #[arg(long, default_value = "invoices", value_name = "invoices|journal")]
+    format: String,
+    /// Default utf-8-bom for invoices, cp932 for journal (what 弥生会計 reads).
+    #[arg(long, value_name = "utf-8-bom|utf-8|cp932")]
+    encoding: Option<String>,
     /// With cp932: write `?` for characters CP932 cannot hold instead of failing.
     #[arg(long)]
     lossy: bool,
@@ -423,6 +446,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::close(ctx.json, &close);
             Ok(())
         }
+        Cmd::Receipt(a) => receipt(&ctx, a),
         Cmd::Verify => {
             let ledger = Ledger::open(&ctx.db)?;
             let r = ledger.verify()?;
@@ -464,7 +488,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Cmd::Settings { key, value } => {
             let mut reg = ctx.register(false)?;
             match (key, value) {
-                (Some(k), Some(v)) => reg.set_setting(&k, &v)?,
+                (Some(k), Some(v)) => {
+                    reg.set_setting(&k, &v)?;
+                    for w in reg.settings().warnings() {
+                        eprintln!("reji: warning: {w}");
+                    }
+                }
                 (Some(k), None) if reg.settings().get(&k).is_none() => {
                     return Err(Error::bad(
                         "setting",
@@ -482,6 +511,100 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Cmd::FakeKomoju { port } => demo::fake_komoju(port, ctx.json).await,
         Cmd::Demo(a) => demo::run(a).await,
     }
+}
+
+fn export_journal(
+    ctx: &Ctx,
+    reg: &Register,
+    q: &ListQuery,
+    a: &ExportArgs,
+    encoding: reji::export::Encoding,
+) -> Result<(), Error> {
+    use reji::export::journal::write_yayoi;
+    let lines = reg.journal(q)?;
+    let rows = match &a.out {
+        Some(path) => {
+            let mut n = 0;
+            reji::export::write_atomically(path, |w| {
+                n = write_yayoi(w, &lines, encoding, a.lossy)?;
+                Ok(())
+            })?;
+            n
+        }
+        None => write_yayoi(std::io::stdout().lock(), &lines, encoding, a.lossy)?,
+    };
+    if ctx.json && a.out.is_some() {
+        output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
+    } else {
+        eprintln!("reji: exported {rows} journal lines");
+    }
+    Ok(())
+}
+
+fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
+    use reji::receipt::{html, pdf};
+    let paper: html::Paper = a
+        .paper
+        .parse()
+        .map_err(|e: String| Error::bad("--paper", e))?;
+    let refund = a
+        .refund
+        .as_deref()
+        .map(|s| {
+            s.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    Error::bad(
+                        "--refund",
+                        format!("{s:?} must be a refund number: 1, 2, …"),
+                    )
+                })
+        })
+        .transpose()?;
+    // Check the targets before anything is logged as issued.
+    for (flag, p) in [("--pdf", &a.pdf), ("--html", &a.html)] {
+        if let Some(p) = p {
+            if p.is_dir() {
+                return Err(Error::bad(flag, format!("{} is a directory", p.display())));
+            }
+        }
+    }
+    let font = if a.pdf.is_some() {
+        Some(pdf::find_font().map_err(|e| Error::bad("--pdf", e.to_string()))?)
+    } else {
+        None
+    };
+    let mut reg = ctx.register(false)?;
+    let r = reg.receipt(&a.id, refund)?;
+    let write = |flag: &str, path: &PathBuf, bytes: &[u8]| -> Result<(), Error> {
+        reji::export::write_atomically(path, |w| {
+            use std::io::Write;
+            w.write_all(bytes).map_err(reji::export::ExportError::Io)
+        })
+        .map_err(|e| Error::bad(flag, format!("{}: {e}", path.display())))
+    };
+    if let Some(p) = &a.html {
+        write("--html", p, html::page(&r, paper).as_bytes())?;
+    }
+    if let (Some(p), Some((font_path, index))) = (&a.pdf, font) {
+        let data = std::fs::read(&font_path)
+            .map_err(|e| Error::bad("--pdf", format!("font {}: {e}", font_path.display())))?;
+        let bytes = pdf::render_with_font(&r, paper, data, index)
+            .map_err(|e| Error::bad("--pdf", e.to_string()))?;
+        write("--pdf", p, &bytes)?;
+    }
+    if ctx.json {
+        output::print_json(&r);
+    } else if a.pdf.is_none() && a.html.is_none() {
+        print!("{}", r.to_text(40));
+    } else {
+        for p in [&a.pdf, &a.html].into_iter().flatten() {
+            println!("{}", p.display());
+        }
+    }
+    Ok(())
 }
 
 fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<(), Error> {
@@ -628,8 +751,21 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
 
 fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
     use reji::export::{Encoding, ExportOptions, HeaderLang};
+    let journal = match a.format.trim() {
+        "invoices" => false,
+        "journal" => true,
+        other => {
+            return Err(Error::bad(
+                "--format",
+                format!("{other:?} must be invoices or journal"),
+            ))
+        }
+    };
+    let default_encoding = if journal { "cp932" } else { "utf-8-bom" };
     let encoding: Encoding = a
         .encoding
+        .as_deref()
+        .unwrap_or(default_encoding)
         .parse()
         .map_err(|e| Error::bad("--encoding", format!("{e}")))?;
     let headers: HeaderLang = a
@@ -644,11 +780,14 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
         tz: reg.settings().tz,
     };
     let q = ListQuery {
-        from: a.from,
-        to: a.to,
+        from: a.from.clone(),
+        to: a.to.clone(),
         ..Default::default()
     };
     reg.filter(&q)?;
+    if journal {
+        return export_journal(ctx, &reg, &q, &a, encoding);
+    }
     let rows = match &a.out {
         Some(path) => {
             let mut n = 0;

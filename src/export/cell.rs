@@ -184,7 +184,12 @@ pub(super) fn excel_map(c: char) -> Option<char> {
 
 /// Appends `s` encoded as CP932 to `out`. An unmappable character is replaced with `?` when
 /// `lossy`, otherwise returned as the error (with `out` possibly holding part of the cell).
-fn encode_cp932(s: &str, out: &mut Vec<u8>, scratch: &mut String, lossy: bool) -> Result<(), char> {
+pub(super) fn encode_cp932(
+    s: &str,
+    out: &mut Vec<u8>,
+    scratch: &mut String,
+    lossy: bool,
+) -> Result<(), char> {
     if s.is_ascii() {
         // ASCII is identical in CP932 (encoding_rs maps U+005C and U+007E to themselves).
         out.extend_from_slice(s.as_bytes());

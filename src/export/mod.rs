@@ -15,6 +15,7 @@
 mod atomic;
 mod cell;
 mod from_ledger;
+pub mod journal;
 
 use std::fmt;
 use std::io::Write;

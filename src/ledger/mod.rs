@@ -930,6 +930,26 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Invoices with a journal entry in `[from, until)`: paid in it, or refunded in it.
+    pub fn journal_invoices(
+        &self,
+        from: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<i64>> {
+        let f = from.map(ts).unwrap_or_default();
+        let u = until.map(ts).unwrap_or_else(|| "9999".into());
+        let mut st = self.conn.prepare_cached(
+            "SELECT id FROM invoices WHERE paid_at >= ?1 AND paid_at < ?2
+             UNION
+             SELECT invoice_id FROM events WHERE kind = 'refund' AND at >= ?1 AND at < ?2
+             ORDER BY 1",
+        )?;
+        let ids = st
+            .query_map(params![f, u], |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(ids)
+    }
+
     /// Streams export rows in creation order without holding them in memory.
     pub fn for_each_export_row(
         &self,

@@ -1,0 +1,346 @@
+//! The accountant's journal (仕訳) CSV, in 弥生会計's import layout (弥生インポート形式), which
+//! 弥生会計 (desktop and online) reads into its 仕訳日記帳 and freee imports as "弥生会計形式".
+//!
+//! * One line per sale and tax rate, and one per refund and tax rate: the tax category (税区分)
+//!   is per line, so a mixed-rate sale is two lines.
+//! * A sale: debit `売掛金` (sub-account `KOMOJU`: the money is owed by KOMOJU until it pays out),
+//!   credit `売上高` with `課税売上込10%` / `課税売上込軽減8%` and the tax of that rate as computed
+//!   once per rate on the invoice (税込経理). A refund is the same entry reversed, on the day of the
+//!   refund. Account names are settings (`journal_debit_account`, `journal_debit_sub`,
+//!   `journal_credit_account`): they must match the names in the accounting software.
+//! * 25 columns, no header row (a `#` line would be a comment to Yayoi but not to every importer),
+//!   CRLF line ends, CP932 by default (what Yayoi expects); dates `YYYY/MM/DD`; amounts are whole
+//!   yen, never negative; 識別フラグ 2000 (a journal line that is not part of a slip), タイプ 0,
+//!   調整 `no`. `docs/csv.md` documents every column.
+
+use super::{Encoding, ExportError};
+use crate::receipt::{split_refund, RefundFacts, SaleFacts};
+use chrono::NaiveDate;
+use std::io::Write;
+
+/// The 25 columns of Yayoi's import layout, in order.
+pub const YAYOI_COLUMNS: [&str; 25] = [
+    "識別フラグ",
+    "伝票No.",
+    "決算",
+    "取引日付",
+    "借方勘定科目",
+    "借方補助科目",
+    "借方部門",
+    "借方税区分",
+    "借方金額",
+    "借方税金額",
+    "貸方勘定科目",
+    "貸方補助科目",
+    "貸方部門",
+    "貸方税区分",
+    "貸方金額",
+    "貸方税金額",
+    "摘要",
+    "番号",
+    "期日",
+    "タイプ",
+    "生成元",
+    "仕訳メモ",
+    "付箋1",
+    "付箋2",
+    "調整",
+];
+
+/// Account names used in the journal (they must match the accounting software's own).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accounts {
+    pub debit: String,
+    pub debit_sub: String,
+    pub credit: String,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Accounts {
+            debit: "売掛金".into(),
+            debit_sub: "KOMOJU".into(),
+            credit: "売上高".into(),
+        }
+    }
+}
+
+/// One side of a journal line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Side {
+    pub account: String,
+    pub sub: String,
+    pub tax_category: String,
+    pub amount: i64,
+    /// Empty for a side without tax (対象外).
+    pub tax: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalLine {
+    pub date: NaiveDate,
+    pub debit: Side,
+    pub credit: Side,
+    /// 摘要 (Yayoi keeps 64 half-width characters).
+    pub memo: String,
+    /// 仕訳メモ: the invoice and KOMOJU references.
+    pub note: String,
+}
+
+/// Yayoi's tax category for sales at a rate, tax-inclusive bookkeeping (税込経理).
+pub fn sales_tax_category(rate: u8) -> &'static str {
+    if rate == 8 {
+        "課税売上込軽減8%"
+    } else {
+        "課税売上込10%"
+    }
+}
+
+const NO_TAX: &str = "対象外";
+
+fn sales_side(a: &Accounts, rate: u8, amount: i64, tax: i64) -> Side {
+    Side {
+        account: a.credit.clone(),
+        sub: String::new(),
+        tax_category: sales_tax_category(rate).into(),
+        amount,
+        tax: Some(tax),
+    }
+}
+
+fn receivable_side(a: &Accounts, amount: i64) -> Side {
+    Side {
+        account: a.debit.clone(),
+        sub: a.debit_sub.clone(),
+        tax_category: NO_TAX.into(),
+        amount,
+        tax: None,
+    }
+}
+
+fn memo(f: &SaleFacts, what: &str, rate: u8) -> String {
+    let method = f
+        .payment_method
+        .as_deref()
+        .map(crate::receipt::method_label)
+        .unwrap_or_default();
+    let mut m = format!("Reji {} {what}{rate}% {method}", f.invoice_number);
+    m.truncate(m.trim_end().len());
+    m
+}
+
+/// The lines of a sale (one per rate with an amount), dated `date` (the day it was paid).
+pub fn sale_lines(f: &SaleFacts, date: NaiveDate, a: &Accounts, note: &str) -> Vec<JournalLine> {
+    [(10u8, f.gross_10, f.tax_10), (8u8, f.gross_8, f.tax_8)]
+        .into_iter()
+        .filter(|(_, gross, _)| *gross > 0)
+        .map(|(rate, gross, tax)| JournalLine {
+            date,
+            debit: receivable_side(a, gross),
+            credit: sales_side(a, rate, gross, tax),
+            memo: memo(f, "売上", rate),
+            note: note.to_string(),
+        })
+        .collect()
+}
+
+/// The lines of one refund (the sale reversed, split between the rates as on its return receipt).
+pub fn refund_lines(
+    f: &SaleFacts,
+    r: &RefundFacts,
+    date: NaiveDate,
+    a: &Accounts,
+    note: &str,
+) -> Vec<JournalLine> {
+    split_refund(f, r.before, r.after)
+        .into_iter()
+        .filter(|l| l.amount > 0)
+        .map(|l| JournalLine {
+            date,
+            debit: sales_side(a, l.rate, l.amount, l.tax),
+            credit: receivable_side(a, l.amount),
+            memo: memo(f, &format!("返金{} ", r.number), l.rate),
+            note: note.to_string(),
+        })
+        .collect()
+}
+
+impl JournalLine {
+    /// The 25 fields, in [`YAYOI_COLUMNS`] order.
+    pub fn fields(&self) -> [String; 25] {
+        let d = self.date.format("%Y/%m/%d").to_string();
+        let tax = |t: Option<i64>| t.map(|t| t.to_string()).unwrap_or_default();
+        [
+            "2000".into(),
+            String::new(),
+            String::new(),
+            d,
+            self.debit.account.clone(),
+            self.debit.sub.clone(),
+            String::new(),
+            self.debit.tax_category.clone(),
+            self.debit.amount.to_string(),
+            tax(self.debit.tax),
+            self.credit.account.clone(),
+            self.credit.sub.clone(),
+            String::new(),
+            self.credit.tax_category.clone(),
+            self.credit.amount.to_string(),
+            tax(self.credit.tax),
+            self.memo.clone(),
+            String::new(),
+            String::new(),
+            "0".into(),
+            String::new(),
+            self.note.clone(),
+            String::new(),
+            String::new(),
+            "no".into(),
+        ]
+    }
+}
+
+/// Writes the lines in Yayoi's layout. Returns the number of lines written.
+///
+/// A line that cannot be encoded (a character CP932 lacks, without `lossy`) fails the whole
+/// export with the invoice named: an accountant's import must not silently miss a sale.
+pub fn write_yayoi<W: Write>(
+    out: W,
+    lines: &[JournalLine],
+    encoding: Encoding,
+    lossy: bool,
+) -> Result<u64, ExportError> {
+    let mut out = std::io::BufWriter::new(out);
+    if encoding == Encoding::Utf8Bom {
+        out.write_all(b"\xEF\xBB\xBF")?;
+    }
+    let mut n = 0;
+    for l in lines {
+        let mut wtr = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::with_capacity(256));
+        wtr.write_record(l.fields())?;
+        let text = wtr
+            .into_inner()
+            .map_err(|e| ExportError::Csv(e.to_string()))?;
+        let text = String::from_utf8(text).map_err(|e| ExportError::Csv(e.to_string()))?;
+        match encoding {
+            Encoding::Cp932 => {
+                let mut bytes = Vec::with_capacity(text.len());
+                let mut scratch = String::new();
+                super::cell::encode_cp932(&text, &mut bytes, &mut scratch, lossy).map_err(
+                    |ch| ExportError::Unmappable {
+                        invoice_number: l.note.clone(),
+                        column: "摘要",
+                        ch,
+                    },
+                )?;
+                out.write_all(&bytes)?;
+            }
+            _ => out.write_all(text.as_bytes())?,
+        }
+        n += 1;
+    }
+    out.flush()?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invoice::LineItem;
+    use crate::tax::PriceMode;
+
+    fn facts() -> SaleFacts {
+        SaleFacts {
+            invoice_number: "2026-000003".into(),
+            transaction_date: "2026-11-29 12:00".into(),
+            currency: "JPY".into(),
+            price_mode: PriceMode::Inclusive,
+            items: vec![
+                LineItem::from_parts("弁当", 864, 2, 8).unwrap(),
+                LineItem::from_parts("袋", 110, 1, 10).unwrap(),
+            ],
+            gross_10: 110,
+            gross_8: 1728,
+            tax_10: 10,
+            tax_8: 128,
+            total: 1838,
+            payment_method: Some("konbini".into()),
+        }
+    }
+
+    #[test]
+    fn a_mixed_sale_is_one_line_per_rate_and_reads_back_in_yayoi_columns() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let lines = sale_lines(&facts(), d, &Accounts::default(), "R7K2-2026-000003");
+        assert_eq!(lines.len(), 2);
+        let mut buf = Vec::new();
+        assert_eq!(
+            write_yayoi(&mut buf, &lines, Encoding::Utf8, false).unwrap(),
+            2
+        );
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.ends_with("\r\n"));
+        let mut rd = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+        assert!(rows.iter().all(|r| r.len() == YAYOI_COLUMNS.len()));
+        let get = |r: &csv::StringRecord, name: &str| {
+            r[YAYOI_COLUMNS.iter().position(|c| *c == name).unwrap()].to_string()
+        };
+        assert_eq!(get(&rows[0], "識別フラグ"), "2000");
+        assert_eq!(get(&rows[0], "取引日付"), "2026/11/29");
+        assert_eq!(get(&rows[0], "借方勘定科目"), "売掛金");
+        assert_eq!(get(&rows[0], "借方補助科目"), "KOMOJU");
+        assert_eq!(get(&rows[0], "借方税区分"), "対象外");
+        assert_eq!(get(&rows[0], "貸方勘定科目"), "売上高");
+        assert_eq!(get(&rows[0], "貸方税区分"), "課税売上込10%");
+        assert_eq!(get(&rows[0], "貸方金額"), "110");
+        assert_eq!(get(&rows[0], "貸方税金額"), "10");
+        assert_eq!(get(&rows[1], "貸方税区分"), "課税売上込軽減8%");
+        assert_eq!(get(&rows[1], "借方金額"), "1728");
+        assert_eq!(get(&rows[1], "貸方税金額"), "128");
+        assert_eq!(get(&rows[1], "タイプ"), "0");
+        assert_eq!(get(&rows[1], "調整"), "no");
+        assert!(
+            get(&rows[1], "摘要").contains("2026-000003")
+                && get(&rows[1], "摘要").contains("コンビニ")
+        );
+    }
+
+    #[test]
+    fn a_refund_reverses_the_sale_split_by_rate() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let r = RefundFacts {
+            number: 1,
+            date: "2026-11-30 10:00".into(),
+            before: 0,
+            after: 1838,
+        };
+        let lines = refund_lines(&facts(), &r, d, &Accounts::default(), "x");
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].debit.account, "売上高");
+        assert_eq!(lines[0].debit.tax, Some(10));
+        assert_eq!(lines[1].debit.amount, 1728);
+        assert_eq!(lines[1].debit.tax, Some(128));
+        assert_eq!(lines[1].credit.account, "売掛金");
+    }
+
+    #[test]
+    fn cp932_is_the_default_for_yayoi_and_unmappable_text_names_the_invoice() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let lines = sale_lines(&facts(), d, &Accounts::default(), "2026-000003");
+        let mut buf = Vec::new();
+        write_yayoi(&mut buf, &lines, Encoding::Cp932, false).unwrap();
+        let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&buf);
+        assert!(!bad && text.contains("課税売上込軽減8%"));
+        let mut f = facts();
+        f.invoice_number = "2026-😀".into();
+        let lines = sale_lines(&f, d, &Accounts::default(), "2026-😀");
+        let e = write_yayoi(Vec::new(), &lines, Encoding::Cp932, false).unwrap_err();
+        assert!(e.to_string().contains("2026-😀"), "{e}");
+        assert!(write_yayoi(Vec::new(), &lines, Encoding::Cp932, true).is_ok());
+    }
+}

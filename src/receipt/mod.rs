@@ -1,0 +1,672 @@
+//! Receipts that satisfy Japan's qualified invoice system (適格請求書等保存方式).
+//!
+//! A shop selling to the public may issue a **qualified simplified invoice** (適格簡易請求書,
+//! 消費税法第57条の4第2項). It must show:
+//! 1. the issuer's name and registration number (`T` + 13 digits),
+//! 2. the date of the transaction,
+//! 3. what was sold, with the items taxed at the reduced rate marked (※ here),
+//! 4. the total per tax rate (tax-inclusive or exclusive),
+//! 5. the consumption tax per rate, or the rate (we show both).
+//!
+//! A refund produces a **qualified return invoice** (適格返還請求書, 同条第3項): issuer and number,
+//! the date of the refund and of the original sale, what the original sale was (items, ※ marks), the
+//! amount returned per rate and its tax per rate (or the rate).
+//!
+//! One template ([`Receipt::layout`], a list of [`Block`]s) is rendered three ways: HTML for printing
+//! from the app (80 mm roll or A4, [`html`]), PDF with an embedded Japanese font ([`pdf`]) and plain
+//! text for the terminal ([`Receipt::to_text`]). A shop without a registration number still gets a
+//! receipt (領収書), marked as not qualified.
+
+pub mod html;
+pub mod pdf;
+mod regno;
+
+pub use regno::{check_digit, check_digit_warning, RegistrationNumber};
+
+use crate::invoice::LineItem;
+use crate::money::{Currency, Money};
+use crate::tax::{PriceMode, Rounding, TaxRate};
+use serde::Serialize;
+
+/// Sale or refund.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    /// 領収書 (適格簡易請求書)
+    Sale,
+    /// 返金明細 (適格返還請求書)
+    Return,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Issuer {
+    pub name: String,
+    pub registration_number: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReceiptItem {
+    pub name: String,
+    pub unit_price: i64,
+    pub quantity: u32,
+    pub amount: i64,
+    pub tax_rate: u8,
+    /// Taxed at the reduced rate (marked ※).
+    pub reduced: bool,
+}
+
+/// One rate's total on the receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RateLine {
+    pub rate: u8,
+    /// 対象額: tax-inclusive for an inclusive shop, before tax for an exclusive one.
+    pub amount: i64,
+    /// 消費税等 at this rate (内消費税 for an inclusive shop).
+    pub tax: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub kind: ReceiptKind,
+    /// A qualified (simplified / return) invoice: the issuer has a registration number.
+    pub qualified: bool,
+    pub issuer: Issuer,
+    pub invoice_number: String,
+    /// The sale, shop-local `YYYY-MM-DD HH:MM`.
+    pub transaction_date: String,
+    /// For a return: when the money went back (shop-local).
+    pub refund_date: Option<String>,
+    /// For a return: which refund of the invoice (1, 2, …).
+    pub refund_number: Option<usize>,
+    pub currency: String,
+    pub price_mode: PriceMode,
+    pub items: Vec<ReceiptItem>,
+    pub per_rate: Vec<RateLine>,
+    /// What the customer paid (sale) or got back (return), tax included.
+    pub total: i64,
+    pub tax_total: i64,
+    pub payment_method: Option<String>,
+    pub payment_method_label: Option<String>,
+    /// Printed before (再発行).
+    pub reissue: bool,
+    pub footer: Option<String>,
+}
+
+/// What a receipt is built from: the invoice as stored (its lines and per-rate figures as charged).
+#[derive(Clone, Debug)]
+pub struct SaleFacts {
+    pub invoice_number: String,
+    pub transaction_date: String,
+    pub currency: String,
+    pub price_mode: PriceMode,
+    pub items: Vec<LineItem>,
+    /// Tax-inclusive total per rate, as charged.
+    pub gross_10: i64,
+    pub gross_8: i64,
+    pub tax_10: i64,
+    pub tax_8: i64,
+    pub total: i64,
+    pub payment_method: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ShopDetails {
+    pub name: String,
+    pub registration_number: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub footer: Option<String>,
+}
+
+impl ShopDetails {
+    fn issuer(&self) -> Issuer {
+        Issuer {
+            name: self.name.clone(),
+            registration_number: self.registration_number.clone(),
+            address: self.address.clone(),
+            phone: self.phone.clone(),
+        }
+    }
+}
+
+impl Receipt {
+    /// The receipt of a sale.
+    pub fn sale(f: &SaleFacts, shop: &ShopDetails, reissue: bool) -> Receipt {
+        let per_rate = sale_rate_lines(f);
+        Receipt {
+            kind: ReceiptKind::Sale,
+            qualified: shop.registration_number.is_some(),
+            issuer: shop.issuer(),
+            invoice_number: f.invoice_number.clone(),
+            transaction_date: f.transaction_date.clone(),
+            refund_date: None,
+            refund_number: None,
+            currency: f.currency.clone(),
+            price_mode: f.price_mode,
+            items: receipt_items(&f.items),
+            tax_total: f.tax_10 + f.tax_8,
+            per_rate,
+            total: f.total,
+            payment_method: f.payment_method.clone(),
+            payment_method_label: f.payment_method.as_deref().map(method_label),
+            reissue,
+            footer: shop.footer.clone(),
+        }
+    }
+
+    /// The return receipt of one refund: the refund moved the refunded total from `before` to
+    /// `after` (both cumulative, tax included). See [`split_refund`] for how a partial refund is
+    /// divided between the rates.
+    pub fn refund(
+        f: &SaleFacts,
+        shop: &ShopDetails,
+        refund: &RefundFacts,
+        reissue: bool,
+    ) -> Receipt {
+        let per_rate = split_refund(f, refund.before, refund.after);
+        let total = refund.after - refund.before;
+        let tax_total = per_rate.iter().map(|r| r.tax).sum();
+        Receipt {
+            kind: ReceiptKind::Return,
+            qualified: shop.registration_number.is_some(),
+            issuer: shop.issuer(),
+            invoice_number: f.invoice_number.clone(),
+            transaction_date: f.transaction_date.clone(),
+            refund_date: Some(refund.date.clone()),
+            refund_number: Some(refund.number),
+            currency: f.currency.clone(),
+            // Refund amounts per rate are always shown tax-inclusive (KOMOJU refunds money paid).
+            price_mode: PriceMode::Inclusive,
+            items: receipt_items(&f.items),
+            per_rate,
+            total,
+            tax_total,
+            payment_method: f.payment_method.clone(),
+            payment_method_label: f.payment_method.as_deref().map(method_label),
+            reissue,
+            footer: shop.footer.clone(),
+        }
+    }
+
+    fn money(&self, minor: i64) -> String {
+        match self.currency.parse::<Currency>() {
+            Ok(c) => Money::new(c, minor).to_string(),
+            Err(_) => format!("{minor} {}", self.currency),
+        }
+    }
+
+    /// The one template: what the receipt says, in order, for every renderer.
+    pub fn layout(&self) -> Vec<Block> {
+        let mut b = Vec::new();
+        let title = match (self.kind, self.qualified) {
+            (ReceiptKind::Sale, true) => "領収書（適格簡易請求書）",
+            (ReceiptKind::Sale, false) => "領収書",
+            (ReceiptKind::Return, true) => "返金明細（適格返還請求書）",
+            (ReceiptKind::Return, false) => "返金明細",
+        };
+        b.push(Block::Heading(self.issuer.name.clone()));
+        if let Some(n) = &self.issuer.registration_number {
+            b.push(Block::Center(format!("登録番号 {n}")));
+        }
+        if let Some(a) = &self.issuer.address {
+            b.push(Block::Center(a.clone()));
+        }
+        if let Some(p) = &self.issuer.phone {
+            b.push(Block::Center(format!("TEL {p}")));
+        }
+        b.push(Block::Rule);
+        b.push(Block::Title(title.into()));
+        if self.reissue {
+            b.push(Block::Center("【再発行】".into()));
+        }
+        match self.kind {
+            ReceiptKind::Sale => {
+                b.push(Block::Row {
+                    left: "取引日時".into(),
+                    right: self.transaction_date.clone(),
+                    strong: false,
+                });
+            }
+            ReceiptKind::Return => {
+                b.push(Block::Row {
+                    left: "返金日時".into(),
+                    right: self.refund_date.clone().unwrap_or_default(),
+                    strong: false,
+                });
+                b.push(Block::Row {
+                    left: "元の取引日時".into(),
+                    right: self.transaction_date.clone(),
+                    strong: false,
+                });
+            }
+        }
+        b.push(Block::Row {
+            left: "伝票番号".into(),
+            right: match self.refund_number {
+                Some(n) => format!("{} 返金{n}", self.invoice_number),
+                None => self.invoice_number.clone(),
+            },
+            strong: false,
+        });
+        b.push(Block::Rule);
+        if self.kind == ReceiptKind::Return {
+            b.push(Block::Small("元の取引の内容:".into()));
+        }
+        for it in &self.items {
+            let mark = if it.reduced { " ※" } else { "" };
+            let detail = (it.quantity > 1)
+                .then(|| format!("{} × {}", self.money(it.unit_price), it.quantity));
+            b.push(Block::Item {
+                name: format!("{}{mark}", it.name),
+                detail,
+                amount: self.money(it.amount),
+            });
+        }
+        b.push(Block::Rule);
+        let (basis, tax_word) = match (self.kind, self.price_mode) {
+            (ReceiptKind::Return, _) => ("返金対象（税込）", "内消費税等"),
+            (_, PriceMode::Inclusive) => ("対象（税込）", "内消費税等"),
+            (_, PriceMode::Exclusive) => ("対象（税抜）", "消費税等"),
+        };
+        for r in &self.per_rate {
+            let mark = if r.rate == 8 { "※" } else { "" };
+            b.push(Block::Row {
+                left: format!("{}%{basis}{mark}", r.rate),
+                right: self.money(r.amount),
+                strong: false,
+            });
+            b.push(Block::Row {
+                left: format!("　{}% {tax_word}", r.rate),
+                right: self.money(r.tax),
+                strong: false,
+            });
+        }
+        b.push(Block::Row {
+            left: match self.kind {
+                ReceiptKind::Sale => "合計（税込）".into(),
+                ReceiptKind::Return => "返金額（税込）".into(),
+            },
+            right: self.money(self.total),
+            strong: true,
+        });
+        if let Some(m) = &self.payment_method_label {
+            b.push(Block::Row {
+                left: match self.kind {
+                    ReceiptKind::Sale => "お支払方法".into(),
+                    ReceiptKind::Return => "返金方法".into(),
+                },
+                right: m.clone(),
+                strong: false,
+            });
+        }
+        b.push(Block::Rule);
+        if self.items.iter().any(|i| i.reduced) || self.per_rate.iter().any(|r| r.rate == 8) {
+            b.push(Block::Small("※印は軽減税率（8%）適用商品です".into()));
+        }
+        if !self.qualified {
+            b.push(Block::Small(
+                "この領収書は適格請求書ではありません（登録番号未設定）".into(),
+            ));
+        }
+        if let Some(f) = &self.footer {
+            for line in f.lines().filter(|l| !l.trim().is_empty()) {
+                b.push(Block::Center(line.to_string()));
+            }
+        }
+        b
+    }
+
+    /// Plain text for a terminal (East Asian wide characters count as two columns).
+    pub fn to_text(&self, width: usize) -> String {
+        let mut out = String::new();
+        let pad_center = |s: &str| {
+            let w = display_width(s);
+            format!("{}{s}", " ".repeat(width.saturating_sub(w) / 2))
+        };
+        let row = |l: &str, r: &str| {
+            let gap = width
+                .saturating_sub(display_width(l) + display_width(r))
+                .max(1);
+            format!("{l}{}{r}", " ".repeat(gap))
+        };
+        for block in self.layout() {
+            let line = match block {
+                Block::Heading(s) | Block::Title(s) | Block::Center(s) => pad_center(&s),
+                Block::Rule => "-".repeat(width),
+                Block::Row { left, right, .. } => row(&left, &right),
+                Block::Item {
+                    name,
+                    detail,
+                    amount,
+                } => match detail {
+                    Some(d) => format!("{name}\n{}", row(&format!("  {d}"), &amount)),
+                    None => row(&name, &amount),
+                },
+                Block::Small(s) => s,
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// One piece of the receipt template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// The shop's name, large.
+    Heading(String),
+    /// The document's title (領収書 …).
+    Title(String),
+    Center(String),
+    Rule,
+    Row {
+        left: String,
+        right: String,
+        strong: bool,
+    },
+    Item {
+        name: String,
+        /// `¥480 × 2` when the quantity is more than one.
+        detail: Option<String>,
+        amount: String,
+    },
+    Small(String),
+}
+
+/// One refund of an invoice: the cumulative refunded amount before and after it.
+#[derive(Clone, Debug)]
+pub struct RefundFacts {
+    pub number: usize,
+    pub date: String,
+    pub before: i64,
+    pub after: i64,
+}
+
+fn receipt_items(items: &[LineItem]) -> Vec<ReceiptItem> {
+    items
+        .iter()
+        .map(|l| ReceiptItem {
+            name: l.name.clone(),
+            unit_price: l.unit_price,
+            quantity: l.quantity,
+            amount: l.amount().unwrap_or(i64::MAX),
+            tax_rate: l.tax_rate.percent(),
+            reduced: l.tax_rate == TaxRate::Reduced,
+        })
+        .collect()
+}
+
+fn sale_rate_lines(f: &SaleFacts) -> Vec<RateLine> {
+    let mut v = Vec::new();
+    for (rate, gross, tax) in [(10u8, f.gross_10, f.tax_10), (8u8, f.gross_8, f.tax_8)] {
+        let has_lines = f.items.iter().any(|l| l.tax_rate.percent() == rate);
+        if !has_lines {
+            continue;
+        }
+        let amount = match f.price_mode {
+            PriceMode::Inclusive => gross,
+            PriceMode::Exclusive => gross - tax,
+        };
+        v.push(RateLine { rate, amount, tax });
+    }
+    v
+}
+
+/// Divides a refund between the rates.
+///
+/// KOMOJU refunds an amount, not items, so a partial refund of a mixed-rate sale has no rate of
+/// its own. Reji divides the *cumulative* refunded amount in proportion to each rate's share of
+/// the sale (8 % share rounded half up, 10 % the rest), and the tax in proportion to each rate's
+/// tax (rounded down); a refund's figures are the difference between the cumulative figures after
+/// and before it. So every refund adds up exactly, and all refunds of a fully refunded sale add up
+/// to the sale's own per-rate totals and tax, whatever the rounding of each step.
+pub fn split_refund(f: &SaleFacts, before: i64, after: i64) -> Vec<RateLine> {
+    let cum = |refunded: i64| -> [(i64, i64); 2] {
+        let total = (f.gross_10 + f.gross_8).max(1) as i128;
+        let refunded = refunded.clamp(0, total as i64) as i128;
+        let g8 = Rounding::HalfUp.apply_ratio(f.gross_8 as i128 * refunded, total);
+        let g10 = refunded - g8;
+        let tax = |t: i64, g: i64, part: i128| -> i64 {
+            if g <= 0 {
+                0
+            } else {
+                (t as i128 * part / g as i128) as i64
+            }
+        };
+        [
+            (g10 as i64, tax(f.tax_10, f.gross_10, g10)),
+            (g8 as i64, tax(f.tax_8, f.gross_8, g8)),
+        ]
+    };
+    let (a, b) = (cum(after), cum(before));
+    let mut v = Vec::new();
+    for (i, rate) in [10u8, 8u8].into_iter().enumerate() {
+        let gross = if rate == 10 { f.gross_10 } else { f.gross_8 };
+        if gross == 0 && !f.items.iter().any(|l| l.tax_rate.percent() == rate) {
+            continue;
+        }
+        v.push(RateLine {
+            rate,
+            amount: a[i].0 - b[i].0,
+            tax: a[i].1 - b[i].1,
+        });
+    }
+    v
+}
+
+/// Japanese names of KOMOJU's payment types, as printed on receipts.
+pub fn method_label(t: &str) -> String {
+    match t {
+        "credit_card" => "クレジットカード",
+        "konbini" => "コンビニ払い",
+        "bank_transfer" => "銀行振込",
+        "pay_easy" => "ペイジー",
+        "paypay" => "PayPay",
+        "linepay" => "LINE Pay",
+        "merpay" => "メルペイ",
+        "rakutenpay" => "楽天ペイ",
+        "aupay" | "au_pay" => "au PAY",
+        "docomo" | "d_barai" | "dbarai" => "d払い",
+        "softbank" => "ソフトバンクまとめて支払い",
+        "web_money" => "WebMoney",
+        "bit_cash" => "BitCash",
+        "net_cash" => "NET CASH",
+        "apple_pay" => "Apple Pay",
+        "google_pay" => "Google Pay",
+        "alipay" => "Alipay",
+        "wechatpay" => "WeChat Pay",
+        other => other,
+    }
+    .to_string()
+}
+
+/// Terminal columns of a string: wide (CJK, full-width) characters count 2.
+pub fn display_width(s: &str) -> usize {
+    s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
+}
+
+fn is_wide(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD)
+        || c == '※'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(items: &[(&str, i64, u32, u8)], mode: PriceMode) -> SaleFacts {
+        let items: Vec<LineItem> = items
+            .iter()
+            .map(|(n, p, q, r)| LineItem::from_parts(n, *p, *q, *r).unwrap())
+            .collect();
+        let b = crate::tax::compute(
+            items.iter().map(|l| (l.tax_rate, l.amount().unwrap())),
+            mode,
+            Rounding::Down,
+        )
+        .unwrap();
+        SaleFacts {
+            invoice_number: "2026-000001".into(),
+            transaction_date: "2026-11-29 10:15".into(),
+            currency: "JPY".into(),
+            price_mode: mode,
+            gross_10: b.gross_at(TaxRate::Standard),
+            gross_8: b.gross_at(TaxRate::Reduced),
+            tax_10: b.tax_at(TaxRate::Standard),
+            tax_8: b.tax_at(TaxRate::Reduced),
+            total: b.total,
+            items,
+            payment_method: Some("credit_card".into()),
+        }
+    }
+
+    fn shop() -> ShopDetails {
+        ShopDetails {
+            name: "喫茶レジ".into(),
+            registration_number: Some("T7120001168421".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_sale_receipt_has_every_element_the_law_requires() {
+        for mode in [PriceMode::Inclusive, PriceMode::Exclusive] {
+            let f = facts(
+                &[("コーヒー豆", 1080, 2, 8), ("マグカップ", 1100, 1, 10)],
+                mode,
+            );
+            let r = Receipt::sale(&f, &shop(), false);
+            let text = r.to_text(40);
+            for needle in [
+                "喫茶レジ",
+                "登録番号 T7120001168421",
+                "2026-11-29 10:15",
+                "コーヒー豆 ※",
+                "適格簡易請求書",
+                "10%",
+                "8%",
+                "※印は軽減税率",
+                "クレジットカード",
+                "2026-000001",
+            ] {
+                assert!(
+                    text.contains(needle),
+                    "{mode:?}: {needle:?} missing in\n{text}"
+                );
+            }
+            // Per-rate totals and tax add up to what the customer paid.
+            let sum: i64 = r.per_rate.iter().map(|l| l.amount).sum();
+            let tax: i64 = r.per_rate.iter().map(|l| l.tax).sum();
+            match mode {
+                PriceMode::Inclusive => assert_eq!(sum, r.total),
+                PriceMode::Exclusive => assert_eq!(sum + tax, r.total),
+            }
+            assert!(!r.items[1].reduced && r.items[0].reduced);
+        }
+    }
+
+    #[test]
+    fn inclusive_figures_are_the_invoice_s_own() {
+        let f = facts(
+            &[("弁当", 540, 1, 8), ("お茶", 160, 1, 8), ("袋", 110, 1, 10)],
+            PriceMode::Inclusive,
+        );
+        let r = Receipt::sale(&f, &shop(), false);
+        // 8 %: 700 incl. → tax ⌊700 × 8 / 108⌋ = 51; 10 %: 110 → 10.
+        assert_eq!(
+            r.per_rate,
+            vec![
+                RateLine {
+                    rate: 10,
+                    amount: 110,
+                    tax: 10
+                },
+                RateLine {
+                    rate: 8,
+                    amount: 700,
+                    tax: 51
+                }
+            ]
+        );
+        assert_eq!(r.total, 810);
+    }
+
+    #[test]
+    fn without_a_registration_number_it_says_it_is_not_qualified() {
+        let f = facts(&[("x", 100, 1, 10)], PriceMode::Inclusive);
+        let s = ShopDetails {
+            name: "店".into(),
+            ..Default::default()
+        };
+        let r = Receipt::sale(&f, &s, true);
+        let t = r.to_text(32);
+        assert!(!r.qualified);
+        assert!(!t.contains("適格簡易請求書") && t.contains("適格請求書ではありません"));
+        assert!(t.contains("再発行"));
+    }
+
+    #[test]
+    fn refunds_split_by_rate_and_add_up_to_the_sale() {
+        let f = facts(
+            &[("米", 2160, 1, 8), ("皿", 1100, 3, 10)],
+            PriceMode::Inclusive,
+        );
+        let total = f.total;
+        let steps = [0, 1, 999, 1000, 2500, total];
+        let mut sum10 = (0, 0);
+        let mut sum8 = (0, 0);
+        for w in steps.windows(2) {
+            let lines = split_refund(&f, w[0], w[1]);
+            let amt: i64 = lines.iter().map(|l| l.amount).sum();
+            assert_eq!(amt, w[1] - w[0]);
+            for l in &lines {
+                assert!(l.amount >= 0 && l.tax >= 0 && l.tax <= l.amount, "{l:?}");
+                let s = if l.rate == 10 { &mut sum10 } else { &mut sum8 };
+                s.0 += l.amount;
+                s.1 += l.tax;
+            }
+        }
+        assert_eq!(sum10, (f.gross_10, f.tax_10));
+        assert_eq!(sum8, (f.gross_8, f.tax_8));
+    }
+
+    #[test]
+    fn a_return_receipt_references_the_original_sale() {
+        let f = facts(&[("米", 2160, 1, 8)], PriceMode::Inclusive);
+        let refund = RefundFacts {
+            number: 1,
+            date: "2026-11-30 09:00".into(),
+            before: 0,
+            after: 1080,
+        };
+        let r = Receipt::refund(&f, &shop(), &refund, false);
+        let t = r.to_text(40);
+        for needle in [
+            "適格返還請求書",
+            "返金日時",
+            "2026-11-30 09:00",
+            "元の取引日時",
+            "2026-11-29 10:15",
+            "2026-000001 返金1",
+            "米 ※",
+            "¥1,080",
+            "T7120001168421",
+        ] {
+            assert!(t.contains(needle), "{needle:?} missing in\n{t}");
+        }
+        assert_eq!(
+            r.per_rate,
+            vec![RateLine {
+                rate: 8,
+                amount: 1080,
+                tax: 80
+            }]
+        );
+    }
+}
