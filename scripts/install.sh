@@ -57,4 +57,8 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "install: cargo-fuzz (for the fuzz smoke test)"
   cargo install cargo-fuzz --locked --quiet
 fi
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "install: tauri-driver (for the end-to-end test of the desktop app)"
+  cargo install tauri-driver --locked --quiet
+fi
 echo "install: ready ($(cargo --version))"

@@ -138,13 +138,92 @@ impl Session {
             .to_string()
     }
 
+    async fn window(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/window", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Switches to the first window whose handle is not `other`, waiting for it to open.
+    async fn switch_to_other(&self, other: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let handles = self
+                .cmd(reqwest::Method::GET, "/window/handles", None)
+                .await;
+            let found = handles
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h.as_str())
+                .find(|h| *h != other)
+                .map(str::to_string);
+            if let Some(h) = found {
+                self.switch_to(&h).await;
+                return h;
+            }
+            assert!(Instant::now() < deadline, "no second window: {handles}");
+            tokio_sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn switch_to(&self, handle: &str) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/window",
+            Some(json!({ "handle": handle })),
+        )
+        .await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.wait(css, Duration::from_secs(20)).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// Runs an async script (its last argument is the callback) and returns what it passed.
+    async fn run_async(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    async fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let t = self.text(css).await;
+            if t.contains(needle) {
+                return t;
+            }
+            if Instant::now() > deadline {
+                self.screenshot("failure").await;
+                panic!("{css} never contained {needle:?} (last: {t:?})");
+            }
+            tokio_sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     async fn screenshot(&self, name: &str) {
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let Some(b64) = v.as_str() else { return };
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .unwrap();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        // scripts/e2e refreshes the README's screenshots; other runs (CI) keep theirs in target/.
+        let dir = match std::env::var_os("REJI_E2E_SCREENSHOTS") {
+            Some(d) => PathBuf::from(d),
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots"),
+        };
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
@@ -230,6 +309,30 @@ fn demo_sale_paid_and_konbini_instructions() {
         s.wait("#charge-qr svg path", Duration::from_secs(20)).await;
         let number = s.text("#charge-number").await;
         s.screenshot("charge").await;
+
+        // The customer display: the same QR and total, and no way to call the app's commands.
+        let staff = s.window().await;
+        s.click("#customer-display").await;
+        let customer = s.switch_to_other(&staff).await;
+        s.wait("#c-qr svg path", Duration::from_secs(20)).await;
+        let amount = s.text("#c-amount").await;
+        assert!(amount.contains("1,040"), "customer display total {amount}");
+        s.screenshot("customer").await;
+        let refused = s
+            .run_async(
+                "const done = arguments[arguments.length - 1];
+                 const ipc = window.__TAURI_INTERNALS__;
+                 if (!ipc) { done('no ipc'); return; }
+                 ipc.invoke('app_info', {}).then(() => done('allowed'), (e) => done('refused: ' + e));",
+            )
+            .await;
+        let refused = refused.as_str().unwrap_or_default().to_string();
+        assert!(
+            refused.starts_with("refused") || refused == "no ipc",
+            "the customer display could call a command: {refused}"
+        );
+        s.switch_to(&staff).await;
+
         let (origin, session) = session_of(data.path(), &number);
         FakeControl::new(&origin)
             .pay(&session, "credit_card", None)
@@ -237,6 +340,10 @@ fn demo_sale_paid_and_konbini_instructions() {
             .unwrap();
         s.wait("#charge-result.paid", Duration::from_secs(20)).await;
         s.screenshot("paid").await;
+        s.switch_to(&customer).await;
+        s.wait("#c-done", Duration::from_secs(20)).await;
+        s.screenshot("customer-paid").await;
+        s.switch_to(&staff).await;
         s.click("#new-sale").await;
 
         // Konbini: instructions with the store and the deadline.
@@ -264,6 +371,45 @@ fn demo_sale_paid_and_konbini_instructions() {
         s.click("#tab-settings").await;
         s.wait("#key-form", Duration::from_secs(10)).await;
         s.screenshot("settings").await;
+
+        // Saving a key: shown masked, stored in the Secret Service, nowhere in the ledgers.
+        let key = "sk_test_e2eKeyChainSave_7q3m9x";
+        s.type_into("#key-input", key).await;
+        s.click("#key-form button[type=submit]").await;
+        let masked = s
+            .wait_text("#key-masked", "sk_test_", Duration::from_secs(20))
+            .await;
+        assert!(
+            masked.ends_with("9x") && !masked.contains("e2eKey"),
+            "{masked}"
+        );
+        let badge = s.text("#key-badge").await;
+        assert!(!badge.is_empty(), "no TEST/LIVE badge");
+        let lookup = Command::new("secret-tool")
+            .args(["lookup", "service", "reji", "username", "komoju-secret-key"])
+            .output()
+            .expect("secret-tool (libsecret-tools)");
+        assert_eq!(
+            String::from_utf8_lossy(&lookup.stdout),
+            key,
+            "not in the Secret Service"
+        );
+        for entry in std::fs::read_dir(data.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                let bytes = std::fs::read(&path).unwrap();
+                for w in key.as_bytes().windows(8).skip(8) {
+                    assert!(
+                        !bytes.windows(8).any(|b| b == w),
+                        "{} holds part of the key",
+                        path.display()
+                    );
+                }
+            }
+        }
+        let _ = Command::new("secret-tool")
+            .args(["clear", "service", "reji", "username", "komoju-secret-key"])
+            .status();
 
         s.cmd(reqwest::Method::DELETE, "", None).await;
     });
