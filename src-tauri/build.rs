@@ -24,6 +24,7 @@ fn reji_desktop_commands() -> &'static [&'static str] {
         "refund_invoice",
         "list_invoices",
         "invoice_detail",
+        "receipt",
         "get_settings",
         "set_setting",
         "save_key",

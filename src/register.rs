@@ -1237,6 +1237,17 @@ impl Register {
         Ok(receipt)
     }
 
+    /// How many refunds an invoice has had (each has a return receipt).
+    pub fn refund_count(&self, key: &str) -> Result<usize> {
+        let inv = self.ledger.find_invoice(key)?;
+        Ok(self
+            .ledger
+            .events(inv.id)?
+            .iter()
+            .filter(|e| e.kind == "refund")
+            .count())
+    }
+
     /// A captured sale as receipts and the journal see it: its figures as charged, its refunds (in
     /// order, with when they happened) and its event log.
     fn sale_record(&self, inv: &InvoiceRecord) -> Result<SaleRecord> {
@@ -1415,6 +1426,7 @@ impl Register {
             max: q.max,
             text: q.text.clone(),
             limit: q.limit,
+            without_index: false,
         })
     }
 

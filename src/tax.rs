@@ -280,6 +280,112 @@ mod tests {
         );
     }
 
+    /// Worked examples from the National Tax Agency (国税庁), 「消費税の仕入税額控除制度における適格請求書等
+    /// 保存方式に関するQ&A」: 問57 (rounding once per rate per invoice, 消令70の10 / 基通1-8-15) and
+    /// 問54 (記載例). The per-rate totals and taxes are the NTA's; where the NTA elides some lines
+    /// ("…"), the lines here are the NTA's visible ones plus one line making up the published total.
+    /// https://www.nta.go.jp/taxes/shiraberu/zeimokubetsu/shohi/keigenzeiritsu/qa_invoice.htm
+    #[test]
+    fn nta_worked_examples() {
+        use PriceMode::*;
+        use TaxRate::*;
+        struct Case {
+            source: &'static str,
+            mode: PriceMode,
+            lines: &'static [(TaxRate, i64)],
+            tax_10: i64,
+            tax_8: i64,
+            total: i64,
+        }
+        let cases = [
+            Case {
+                // 問57 記載例 (税込, 切捨て): 小麦粉※ 5,000 / 牛肉※ 8,000 / キッチンペーパー 2,000 / …;
+                // 10%対象 60,000円 (消費税 5,454円), 8%対象 40,000円 (消費税 2,962円), 合計 100,000円.
+                source: "Q&A 問57 記載例",
+                mode: Inclusive,
+                lines: &[
+                    (Reduced, 5_000),
+                    (Reduced, 8_000),
+                    (Standard, 2_000),
+                    (Reduced, 27_000),
+                    (Standard, 58_000),
+                ],
+                tax_10: 5_454,
+                tax_8: 2_962,
+                total: 100_000,
+            },
+            Case {
+                // 問54 記載例 (税込): 10%対象 88,000円 (消費税 8,000円), 8%対象 43,200円 (消費税 3,200円).
+                source: "Q&A 問54 記載例 (税込)",
+                mode: Inclusive,
+                lines: &[(Standard, 88_000), (Reduced, 43_200)],
+                tax_10: 8_000,
+                tax_8: 3_200,
+                total: 131_200,
+            },
+            Case {
+                // The same invoice tax-exclusive: 10%対象 80,000円 / 8%対象 40,000円, 合計 131,200円.
+                source: "Q&A 問54 記載例 (税抜)",
+                mode: Exclusive,
+                lines: &[(Standard, 80_000), (Reduced, 40_000)],
+                tax_10: 8_000,
+                tax_8: 3_200,
+                total: 131_200,
+            },
+            Case {
+                // 問57 参考① (媒介者交付特例, 税抜): the parts 11,345 + 12,549 (10 %) and 9,987 + 12,345
+                // (8 %) on one invoice are rounded together: 2,389 and 1,786.
+                source: "Q&A 問57 参考①",
+                mode: Exclusive,
+                lines: &[
+                    (Standard, 11_345),
+                    (Standard, 12_549),
+                    (Reduced, 9_987),
+                    (Reduced, 12_345),
+                ],
+                tax_10: 2_389,
+                tax_8: 1_786,
+                total: 23_894 + 2_389 + 22_332 + 1_786,
+            },
+        ];
+        for c in cases {
+            let b = compute(c.lines.iter().copied(), c.mode, Rounding::Down).unwrap();
+            assert_eq!(b.tax_at(Standard), c.tax_10, "{}: 10 %", c.source);
+            assert_eq!(b.tax_at(Reduced), c.tax_8, "{}: 8 %", c.source);
+            assert_eq!(b.total, c.total, "{}: total", c.source);
+        }
+
+        // 問57 参考② (代理交付): each party's part on its own invoice rounds separately, and the sums
+        // (2,388 and 1,785) differ from rounding them together (2,389 and 1,786) — which is why the
+        // rounding belongs to the invoice, not to its lines.
+        let part = |a: i64, b: i64| {
+            let x = compute([(Standard, a), (Reduced, b)], Exclusive, Rounding::Down).unwrap();
+            (x.tax_at(Standard), x.tax_at(Reduced))
+        };
+        let (own, other) = (part(11_345, 9_987), part(12_549, 12_345));
+        assert_eq!(own, (1_134, 798));
+        assert_eq!(other, (1_254, 987));
+        assert_eq!((own.0 + other.0, own.1 + other.1), (2_388, 1_785));
+
+        // Rounding per line and adding up (not allowed, 問57 (注)) gives less than once per rate.
+        let per_line: i64 = [1_234i64, 2_345, 3_456]
+            .iter()
+            .map(|a| {
+                compute([(Standard, *a)], Exclusive, Rounding::Down)
+                    .unwrap()
+                    .tax_at(Standard)
+            })
+            .sum();
+        let once = compute(
+            [(Standard, 1_234), (Standard, 2_345), (Standard, 3_456)],
+            Exclusive,
+            Rounding::Down,
+        )
+        .unwrap()
+        .tax_at(Standard);
+        assert_eq!((per_line, once), (702, 703));
+    }
+
     #[test]
     fn rates_parse_from_what_a_cashier_types() {
         assert_eq!("10".parse::<TaxRate>().unwrap(), TaxRate::Standard);

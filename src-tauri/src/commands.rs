@@ -249,6 +249,33 @@ pub async fn invoice_detail(
     })
 }
 
+/// A receipt to show and print: its fields and the template's blocks (the UI renders the blocks
+/// with text nodes only). `refund` = the N-th refund's return receipt.
+#[derive(Debug, Serialize)]
+pub struct ReceiptView {
+    pub receipt: reji::receipt::Receipt,
+    pub blocks: Vec<reji::receipt::Block>,
+    /// How many refunds the invoice has (each has a return receipt).
+    pub refunds: usize,
+}
+
+#[tauri::command]
+pub async fn receipt(
+    state: State<'_, AppState>,
+    number: String,
+    refund: Option<usize>,
+) -> CmdResult<ReceiptView> {
+    let mut reg = state.register.lock().await;
+    let receipt = reg.receipt(&number, refund)?;
+    let refunds = reg.refund_count(&number)?;
+    let blocks = receipt.layout();
+    Ok(ReceiptView {
+        receipt,
+        blocks,
+        refunds,
+    })
+}
+
 #[tauri::command]
 pub async fn get_settings(state: State<'_, AppState>) -> CmdResult<BTreeMap<String, String>> {
     let reg = state.register.lock().await;

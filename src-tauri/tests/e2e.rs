@@ -340,6 +340,19 @@ fn demo_sale_paid_and_konbini_instructions() {
             .unwrap();
         s.wait("#charge-result.paid", Duration::from_secs(20)).await;
         s.screenshot("paid").await;
+
+        // The receipt (適格簡易請求書) from the core's template, ready to print.
+        s.click("#charge-receipt").await;
+        let receipt = s.text("#receipt-paper").await;
+        for needle in ["領収書", &number, "※", "合計", "¥1,040", "クレジットカード"]
+        {
+            assert!(
+                receipt.contains(needle),
+                "{needle:?} missing in the receipt:\n{receipt}"
+            );
+        }
+        s.screenshot("receipt-dialog").await;
+        s.click("#receipt-dialog .btn.ghost:last-child").await;
         s.switch_to(&customer).await;
         s.wait("#c-done", Duration::from_secs(20)).await;
         s.screenshot("customer-paid").await;

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo build --release --bins && cargo run --release --bin reji-bench            # full run
 //! cargo run --bin reji-bench -- --quick                                           # small N (CI)
-//! reji-bench [--quick] [--json FILE] [--only export,charge,ledger,qr,tracker] [--db FILE] [--rows N]
+//! reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker] [--db FILE] [--rows N]
 //! ```
 //!
 //! Rows (see docs/benchmarks.md):
@@ -13,6 +13,8 @@
 //!    wire by a byte-forwarding proxy; fake at 0 ms and 150 ms injected latency.
 //! 3. Ledger write path: `create_invoice` + `transition` vs a bare INSERT; WAL writer/reader check.
 //! 4. QR render: SVG and terminal vs the bare `qrcode` encode.
+//! 7. History search (`reji-bench/search.rs`): date / amount / counterparty / combined on the row-1
+//!    ledger, p99 per kind, next to the same query without the counterparty index.
 //! 6. Payment tracker (`reji-bench/tracker.rs`): fast-lane latency and request rate vs a 3 s poll,
 //!    slow-lane requests per pass for both feeds, catch-up after a three-day closure.
 //!
@@ -45,6 +47,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 // Row 6 (the payment tracker) lives in its own file.
 #[path = "reji-bench/tracker.rs"]
 mod tracker;
+// Row 7 (history search) too.
+#[path = "reji-bench/search.rs"]
+mod search;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
@@ -89,7 +94,7 @@ impl Opts {
                 "--rows" => o.rows = Some(value("--rows")?.parse()?),
                 "-h" | "--help" => {
                     println!(
-                        "usage: reji-bench [--quick] [--json FILE] [--only export,charge,ledger,qr,tracker] \
+                        "usage: reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker] \
                          [--db FILE (reuse/keep the seeded export ledger)] [--rows N]"
                     );
                     std::process::exit(0);
@@ -390,6 +395,14 @@ fn run() -> Res<()> {
 
     if opts.wants("export") {
         rows.extend(bench_export(&opts, &sizes, tmp.path())?);
+    }
+    if opts.wants("search") {
+        let db = opts
+            .db
+            .clone()
+            .unwrap_or_else(|| tmp.path().join("export.sqlite"));
+        let n = opts.rows.unwrap_or(sizes.export_rows);
+        rows.extend(search::bench_search(opts.quick, &db, n)?);
     }
     if opts.wants("charge") {
         rows.extend(bench_charge(&sizes, tmp.path())?);

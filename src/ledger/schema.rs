@@ -172,7 +172,13 @@ BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END
 CREATE TRIGGER line_items_no_delete BEFORE DELETE ON line_items
 BEGIN SELECT RAISE(ABORT, 'line items are never deleted'); END;
 "#,
+    // 5: the counterparty index (see ledger/search.rs), filled by Rust after the step.
+    SEARCH_TABLE,
 ];
+
+/// The counterparty index: one character per token, contentless (ledger/search.rs).
+pub const SEARCH_TABLE: &str = "CREATE VIRTUAL TABLE invoice_search USING fts5(grams, content='', \
+     contentless_delete=1, tokenize='unicode61 remove_diacritics 0');";
 
 /// SQL run after a step's Rust backfill (index = version reached).
 pub fn after(version: u32) -> Option<&'static str> {

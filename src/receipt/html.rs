@@ -59,9 +59,9 @@ pub fn fragment(r: &Receipt) -> String {
     let mut h = String::from("<div class=\"receipt\">\n");
     for b in r.layout() {
         let line = match b {
-            Block::Heading(s) => format!("<h1 class=\"heading\">{}</h1>", esc(&s)),
-            Block::Title(s) => format!("<h2 class=\"title\">{}</h2>", esc(&s)),
-            Block::Center(s) => format!("<p class=\"center\">{}</p>", esc(&s)),
+            Block::Heading { text } => format!("<h1 class=\"heading\">{}</h1>", esc(&text)),
+            Block::Title { text } => format!("<h2 class=\"title\">{}</h2>", esc(&text)),
+            Block::Center { text } => format!("<p class=\"center\">{}</p>", esc(&text)),
             Block::Rule => "<hr class=\"rule\">".into(),
             Block::Row {
                 left,
@@ -90,7 +90,7 @@ pub fn fragment(r: &Receipt) -> String {
                     esc(&amount)
                 ),
             },
-            Block::Small(s) => format!("<p class=\"small\">{}</p>", esc(&s)),
+            Block::Small { text } => format!("<p class=\"small\">{}</p>", esc(&text)),
         };
         h.push_str(&line);
         h.push('\n');

@@ -206,20 +206,28 @@ impl Receipt {
             (ReceiptKind::Return, true) => "返金明細（適格返還請求書）",
             (ReceiptKind::Return, false) => "返金明細",
         };
-        b.push(Block::Heading(self.issuer.name.clone()));
+        b.push(Block::Heading {
+            text: self.issuer.name.clone(),
+        });
         if let Some(n) = &self.issuer.registration_number {
-            b.push(Block::Center(format!("登録番号 {n}")));
+            b.push(Block::Center {
+                text: format!("登録番号 {n}"),
+            });
         }
         if let Some(a) = &self.issuer.address {
-            b.push(Block::Center(a.clone()));
+            b.push(Block::Center { text: a.clone() });
         }
         if let Some(p) = &self.issuer.phone {
-            b.push(Block::Center(format!("TEL {p}")));
+            b.push(Block::Center {
+                text: format!("TEL {p}"),
+            });
         }
         b.push(Block::Rule);
-        b.push(Block::Title(title.into()));
+        b.push(Block::Title { text: title.into() });
         if self.reissue {
-            b.push(Block::Center("【再発行】".into()));
+            b.push(Block::Center {
+                text: "【再発行】".into(),
+            });
         }
         match self.kind {
             ReceiptKind::Sale => {
@@ -252,7 +260,9 @@ impl Receipt {
         });
         b.push(Block::Rule);
         if self.kind == ReceiptKind::Return {
-            b.push(Block::Small("元の取引の内容:".into()));
+            b.push(Block::Small {
+                text: "元の取引の内容:".into(),
+            });
         }
         for it in &self.items {
             let mark = if it.reduced { " ※" } else { "" };
@@ -303,16 +313,20 @@ impl Receipt {
         }
         b.push(Block::Rule);
         if self.items.iter().any(|i| i.reduced) || self.per_rate.iter().any(|r| r.rate == 8) {
-            b.push(Block::Small("※印は軽減税率（8%）適用商品です".into()));
+            b.push(Block::Small {
+                text: "※印は軽減税率（8%）適用商品です".into(),
+            });
         }
         if !self.qualified {
-            b.push(Block::Small(
-                "この領収書は適格請求書ではありません（登録番号未設定）".into(),
-            ));
+            b.push(Block::Small {
+                text: "この領収書は適格請求書ではありません（登録番号未設定）".into(),
+            });
         }
         if let Some(f) = &self.footer {
             for line in f.lines().filter(|l| !l.trim().is_empty()) {
-                b.push(Block::Center(line.to_string()));
+                b.push(Block::Center {
+                    text: line.to_string(),
+                });
             }
         }
         b
@@ -333,7 +347,9 @@ impl Receipt {
         };
         for block in self.layout() {
             let line = match block {
-                Block::Heading(s) | Block::Title(s) | Block::Center(s) => pad_center(&s),
+                Block::Heading { text } | Block::Title { text } | Block::Center { text } => {
+                    pad_center(&text)
+                }
                 Block::Rule => "-".repeat(width),
                 Block::Row { left, right, .. } => row(&left, &right),
                 Block::Item {
@@ -344,7 +360,7 @@ impl Receipt {
                     Some(d) => format!("{name}\n{}", row(&format!("  {d}"), &amount)),
                     None => row(&name, &amount),
                 },
-                Block::Small(s) => s,
+                Block::Small { text } => text,
             };
             out.push_str(&line);
             out.push('\n');
@@ -353,14 +369,21 @@ impl Receipt {
     }
 }
 
-/// One piece of the receipt template.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One piece of the receipt template (serialised for the app as `{"kind": "row", …}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Block {
     /// The shop's name, large.
-    Heading(String),
+    Heading {
+        text: String,
+    },
     /// The document's title (領収書 …).
-    Title(String),
-    Center(String),
+    Title {
+        text: String,
+    },
+    Center {
+        text: String,
+    },
     Rule,
     Row {
         left: String,
@@ -373,7 +396,9 @@ pub enum Block {
         detail: Option<String>,
         amount: String,
     },
-    Small(String),
+    Small {
+        text: String,
+    },
 }
 
 /// One refund of an invoice: the cumulative refunded amount before and after it.

@@ -175,11 +175,14 @@ pub fn render_with_font(
     };
     for b in r.layout() {
         match &b {
-            Block::Heading(s) | Block::Title(s) | Block::Center(s) | Block::Small(s) => {
+            Block::Heading { text: s }
+            | Block::Title { text: s }
+            | Block::Center { text: s }
+            | Block::Small { text: s } => {
                 let (size, center) = match b {
-                    Block::Heading(_) => (base * 1.6, true),
-                    Block::Title(_) => (base * 1.25, true),
-                    Block::Small(_) => (base * 0.85, false),
+                    Block::Heading { .. } => (base * 1.6, true),
+                    Block::Title { .. } => (base * 1.25, true),
+                    Block::Small { .. } => (base * 0.85, false),
                     _ => (base, true),
                 };
                 for l in m.wrap(s, size, content_w) {
@@ -191,7 +194,7 @@ pub fn render_with_font(
                     };
                     text_at(&mut ops, x, y, size, &l);
                 }
-                if matches!(b, Block::Heading(_) | Block::Title(_)) {
+                if matches!(b, Block::Heading { .. } | Block::Title { .. }) {
                     y += base * 0.4;
                 }
             }

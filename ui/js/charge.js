@@ -4,6 +4,7 @@ import { t } from "./i18n.js";
 import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, banner, copy, openUrl } from "./util.js";
 import { putSvg } from "./svg.js";
 import { app, show } from "./app.js";
+import { openReceipt } from "./receipt.js";
 
 let current = null; // the ChargeScreen from the core
 let stopWatch = null;
@@ -128,6 +129,9 @@ function renderResult(s) {
       h("div", { class: "result-title" }, msg[1]),
       msg[2] ? h("div", { class: "result-sub" }, msg[2]) : "",
       s.status === "paid" ? h("div", { class: "result-amount" }, yen(s.amount, s.currency)) : "",
+      s.status === "paid"
+        ? h("button", { id: "charge-receipt", class: "btn ghost", type: "button", onclick: () => openReceipt(s.invoice_number) }, t("detail.receipt"))
+        : "",
     );
   }
 }

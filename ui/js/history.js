@@ -3,6 +3,7 @@
 import { t } from "./i18n.js";
 import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, today, toast } from "./util.js";
 import { show } from "./app.js";
+import { openReceipt } from "./receipt.js";
 
 const STATUSES = ["pending", "awaiting_payment", "paid", "failed", "needs_review", "partially_refunded", "refunded", "cancelled", "expired"];
 const METHODS = ["credit_card", "paypay", "konbini", "bank_transfer", "pay_easy", "linepay", "merpay", "rakutenpay"];
@@ -109,6 +110,8 @@ async function openDetail(number) {
         h("span", {}, e.to_status ? `${e.from_status ? statusLabel(e.from_status) + " → " : ""}${statusLabel(e.to_status)}` : e.kind),
         h("span", { class: "muted small" }, ` ${e.cause}`)))),
     h("div", { class: "detail-actions" },
+      ["paid", "partially_refunded", "refunded"].includes(s.status)
+        ? h("button", { id: "detail-receipt", class: "btn ghost", type: "button", onclick: () => openReceipt(s.invoice_number) }, t("detail.receipt")) : "",
       canRefund ? h("label", { class: "inline" }, h("span", {}, t("detail.refund_amount")), refundInput) : "",
       canRefund ? h("button", { class: "btn danger", type: "button", onclick: () => refund(s, refundInput.value) }, t("detail.refund")) : "",
       s.can_cancel ? h("button", { class: "btn danger", type: "button", onclick: () => cancel(s) }, t("charge.cancel")) : "",

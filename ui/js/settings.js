@@ -15,6 +15,10 @@ async function load() {
     const s = await call("get_settings");
     window.rejiSettings = s;
     $("#s-shop").value = s.shop_name;
+    $("#s-regno").value = s.registration_number ?? "";
+    $("#s-address").value = s.shop_address ?? "";
+    $("#s-phone").value = s.shop_phone ?? "";
+    $("#s-footer").value = s.receipt_footer ?? "";
     $("#s-price-mode").value = s.price_mode;
     $("#s-rounding").value = s.rounding;
     $("#s-expires").value = s.expires_in;
@@ -64,6 +68,10 @@ async function saveSettings(e) {
   e.preventDefault();
   const wanted = {
     shop_name: $("#s-shop").value,
+    registration_number: $("#s-regno").value,
+    shop_address: $("#s-address").value,
+    shop_phone: $("#s-phone").value,
+    receipt_footer: $("#s-footer").value,
     price_mode: $("#s-price-mode").value,
     rounding: $("#s-rounding").value,
     expires_in: $("#s-expires").value,

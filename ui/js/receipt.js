@@ -1,0 +1,49 @@
+// Receipts in the app: the core's template (blocks) rendered with text nodes only, in a dialog with a
+// print button. Print CSS (style.css, @media print) prints just the receipt, 80 mm wide.
+import { t } from "./i18n.js";
+import { $, h, call, showError } from "./util.js";
+
+function block(b) {
+  switch (b.kind) {
+    case "heading": return h("h1", { class: "r-heading" }, b.text);
+    case "title": return h("h2", { class: "r-title" }, b.text);
+    case "center": return h("p", { class: "r-center" }, b.text);
+    case "small": return h("p", { class: "r-small" }, b.text);
+    case "rule": return h("hr", { class: "r-rule" });
+    case "row":
+      return h("div", { class: b.strong ? "r-row strong" : "r-row" }, h("span", {}, b.left), h("span", { class: "r" }, b.right));
+    case "item":
+      return b.detail
+        ? h("div", {}, h("div", { class: "r-row" }, h("span", {}, b.name)),
+            h("div", { class: "r-row r-detail" }, h("span", {}, b.detail), h("span", { class: "r" }, b.amount)))
+        : h("div", { class: "r-row" }, h("span", {}, b.name), h("span", { class: "r" }, b.amount));
+    default: return "";
+  }
+}
+
+/** Opens the receipt of a paid invoice (or the return receipt of its `refund`-th refund). */
+export async function openReceipt(number, refund = null) {
+  let v;
+  try {
+    v = await call("receipt", { number, refund });
+  } catch (e) {
+    return showError(e);
+  }
+  const dlg = $("#receipt-dialog");
+  const others = [];
+  if (refund == null) {
+    for (let n = 1; n <= v.refunds; n++) {
+      others.push(h("button", { class: "btn ghost", type: "button", onclick: () => openReceipt(number, n) }, t("receipt.return_n", { n })));
+    }
+  } else {
+    others.push(h("button", { class: "btn ghost", type: "button", onclick: () => openReceipt(number) }, t("receipt.sale")));
+  }
+  dlg.replaceChildren(
+    h("div", { id: "receipt-paper", class: "receipt-paper" }, ...v.blocks.map(block)),
+    h("div", { class: "detail-actions no-print" },
+      ...others,
+      h("button", { id: "receipt-print", class: "btn primary", type: "button", onclick: () => window.print() }, t("receipt.print")),
+      h("button", { class: "btn ghost", type: "button", onclick: () => dlg.close() }, t("detail.close"))),
+  );
+  if (!dlg.open) dlg.showModal();
+}
