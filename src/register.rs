@@ -528,34 +528,7 @@ impl Register {
             }
             (None, false) => req.lines.clone(),
         };
-        let c = &req.customer;
-        let customer = Customer {
-            name: clean_text("--name", c.name.as_deref(), 100)?,
-            name_kana: clean_text("--name-kana", c.name_kana.as_deref(), 100)?,
-            email: match clean_text("--email", c.email.as_deref(), 254)? {
-                Some(e) if !looks_like_email(&e) => {
-                    return Err(Error::bad(
-                        "--email",
-                        format!("{e:?} is not an email address"),
-                    ))
-                }
-                other => other,
-            },
-            phone: match clean_text("--phone", c.phone.as_deref(), 20)? {
-                Some(p)
-                    if !p
-                        .chars()
-                        .all(|ch| ch.is_ascii_digit() || "+-() ".contains(ch))
-                        || p.chars().filter(char::is_ascii_digit).count() < 8 =>
-                {
-                    return Err(Error::bad(
-                        "--phone",
-                        format!("{p:?} is not a phone number (digits, + - ( ) and spaces)"),
-                    ))
-                }
-                other => other,
-            },
-        };
+        let customer = validate_customer(&req.customer)?;
         let draft = Draft {
             currency,
             lines,
@@ -1237,6 +1210,51 @@ impl Register {
         Ok(receipt)
     }
 
+    /// Corrects the customer on an invoice (a typo in a name, a missing e-mail). `None` leaves a
+    /// field alone, `Some("")` clears it. Each change is a new event keeping the old and the new
+    /// value (訂正の履歴, hash-chained); amounts, dates and numbers are never corrected this way.
+    pub fn correct_customer(
+        &mut self,
+        key: &str,
+        changes: &Customer,
+        reason: Option<&str>,
+    ) -> Result<InvoiceView> {
+        let inv = self.ledger.find_invoice(key)?;
+        let blank = |v: &Option<String>| v.as_deref().map(str::trim) == Some("");
+        let keep = |v: &Option<String>| if blank(v) { None } else { v.clone() };
+        let checked = validate_customer(&Customer {
+            name: keep(&changes.name),
+            name_kana: keep(&changes.name_kana),
+            email: keep(&changes.email),
+            phone: keep(&changes.phone),
+        })?;
+        let pick = |asked: &Option<String>, valid: Option<String>| -> Option<Option<String>> {
+            asked
+                .as_ref()
+                .map(|_| if blank(asked) { None } else { valid })
+        };
+        let wanted = [
+            ("customer_name", pick(&changes.name, checked.name)),
+            (
+                "customer_name_kana",
+                pick(&changes.name_kana, checked.name_kana),
+            ),
+            ("customer_email", pick(&changes.email, checked.email)),
+            ("customer_phone", pick(&changes.phone, checked.phone)),
+        ];
+        if wanted.iter().all(|(_, v)| v.is_none()) {
+            return Err(Error::bad(
+                "correct",
+                "nothing to correct: give --name, --name-kana, --email or --phone",
+            ));
+        }
+        let reason = clean_text("--reason", reason, 200)?;
+        let now = self.now();
+        self.ledger
+            .correct_customer(inv.id, &wanted, reason.as_deref(), now)?;
+        self.view(inv.id)
+    }
+
     /// How many refunds an invoice has had (each has a return receipt).
     pub fn refund_count(&self, key: &str) -> Result<usize> {
         let inv = self.ledger.find_invoice(key)?;
@@ -1776,6 +1794,37 @@ fn clean_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>
         return Err(Error::bad(field, "contains a control character"));
     }
     Ok(Some(v.to_string()))
+}
+
+/// The customer fields as entered (charge, correction): trimmed, checked, named when wrong.
+fn validate_customer(c: &Customer) -> Result<Customer> {
+    Ok(Customer {
+        name: clean_text("--name", c.name.as_deref(), 100)?,
+        name_kana: clean_text("--name-kana", c.name_kana.as_deref(), 100)?,
+        email: match clean_text("--email", c.email.as_deref(), 254)? {
+            Some(e) if !looks_like_email(&e) => {
+                return Err(Error::bad(
+                    "--email",
+                    format!("{e:?} is not an email address"),
+                ))
+            }
+            other => other,
+        },
+        phone: match clean_text("--phone", c.phone.as_deref(), 20)? {
+            Some(p)
+                if !p
+                    .chars()
+                    .all(|ch| ch.is_ascii_digit() || "+-() ".contains(ch))
+                    || p.chars().filter(char::is_ascii_digit).count() < 8 =>
+            {
+                return Err(Error::bad(
+                    "--phone",
+                    format!("{p:?} is not a phone number (digits, + - ( ) and spaces)"),
+                ))
+            }
+            other => other,
+        },
+    })
 }
 
 fn looks_like_email(e: &str) -> bool {

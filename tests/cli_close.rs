@@ -29,8 +29,15 @@ async fn close_sums_the_day_and_locks_it() {
     e.charge(&["--amount", "700"]).await; // still pending
 
     let csv = e.dir.path().join("close.csv");
+    let pdf = e.dir.path().join("close.pdf");
     let c = e
-        .reji(&["close", "--csv", csv.to_str().unwrap()])
+        .reji(&[
+            "close",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--pdf",
+            pdf.to_str().unwrap(),
+        ])
         .await
         .ok()
         .json();
@@ -53,6 +60,29 @@ async fn close_sums_the_day_and_locks_it() {
         "{text}"
     );
 
+    // The PDF's text layer (read back with poppler's pdftotext) carries the same figures.
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian poppler-utils)");
+    let layer: String = String::from_utf8(out.stdout)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    for needle in [
+        "日計表",
+        "売上1件¥1,838",
+        "8%対象（税込）※¥1,728",
+        "8%内消費税等¥128",
+        "返金1件¥300",
+    ] {
+        assert!(
+            layer.contains(needle),
+            "{needle:?} missing in the close PDF:\n{layer}"
+        );
+    }
+
     // Closing again shows the stored close.
     let again = e.reji(&["close"]).await.ok();
     assert!(again.stderr.contains("already closed"));
@@ -63,12 +93,59 @@ async fn close_sums_the_day_and_locks_it() {
     let err = l
         .connection()
         .execute(
-            "UPDATE invoices SET customer_name = 'changed' WHERE number = ?1",
+            "UPDATE invoices SET amount = 1 WHERE number = ?1",
             [s(&a, "invoice_number")],
         )
         .unwrap_err();
     assert!(err.to_string().contains("closed"), "{err}");
     drop(l);
+    // …while the customer can be corrected by a new entry that keeps the old value.
+    let fixed = e
+        .reji(&[
+            "correct",
+            &s(&a, "invoice_number"),
+            "--name",
+            "山田 花子",
+            "--reason",
+            "typo at the counter",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(fixed["customer"]["name"], "山田 花子");
+    let l = e.ledger();
+    let inv = l.find_invoice(&s(&a, "invoice_number")).unwrap();
+    let ev = l.events(inv.id).unwrap();
+    let c = ev
+        .iter()
+        .find(|e| e.kind == "correction")
+        .expect("a correction event");
+    let d: serde_json::Value = serde_json::from_str(c.detail.as_deref().unwrap()).unwrap();
+    assert_eq!(d["field"], "customer_name");
+    assert!(d["old"].is_null());
+    assert_eq!(d["new"], "山田 花子");
+    assert_eq!(d["reason"], "typo at the counter");
+    assert!(l.verify().unwrap().ok);
+    drop(l);
+    let found = e.reji(&["list", "--q", "花子"]).await.ok().json();
+    assert_eq!(
+        found.as_array().unwrap().len(),
+        1,
+        "the index follows the correction"
+    );
+    let bad = e.reji(&["correct", &s(&a, "invoice_number")]).await;
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("nothing to correct"), "{}", bad.stderr);
+    let bad = e
+        .reji(&[
+            "correct",
+            &s(&a, "invoice_number"),
+            "--email",
+            "not-an-email",
+        ])
+        .await;
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("--email"), "{}", bad.stderr);
     // …but what KOMOJU reports later still lands (the konbini is paid the next day).
     e.ctl
         .capture_payment(&s(&e.show(&s(&k, "invoice_number")).await, "payment_id"))

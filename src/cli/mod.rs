@@ -55,6 +55,8 @@ enum Cmd {
     List(ListArgs),
     /// Cancel an unpaid invoice.
     Cancel { id: String },
+    /// Correct the customer on an invoice (kept as a new entry with the old value; "" clears a field).
+    Correct(CorrectArgs),
     /// Refund a paid invoice (all that is left, or --amount).
     Refund(RefundArgs),
     /// New payment page (attempt n+1) for a cancelled, expired or failed invoice.
@@ -75,6 +77,9 @@ enum Cmd {
         /// Also write the close as CSV to FILE (UTF-8 with BOM).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
+        /// Also write the close as PDF (A4, Japanese font embedded) to FILE.
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
     },
     /// Receipt of a paid invoice (適格簡易請求書), or with --refund N the return receipt
     /// (適格返還請求書) of its N-th refund. Text on stdout unless --pdf / --html.
@@ -200,6 +205,23 @@ struct RefundArgs {
     account_number: Option<String>,
     #[arg(long, value_name = "KANA")]
     holder_kana: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct CorrectArgs {
+    /// Invoice number or session id.
+    id: String,
+    #[arg(long, value_name = "N")]
+    name: Option<String>,
+    #[arg(long, value_name = "K")]
+    name_kana: Option<String>,
+    #[arg(long, value_name = "E")]
+    email: Option<String>,
+    #[arg(long, value_name = "P")]
+    phone: Option<String>,
+    /// Why (kept in the event log).
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -404,6 +426,19 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::invoice(ctx.json, &v, None);
             Ok(())
         }
+        Cmd::Correct(a) => {
+            let changes = reji::invoice::Customer {
+                name: a.name,
+                name_kana: a.name_kana,
+                email: a.email,
+                phone: a.phone,
+            };
+            let mut reg = ctx.register(false)?;
+            let v = reg.correct_customer(&a.id, &changes, a.reason.as_deref())?;
+            let events = reg.events(&a.id)?;
+            output::invoice(ctx.json, &v, Some(&events));
+            Ok(())
+        }
         Cmd::Retry { id } => {
             let mut reg = ctx.register(true)?;
             let v = reg.retry(&id).await?;
@@ -426,7 +461,15 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::path_result(ctx.json, "backup", &path);
             Ok(())
         }
-        Cmd::Close { date, csv } => {
+        Cmd::Close { date, csv, pdf } => {
+            // Find the font first: a missing font must not leave a half-done command behind.
+            let font = match &pdf {
+                Some(_) => Some(
+                    reji::receipt::pdf::find_font()
+                        .map_err(|e| Error::bad("--pdf", e.to_string()))?,
+                ),
+                None => None,
+            };
             let mut reg = ctx.register(false)?;
             let (close, new) = reg.close_day(date.as_deref())?;
             if !new {
@@ -441,6 +484,23 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     use std::io::Write;
                     w.write_all(text.as_bytes())
                         .map_err(reji::export::ExportError::Io)
+                })?;
+            }
+            if let (Some(path), Some((font_path, index))) = (&pdf, font) {
+                let data = std::fs::read(&font_path).map_err(|e| {
+                    Error::bad("--pdf", format!("font {}: {e}", font_path.display()))
+                })?;
+                let blocks = reji::receipt::close_layout(&close, &reg.settings().shop_details());
+                let bytes = reji::receipt::pdf::render_blocks(
+                    &blocks,
+                    reji::receipt::html::Paper::A4,
+                    data,
+                    index,
+                )
+                .map_err(|e| Error::bad("--pdf", e.to_string()))?;
+                reji::export::write_atomically(path, |w| {
+                    use std::io::Write;
+                    w.write_all(&bytes).map_err(reji::export::ExportError::Io)
                 })?;
             }
             output::close(ctx.json, &close);

@@ -945,6 +945,75 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Corrects customer columns of an invoice: for each `(column, Some(new))`, updates the column
+    /// and appends a `correction` event whose detail keeps the old and new value. One transaction;
+    /// the counterparty index follows. Returns how many fields changed.
+    pub fn correct_customer(
+        &mut self,
+        invoice_id: i64,
+        changes: &[(&'static str, Option<Option<String>>)],
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        const ALLOWED: [&str; 4] = [
+            "customer_name",
+            "customer_name_kana",
+            "customer_email",
+            "customer_phone",
+        ];
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut n = 0;
+        for (col, new) in changes {
+            let Some(new) = new else { continue };
+            if !ALLOWED.contains(col) {
+                return Err(LedgerError::Corrupt(format!("{col} cannot be corrected")));
+            }
+            let old: Option<String> = tx.query_row(
+                &format!("SELECT {col} FROM invoices WHERE id = ?1"),
+                [invoice_id],
+                |r| r.get(0),
+            )?;
+            if old == *new {
+                continue;
+            }
+            tx.execute(
+                &format!("UPDATE invoices SET {col} = ?2 WHERE id = ?1"),
+                params![invoice_id, new],
+            )?;
+            let detail =
+                serde_json::json!({ "field": col, "old": old, "new": new, "reason": reason });
+            log_event(
+                &tx,
+                invoice_id,
+                now,
+                "correction",
+                None,
+                None,
+                "staff:correct",
+                Some(&detail.to_string()),
+            )?;
+            n += 1;
+        }
+        let (number, name, kana, email): (String, Option<String>, Option<String>, Option<String>) =
+            tx.query_row(
+                "SELECT number, customer_name, customer_name_kana, customer_email FROM invoices WHERE id = ?1",
+                [invoice_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+        search::index_invoice(
+            &tx,
+            invoice_id,
+            &number,
+            name.as_deref(),
+            kana.as_deref(),
+            email.as_deref(),
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// Rebuilds the counterparty index from the invoices (after loading rows with plain SQL).
     /// Returns the number of invoices indexed.
     pub fn rebuild_search_index(&mut self) -> Result<u64> {

@@ -174,6 +174,16 @@ BEGIN SELECT RAISE(ABORT, 'line items are never deleted'); END;
 "#,
     // 5: the counterparty index (see ledger/search.rs), filled by Rust after the step.
     SEARCH_TABLE,
+    // 6: the customer of a closed day's invoice can be corrected: the correction is a new entry of
+    // the event log keeping the old value (`reji correct`); amounts, dates and numbers stay locked.
+    r#"
+DROP TRIGGER invoices_closed_day_locked;
+CREATE TRIGGER invoices_closed_day_locked
+BEFORE UPDATE OF number, created_at, currency, amount, tax_10, tax_8, gross_10, gross_8, price_mode, rounding,
+    business_date ON invoices
+WHEN EXISTS (SELECT 1 FROM daily_closes WHERE business_date = OLD.business_date)
+BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
+"#,
 ];
 
 /// The counterparty index: one character per token, contentless (ledger/search.rs).

@@ -133,6 +133,16 @@ pub fn render_with_font(
     font_data: Vec<u8>,
     index: u32,
 ) -> Result<Vec<u8>, PdfError> {
+    render_blocks(&r.layout(), paper, font_data, index)
+}
+
+/// Renders any document made of the template's blocks (a receipt, the daily close).
+pub fn render_blocks(
+    blocks: &[Block],
+    paper: Paper,
+    font_data: Vec<u8>,
+    index: u32,
+) -> Result<Vec<u8>, PdfError> {
     let data = Arc::new(font_data);
     if ttf_parser::Face::parse(&data, index).is_err() {
         return Err(PdfError::BadFont(
@@ -173,8 +183,8 @@ pub fn render_with_font(
             s: s.to_string(),
         })
     };
-    for b in r.layout() {
-        match &b {
+    for b in blocks {
+        match b {
             Block::Heading { text: s }
             | Block::Title { text: s }
             | Block::Center { text: s }
