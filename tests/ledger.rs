@@ -390,3 +390,28 @@ fn counterparty_search_finds_short_japanese_names_and_survives_migration() {
     assert_eq!(find(&l, "田太"), vec![old_id]);
     assert_eq!(l.integrity_check().unwrap(), "ok");
 }
+
+#[test]
+fn amount_ranges_give_the_newest_matches_whichever_way_they_are_walked() {
+    let mut l = Ledger::open_in_memory().unwrap();
+    let amounts: Vec<i64> = (0..60).map(|i| 100 + (i * 37) % 500).collect();
+    let ids: Vec<i64> = amounts.iter().map(|a| add(&mut l, *a)).collect();
+    for (min, max) in [(100, 600), (100, 150), (300, 310), (555, 555)] {
+        let f = reji::ledger::Filter {
+            min: Some(min),
+            max: Some(max),
+            limit: Some(5),
+            ..Default::default()
+        };
+        let got: Vec<i64> = l.list(&f).unwrap().iter().map(|i| i.id).collect();
+        let want: Vec<i64> = ids
+            .iter()
+            .zip(&amounts)
+            .rev()
+            .filter(|(_, a)| (min..=max).contains(*a))
+            .map(|(id, _)| *id)
+            .take(5)
+            .collect();
+        assert_eq!(got, want, "{min}..={max}");
+    }
+}

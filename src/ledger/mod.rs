@@ -604,7 +604,47 @@ impl Ledger {
 
     /// Invoices newest first.
     pub fn list(&self, f: &Filter) -> Result<Vec<InvoiceRecord>> {
-        let (sql, args) = filter_sql(&format!("SELECT {INVOICE_COLS} FROM invoices i"), f);
+        let cols = INVOICE_COLS
+            .split(',')
+            .map(|c| format!("i.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (sql, args) = if let Some(plan) = index_drives(f) {
+            // Counterparty search over a long or open period: walk the index newest first (FTS5
+            // returns rowids in descending order lazily) and stop at the page's end. Invoice ids
+            // grow with creation time, so this is the newest-first order too.
+            let mut g = f.clone();
+            g.without_index = true; // the MATCH is in the join below; the LIKE still decides
+            let table = plan.table();
+            let (sql, mut args) = filter_sql_ordered(
+                &format!("SELECT {cols} FROM {table} s CROSS JOIN invoices i ON i.id = s.rowid"),
+                &g,
+                "s.rowid DESC",
+            );
+            args.push(rusqlite::types::Value::Text(plan.query().to_string()));
+            let n = args.len();
+            let sql = match sql.find(" WHERE ") {
+                Some(at) => format!(
+                    "{} WHERE s.{table} MATCH ?{n} AND {}",
+                    &sql[..at],
+                    &sql[at + 7..]
+                ),
+                None => sql,
+            };
+            (sql, args)
+        } else if self.amount_walk_pays(f)? {
+            // A wide amount range: walking the newest first and stopping at the page's end visits
+            // fewer rows than sorting every invoice in the range (`+` keeps SQLite off the amount
+            // index for this query).
+            let (sql, args) = filter_sql(&format!("SELECT {cols} FROM invoices i"), f);
+            (
+                sql.replace("i.amount >=", "+i.amount >=")
+                    .replace("i.amount <=", "+i.amount <="),
+                args,
+            )
+        } else {
+            filter_sql(&format!("SELECT {cols} FROM invoices i"), f)
+        };
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map(params_from_iter(args.iter()), invoice_row)?;
         let mut out = Vec::new();
@@ -612,6 +652,26 @@ impl Ledger {
             out.push(r??);
         }
         Ok(out)
+    }
+
+    /// For an amount range without a period or text: whether walking the invoices newest first is
+    /// cheaper than sorting the range. With `m` of `n` invoices in the range and a page of `p`, the
+    /// walk visits about `p × n / m` rows and the sort `m`; walk when `m² > p × n`. Counting the
+    /// range on the (amount, created_at) index is cheap next to either.
+    fn amount_walk_pays(&self, f: &Filter) -> Result<bool> {
+        let (Some(limit), true) = (f.limit, f.from.is_none() && f.until.is_none()) else {
+            return Ok(false);
+        };
+        if f.text.is_some() || (f.min.is_none() && f.max.is_none()) || f.min == f.max {
+            return Ok(false);
+        }
+        let (m, n): (i64, i64) = self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM invoices WHERE amount >= ?1 AND amount <= ?2),
+                    (SELECT COALESCE(MAX(id), 0) FROM invoices)",
+            params![f.min.unwrap_or(i64::MIN), f.max.unwrap_or(i64::MAX)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((m as i128) * (m as i128) > (limit as i128) * (n as i128))
     }
 
     /// Invoices the tracker (and `reji sync`) must still look at, oldest first.
@@ -1344,6 +1404,24 @@ impl Ledger {
     }
 }
 
+/// The days of a period after which a counterparty search is driven by the index rather than by the
+/// date range (a quarter: beyond it, the period holds too many invoices to scan them all).
+const SCAN_PERIOD_DAYS: i64 = 92;
+
+/// Whether a search should be driven by the counterparty index (and with which MATCH): there is a
+/// text the index holds, and no period short enough to scan.
+fn index_drives(f: &Filter) -> Option<search::Plan> {
+    if f.without_index {
+        return None;
+    }
+    let q = f.text.as_deref().map(str::trim).filter(|q| !q.is_empty())?;
+    let plan = search::plan(q)?;
+    match (f.from, f.until) {
+        (Some(a), Some(b)) if (b - a).num_days() <= SCAN_PERIOD_DAYS => None,
+        _ => Some(plan),
+    }
+}
+
 fn filter_sql(select: &str, f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     filter_sql_ordered(select, f, "i.created_at DESC, i.id DESC")
 }
@@ -1376,21 +1454,21 @@ fn filter_sql_ordered(
             &mut wh,
         );
     }
-    if let Some(v) = f.min {
-        push("i.amount >= ?", V::Integer(v), &mut wh);
-    }
-    if let Some(v) = f.max {
-        push("i.amount <= ?", V::Integer(v), &mut wh);
+    match (f.min, f.max) {
+        // One amount: an equality lets the (amount, created_at) index give the newest first.
+        (Some(a), Some(b)) if a == b => push("i.amount = ?", V::Integer(a), &mut wh),
+        (min, max) => {
+            if let Some(v) = min {
+                push("i.amount >= ?", V::Integer(v), &mut wh);
+            }
+            if let Some(v) = max {
+                push("i.amount <= ?", V::Integer(v), &mut wh);
+            }
+        }
     }
     if let Some(q) = f.text.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        // The index narrows to candidates (fast at a million invoices); the LIKE below decides.
-        if let Some(m) = search::match_query(q).filter(|_| !f.without_index) {
-            push(
-                "i.id IN (SELECT rowid FROM invoice_search WHERE invoice_search MATCH ?)",
-                V::Text(m),
-                &mut wh,
-            );
-        }
+        // (`Ledger::list` drives a search by the counterparty index where that pays, see
+        // `index_drives`; the LIKE decides every row either way.)
         let like = format!(
             "%{}%",
             q.replace('\\', "\\\\")

@@ -186,9 +186,11 @@ BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END
 "#,
 ];
 
-/// The counterparty index: one character per token, contentless (ledger/search.rs).
+/// The counterparty index: trigrams, and non-ASCII characters one per token (ledger/search.rs).
 pub const SEARCH_TABLE: &str = "CREATE VIRTUAL TABLE invoice_search USING fts5(grams, content='', \
-     contentless_delete=1, tokenize='unicode61 remove_diacritics 0');";
+     contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
+     CREATE VIRTUAL TABLE invoice_search3 USING fts5(text, content='', contentless_delete=1, \
+     tokenize='trigram');";
 
 /// SQL run after a step's Rust backfill (index = version reached).
 pub fn after(version: u32) -> Option<&'static str> {

@@ -1,13 +1,17 @@
 //! The counterparty index: finds invoices by any part of the invoice number, customer name, kana or
 //! email, fast at a million invoices (電子帳簿保存法 asks that records be searchable by counterparty).
 //!
-//! Japanese names are often two characters (山田), shorter than the three a trigram index needs, and
-//! have no spaces for a word tokenizer. So each searchable text is indexed **one character per
-//! token** (`山 田 太 郎`) in an FTS5 table, and a query becomes a **phrase** of its characters
-//! (`"山 田"`): FTS5 matches a phrase only where its tokens are adjacent, which is a substring match
-//! of any length. Fields are kept apart by a separator token no query can contain, so a phrase never
-//! spans two fields. Text is folded the same way on both sides (full-width ASCII to ASCII, lower case).
-//! The table is contentless (only the index is stored); the SQL `LIKE` of [`super::Filter`] still
+//! Two contentless FTS5 tables (only the index is stored):
+//! - `invoice_search3`, FTS5's **trigram** tokenizer over all the text: a query of three or more
+//!   characters is a substring match there (e-mail addresses, invoice numbers, longer names);
+//! - `invoice_search`, the **non-ASCII characters one per token** (`山 田 太 郎`): Japanese names are
+//!   often two characters (山田), too short for trigrams, so a one- or two-character query becomes a
+//!   **phrase** of its characters (`"山 田"`), which FTS5 matches only where the tokens are adjacent:
+//!   a substring match of any length. Fields are kept apart by a separator token no query contains.
+//!   ASCII stays out of it (every e-mail has an `a`: such posting lists would be the whole table).
+//!
+//! Text is folded the same way on both sides (full-width ASCII to ASCII, lower case). A one- or
+//! two-character ASCII query has no index and is scanned. The SQL `LIKE` of [`super::Filter`] still
 //! checks every candidate, so the index only narrows, never decides.
 
 use rusqlite::{params, Connection};
@@ -30,14 +34,18 @@ fn is_token_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
-/// The indexed text of an invoice's searchable fields.
+/// The one-character-per-token text (non-ASCII characters) of an invoice's searchable fields.
 pub fn grams<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
     let mut out = String::new();
     for f in fields.into_iter().flatten() {
         if !out.is_empty() {
             out.push_str(FIELD_SEP);
         }
-        for c in f.chars().map(fold).filter(|c| is_token_char(*c)) {
+        for c in f
+            .chars()
+            .map(fold)
+            .filter(|c| !c.is_ascii() && is_token_char(*c))
+        {
             out.push(c);
             out.push(' ');
         }
@@ -45,20 +53,52 @@ pub fn grams<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
     out
 }
 
-/// The FTS5 query for a search text: a phrase of its characters, or `None` when it has no
-/// character the index holds (then only the `LIKE` applies).
-pub fn match_query(q: &str) -> Option<String> {
-    let chars: Vec<String> = q
+/// The folded text of the fields for the trigram table, one field per line.
+pub fn folded<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    let mut out = String::new();
+    for f in fields.into_iter().flatten() {
+        out.extend(f.chars().map(fold));
+        out.push('\n');
+    }
+    out
+}
+
+/// How a search text uses the index: which table and what MATCH.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Three or more characters: a substring of the trigram table.
+    Trigram(String),
+    /// One or two characters with a non-ASCII one: a phrase of the one-character table.
+    Unigram(String),
+}
+
+impl Plan {
+    pub fn table(&self) -> &'static str {
+        match self {
+            Plan::Trigram(_) => "invoice_search3",
+            Plan::Unigram(_) => "invoice_search",
+        }
+    }
+    pub fn query(&self) -> &str {
+        match self {
+            Plan::Trigram(q) | Plan::Unigram(q) => q,
+        }
+    }
+}
+
+/// The index plan for a search text, or `None` when the index cannot help (then only the `LIKE`).
+pub fn plan(q: &str) -> Option<Plan> {
+    let f: String = q.trim().chars().map(fold).collect();
+    if f.chars().count() >= 3 {
+        // A trigram phrase is the substring; `"` is escaped by doubling.
+        return Some(Plan::Trigram(format!("\"{}\"", f.replace('"', "\"\""))));
+    }
+    let chars: Vec<String> = f
         .chars()
-        .map(fold)
-        .filter(|c| is_token_char(*c))
+        .filter(|c| !c.is_ascii() && is_token_char(*c))
         .map(|c| c.to_string())
         .collect();
-    if chars.is_empty() {
-        return None;
-    }
-    // Inside a phrase only `"` needs escaping, and no token character is `"`.
-    Some(format!("\"{}\"", chars.join(" ")))
+    (!chars.is_empty()).then(|| Plan::Unigram(format!("\"{}\"", chars.join(" "))))
 }
 
 /// Adds (or replaces) one invoice in the index.
@@ -71,9 +111,15 @@ pub(super) fn index_invoice(
     email: Option<&str>,
 ) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM invoice_search WHERE rowid = ?1", [id])?;
+    conn.execute("DELETE FROM invoice_search3 WHERE rowid = ?1", [id])?;
+    let fields = [Some(number), name, kana, email];
     conn.execute(
         "INSERT INTO invoice_search(rowid, grams) VALUES (?1, ?2)",
-        params![id, grams([Some(number), name, kana, email])],
+        params![id, grams(fields)],
+    )?;
+    conn.execute(
+        "INSERT INTO invoice_search3(rowid, text) VALUES (?1, ?2)",
+        params![id, folded(fields)],
     )?;
     Ok(())
 }
@@ -81,25 +127,26 @@ pub(super) fn index_invoice(
 /// Rebuilds the whole index from the invoices (migration, fixtures loaded with plain SQL).
 pub(super) fn rebuild(conn: &Connection) -> rusqlite::Result<u64> {
     conn.execute("DELETE FROM invoice_search", [])?;
+    conn.execute("DELETE FROM invoice_search3", [])?;
     let mut read = conn.prepare(
         "SELECT id, number, customer_name, customer_name_kana, customer_email FROM invoices",
     )?;
     let mut write = conn.prepare("INSERT INTO invoice_search(rowid, grams) VALUES (?1, ?2)")?;
+    let mut write3 = conn.prepare("INSERT INTO invoice_search3(rowid, text) VALUES (?1, ?2)")?;
     let mut rows = read.query([])?;
     let mut n = 0;
     while let Some(r) = rows.next()? {
         let (id, number): (i64, String) = (r.get(0)?, r.get(1)?);
         let (name, kana, email): (Option<String>, Option<String>, Option<String>) =
             (r.get(2)?, r.get(3)?, r.get(4)?);
-        write.execute(params![
-            id,
-            grams([
-                Some(number.as_str()),
-                name.as_deref(),
-                kana.as_deref(),
-                email.as_deref()
-            ])
-        ])?;
+        let fields = [
+            Some(number.as_str()),
+            name.as_deref(),
+            kana.as_deref(),
+            email.as_deref(),
+        ];
+        write.execute(params![id, grams(fields)])?;
+        write3.execute(params![id, folded(fields)])?;
         n += 1;
     }
     Ok(n)
@@ -110,29 +157,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn texts_become_one_token_per_character_with_fields_apart() {
-        let g = grams([
+    fn non_ascii_text_becomes_one_token_per_character_with_fields_apart() {
+        let f = [
             Some("2026-000042"),
             Some("山田 太郎"),
             None,
             Some("Ｔａｒｏ@example.jp"),
-        ]);
-        assert_eq!(
-            g,
-            "2 0 2 6 0 0 0 0 4 2  qqsepqq 山 田 太 郎  qqsepqq t a r o e x a m p l e j p "
-        );
+        ];
+        assert_eq!(grams(f), "山 田 太 郎  qqsepqq ");
+        assert_eq!(folded(f), "2026-000042\n山田 太郎\ntaro@example.jp\n");
     }
 
     #[test]
-    fn queries_are_phrases_of_their_characters() {
-        assert_eq!(match_query("山田").as_deref(), Some("\"山 田\""));
-        assert_eq!(match_query(" ＴＡＲＯ ").as_deref(), Some("\"t a r o\""));
-        assert_eq!(match_query("\"x\" OR y*").as_deref(), Some("\"x o r y\""));
-        assert_eq!(match_query("@-."), None);
+    fn plans_follow_the_query_length() {
+        assert_eq!(plan("山田"), Some(Plan::Unigram("\"山 田\"".into())));
+        assert_eq!(plan("田"), Some(Plan::Unigram("\"田\"".into())));
+        assert_eq!(plan(" ＴＡＲＯ "), Some(Plan::Trigram("\"taro\"".into())));
+        assert_eq!(plan("山田太郎"), Some(Plan::Trigram("\"山田太郎\"".into())));
+        assert_eq!(plan("a\"b"), Some(Plan::Trigram("\"a\"\"b\"".into())));
+        assert_eq!(plan("ab"), None);
+        assert_eq!(plan("@"), None);
     }
 
     #[test]
-    fn a_phrase_finds_substrings_of_any_length_and_never_across_fields() {
+    fn both_tables_find_substrings_and_never_across_fields() {
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(super::super::schema::SEARCH_TABLE).unwrap();
         let rows = [
@@ -156,12 +204,14 @@ mod tests {
             index_invoice(&c, id, n, name, kana, email).unwrap();
         }
         let find = |q: &str| -> Vec<i64> {
+            let p = plan(q).unwrap();
             let mut st = c
-                .prepare(
-                    "SELECT rowid FROM invoice_search WHERE invoice_search MATCH ?1 ORDER BY rowid",
-                )
+                .prepare(&format!(
+                    "SELECT rowid FROM {t} WHERE {t} MATCH ?1 ORDER BY rowid",
+                    t = p.table()
+                ))
                 .unwrap();
-            st.query_map([match_query(q).unwrap()], |r| r.get(0))
+            st.query_map([p.query()], |r| r.get(0))
                 .unwrap()
                 .map(Result::unwrap)
                 .collect()
