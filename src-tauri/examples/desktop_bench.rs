@@ -121,12 +121,17 @@ fn tree_rss_mib(root: u32) -> f64 {
             _ => return false,
         }
     };
-    let kib: u64 = parents
-        .keys()
-        .filter(|p| in_tree(**p))
-        .map(|p| pss_kib(*p))
-        .sum();
-    kib as f64 / 1024.0
+    let mut total = 0;
+    let mut parts = Vec::new();
+    for p in parents.keys().filter(|p| in_tree(**p)) {
+        let k = pss_kib(*p);
+        total += k;
+        let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        parts.push(format!("{} {:.1}", name.trim(), k as f64 / 1024.0));
+    }
+    parts.sort();
+    eprintln!("desktop-bench:   processes (MiB PSS): {}", parts.join(", "));
+    total as f64 / 1024.0
 }
 
 async fn wd(

@@ -416,15 +416,8 @@ fn run() -> Res<()> {
     if opts.wants("tracker") {
         rows.extend(tracker::bench_tracker(opts.quick, tmp.path())?);
     }
-    rows.push(
-        Row::new(
-            "5",
-            "Desktop cold start to first paint; RSS of app + WebKit",
-        )
-        .reference("minimal Tauri hello window (same run)", None)
-        .goal("≤ 1.5× hello and ≤ 0.5 s; ≤ +30 MiB", None)
-        .note("not yet measured: the desktop app exists (src-tauri); its timing through the E2E harness (scripts/e2e) is next"),
-    );
+    // Row 5 (the desktop app) is measured by scripts/bench-desktop: it needs the release desktop
+    // build, Xvfb and tauri-driver (docs/benchmarks.md).
 
     let report = Report {
         mode: if opts.quick { "quick" } else { "full" },
