@@ -343,6 +343,12 @@ fn demo_sale_paid_and_konbini_instructions() {
 
         // The receipt (適格簡易請求書) from the core's template, ready to print.
         s.click("#charge-receipt").await;
+        if s.find("#receipt-paper").await.is_none() {
+            tokio_sleep(Duration::from_secs(1)).await;
+            if s.find("#receipt-paper").await.is_none() {
+                s.click("#charge-receipt").await; // a stale button, redrawn between find and click
+            }
+        }
         let receipt = s.text("#receipt-paper").await;
         for needle in ["領収書", &number, "※", "合計", "¥1,040", "クレジットカード"]
         {

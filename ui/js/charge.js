@@ -1,6 +1,6 @@
 // Charge screen: big QR, amount, invoice number, live status, countdown, cancel, customer display,
 // "pay as the customer" (demo), then paid / instructions / what happened next.
-import { t } from "./i18n.js";
+import { t, getLang } from "./i18n.js";
 import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, banner, copy, openUrl } from "./util.js";
 import { putSvg } from "./svg.js";
 import { app, show } from "./app.js";
@@ -111,6 +111,11 @@ function render(s) {
 
 function renderResult(s) {
   const el = $("#charge-result");
+  // The live status refreshes every second: redraw only when something shown changed, so that a
+  // button under the cashier's finger (receipt) is not replaced while it is being clicked.
+  const key = `${s.invoice_number}|${s.status}|${s.amount}|${getLang()}`;
+  if (el.dataset.shown === key) return;
+  el.dataset.shown = key;
   const msg = {
     paid: ["✓", t("charge.paid"), t("charge.paid_sub")],
     awaiting_payment: ["…", t("charge.awaiting"), t("charge.awaiting_sub")],
