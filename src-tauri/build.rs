@@ -25,6 +25,7 @@ fn reji_desktop_commands() -> &'static [&'static str] {
         "list_invoices",
         "invoice_detail",
         "receipt",
+        "test_connection",
         "get_settings",
         "set_setting",
         "save_key",

@@ -1255,6 +1255,12 @@ impl Register {
         self.view(inv.id)
     }
 
+    /// Checks that KOMOJU answers with the key: see [`check_connection`].
+    pub async fn test_connection(&self) -> Result<ConnectionCheck> {
+        let client = self.client_handle()?;
+        check_connection(&client).await
+    }
+
     /// How many refunds an invoice has had (each has a return receipt).
     pub fn refund_count(&self, key: &str) -> Result<usize> {
         let inv = self.ledger.find_invoice(key)?;
@@ -1525,6 +1531,35 @@ impl Register {
         let f = self.filter(q)?;
         crate::export::export_ledger(&self.ledger, &f, opts, out).map_err(Error::from)
     }
+}
+
+/// Checks that KOMOJU answers with the key (one `GET /payments?per_page=1`): `Ok` with the time it
+/// took, or the error a charge would meet (a 401 is a key problem, `network` a connection one). Takes
+/// the client alone, so a caller can let go of the register while KOMOJU answers.
+pub async fn check_connection(client: &Client) -> Result<ConnectionCheck> {
+    let started = std::time::Instant::now();
+    client
+        .list_payments(&crate::komoju::PaymentQuery {
+            page: 1,
+            per_page: 1,
+            ..Default::default()
+        })
+        .await?;
+    Ok(ConnectionCheck {
+        ok: true,
+        mode: if client.is_live() { "live" } else { "test" },
+        millis: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// What [`check_connection`] found.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionCheck {
+    pub ok: bool,
+    /// `test` (sk_test_) or `live` (sk_live_: real money).
+    pub mode: &'static str,
+    /// How long KOMOJU took to answer.
+    pub millis: u64,
 }
 
 /// A captured sale with what receipts and the journal need (see `Register::sale_record`).

@@ -412,6 +412,30 @@ async fn a_401_is_reported_as_a_key_problem() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_test_checks_the_key_with_komoju() {
+    let e = env().await;
+    let ok = e.reji(&["keys", "test"]).await.ok().json();
+    assert_eq!(ok["ok"], true);
+    assert_eq!(ok["mode"], "test");
+    let text = e.cmd(&["keys", "test"]).output().await.unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("KOMOJU accepted the test key"));
+    // A key KOMOJU does not know: exit 1, said to be a key problem, the key never shown.
+    let mut c = e.cmd(&["--json", "keys", "test"]);
+    c.env("REJI_SECRET_KEY", "sk_test_wrongwrongwrong1234");
+    let r: Run = c.output().await.unwrap().into();
+    assert_eq!(r.code, 1);
+    assert_eq!(r.json()["error"]["code"], "komoju_auth");
+    assert!(!r.stderr.contains("wrongwrong") && !r.stdout.contains("wrongwrong"));
+    // Nothing listening: a network error.
+    let mut c = e.cmd(&["--json", "keys", "test"]);
+    c.env("REJI_API_BASE", "http://127.0.0.1:9/api/v1")
+        .env("REJI_RETRIES", "1");
+    let r: Run = c.output().await.unwrap().into();
+    assert_eq!(r.code, 1);
+    assert_eq!(r.json()["error"]["code"], "network");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoice_numbers_are_sequential_and_order_numbers_carry_the_ledger_id() {
     let e = env().await;
     let a = e.charge(&["--amount", "100"]).await;

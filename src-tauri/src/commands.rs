@@ -276,6 +276,16 @@ pub async fn receipt(
     })
 }
 
+/// Settings' "test connection": one read-only request to KOMOJU with the saved key (or the demo's).
+#[tauri::command]
+pub async fn test_connection(
+    state: State<'_, AppState>,
+) -> CmdResult<reji::register::ConnectionCheck> {
+    // The register is let go before KOMOJU answers: the UI keeps working meanwhile.
+    let client = state.register.lock().await.client_handle()?;
+    Ok(reji::register::check_connection(&client).await?)
+}
+
 #[tauri::command]
 pub async fn get_settings(state: State<'_, AppState>) -> CmdResult<BTreeMap<String, String>> {
     let reg = state.register.lock().await;

@@ -391,6 +391,11 @@ fn demo_sale_paid_and_konbini_instructions() {
         s.wait("#key-form", Duration::from_secs(10)).await;
         s.screenshot("settings").await;
 
+        // Test connection (demo: the embedded fake KOMOJU answers).
+        s.click("#key-test").await;
+        s.wait_text("#key-test-result", "ms", Duration::from_secs(20))
+            .await;
+
         // Saving a key: shown masked, stored in the Secret Service, nowhere in the ledgers.
         let key = "sk_test_e2eKeyChainSave_7q3m9x";
         s.type_into("#key-input", key).await;

@@ -111,6 +111,8 @@ enum KeysCmd {
     Show,
     /// Remove the key from the OS keychain.
     Delete,
+    /// Check that KOMOJU accepts the key (one read-only request).
+    Test,
 }
 
 #[derive(Args, Debug)]
@@ -381,6 +383,19 @@ async fn run(cli: Cli) -> Result<(), Error> {
         json: cli.json,
     };
     match cli.cmd {
+        Cmd::Keys { cmd: KeysCmd::Test } => {
+            let reg = ctx.register(true)?;
+            let check = reg.test_connection().await?;
+            if ctx.json {
+                output::print_json(&check);
+            } else {
+                println!(
+                    "ok: KOMOJU accepted the {} key ({} ms)",
+                    check.mode, check.millis
+                );
+            }
+            Ok(())
+        }
         Cmd::Keys { cmd } => keys(&ctx, cmd),
         Cmd::Charge(a) => charge(&ctx, a).await,
         Cmd::Show { id } => {
@@ -701,6 +716,7 @@ fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<(), Error> {
                 }
             }
         }
+        KeysCmd::Test => unreachable!("handled in run(): it needs the async client"),
         KeysCmd::Delete => {
             let removed = store.delete()?;
             output::key(

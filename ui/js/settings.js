@@ -5,6 +5,7 @@ import { app, refreshInfo, relabel as relabelAll } from "./app.js";
 
 export function init() {
   $("#key-form").addEventListener("submit", saveKey);
+  $("#key-test").addEventListener("click", testConnection);
   $("#settings-form").addEventListener("submit", saveSettings);
   $("#export-form").addEventListener("submit", doExport);
   load();
@@ -61,6 +62,18 @@ async function saveKey(e) {
     showError(err);
   } finally {
     input.value = "";
+  }
+}
+
+async function testConnection() {
+  const out = $("#key-test-result");
+  out.textContent = t("settings.key_testing");
+  try {
+    const r = await call("test_connection");
+    out.textContent = t("settings.key_test_ok", { mode: t(`mode.${r.mode}`), ms: r.millis });
+  } catch (err) {
+    out.textContent = "";
+    showError(err);
   }
 }
 
