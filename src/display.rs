@@ -104,6 +104,8 @@ pub struct ChargeScreen {
     /// A new session (with a new order number) may be opened: expired, cancelled or failed.
     pub can_retry: bool,
     pub can_cancel: bool,
+    /// A receipt (and return receipts of refunds) can be issued.
+    pub can_receipt: bool,
 }
 
 impl ChargeScreen {
@@ -137,6 +139,7 @@ impl ChargeScreen {
                 v.status,
                 InvoiceStatus::Pending | InvoiceStatus::AwaitingPayment | InvoiceStatus::Failed
             ),
+            can_receipt: v.status.has_receipt() && v.paid_at.is_some(),
         }
     }
 }
@@ -289,7 +292,7 @@ mod tests {
     fn pending_shows_a_qr_and_final_states_do_not() {
         let s = ChargeScreen::from_view(&view(InvoiceStatus::Pending, None));
         assert!(s.qr_svg.as_deref().unwrap().starts_with("<svg"));
-        assert!(s.can_cancel && !s.can_retry && !s.is_final);
+        assert!(s.can_cancel && !s.can_retry && !s.is_final && !s.can_receipt);
         let s = ChargeScreen::from_view(&view(InvoiceStatus::Expired, None));
         assert!(s.qr_svg.is_none() && s.can_retry && s.is_final);
     }

@@ -199,11 +199,13 @@ impl Settings {
             "expires_in" => self.expires_in = parse_expires_in(value)?,
             "shop_name" => self.shop_name = clean_text(key, Some(value), 60)?.unwrap_or_default(),
             // An empty value clears the optional receipt settings.
-            "registration_number" if value.trim().is_empty() => self.registration_number = None,
             "registration_number" => {
-                let (n, _check_digit_ok) = crate::receipt::RegistrationNumber::parse(value)
-                    .map_err(|e| Error::bad(key, e))?;
-                self.registration_number = Some(n.as_str().to_string());
+                // A check digit that does not hold is a warning (`warnings`), not a refusal.
+                self.registration_number = optional_text(key, value, 40)?
+                    .map(|v| crate::receipt::RegistrationNumber::parse(&v))
+                    .transpose()
+                    .map_err(|e| Error::bad(key, e))?
+                    .map(|(n, _check_digit_ok)| n.as_str().to_string());
             }
             "journal_debit_account" | "journal_credit_account" => {
                 let v = clean_text(key, Some(value), 24)?.unwrap_or_default();
@@ -214,24 +216,11 @@ impl Settings {
                 }
             }
             "journal_debit_sub" => {
-                self.journal_debit_sub = if value.trim().is_empty() {
-                    String::new()
-                } else {
-                    clean_text(key, Some(value), 24)?.unwrap_or_default()
-                }
+                self.journal_debit_sub = optional_text(key, value, 24)?.unwrap_or_default()
             }
-            "shop_address" | "shop_phone" | "receipt_footer" => {
-                let v = if value.trim().is_empty() {
-                    None
-                } else {
-                    clean_text(key, Some(value), if key == "shop_phone" { 20 } else { 100 })?
-                };
-                match key {
-                    "shop_address" => self.shop_address = v,
-                    "shop_phone" => self.shop_phone = v,
-                    _ => self.receipt_footer = v,
-                }
-            }
+            "shop_address" => self.shop_address = optional_text(key, value, 100)?,
+            "shop_phone" => self.shop_phone = optional_text(key, value, 20)?,
+            "receipt_footer" => self.receipt_footer = optional_text(key, value, 100)?,
             _ => {
                 return Err(Error::bad(
                     "setting",
@@ -289,6 +278,15 @@ impl Settings {
             phone: self.shop_phone.clone(),
             footer: self.receipt_footer.clone(),
         }
+    }
+}
+
+/// A setting that may be cleared: an empty value is `None`, anything else is checked text.
+fn optional_text(key: &str, value: &str, max: usize) -> Result<Option<String>> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        clean_text(key, Some(value), max)
     }
 }
 
@@ -1205,6 +1203,10 @@ impl Register {
                 Receipt::refund(&sale.facts, &shop, r, reissue)
             }
         };
+        let receipt = Receipt {
+            refund_count: sale.refunds.len(),
+            ..receipt
+        };
         let now = self.now();
         self.ledger.note(inv.id, "receipt", "staff", &detail, now)?;
         Ok(receipt)
@@ -1261,24 +1263,11 @@ impl Register {
         check_connection(&client).await
     }
 
-    /// How many refunds an invoice has had (each has a return receipt).
-    pub fn refund_count(&self, key: &str) -> Result<usize> {
-        let inv = self.ledger.find_invoice(key)?;
-        Ok(self
-            .ledger
-            .events(inv.id)?
-            .iter()
-            .filter(|e| e.kind == "refund")
-            .count())
-    }
-
     /// A captured sale as receipts and the journal see it: its figures as charged, its refunds (in
     /// order, with when they happened) and its event log.
     fn sale_record(&self, inv: &InvoiceRecord) -> Result<SaleRecord> {
         use crate::receipt::{RefundFacts, SaleFacts};
-        // needs_review: the money does not match the invoice; a person decides first.
-        let issuable = inv.status.is_captured() && inv.status != InvoiceStatus::NeedsReview;
-        let (Some(paid_at), true) = (inv.paid_at, issuable) else {
+        let (Some(paid_at), true) = (inv.paid_at, inv.status.has_receipt()) else {
             return Err(Error::NotAllowed {
                 invoice: inv.number.to_string(),
                 status: inv.status,

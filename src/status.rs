@@ -62,6 +62,12 @@ impl InvoiceStatus {
     pub fn is_captured(self) -> bool {
         matches!(self, Paid | NeedsReview | PartiallyRefunded | Refunded)
     }
+
+    /// A receipt can be issued: money was captured and matches the invoice (`needs_review` waits for
+    /// a person to decide first).
+    pub fn has_receipt(self) -> bool {
+        matches!(self, Paid | PartiallyRefunded | Refunded)
+    }
 }
 
 impl fmt::Display for InvoiceStatus {

@@ -184,6 +184,7 @@ async fn refunds_get_return_receipts_that_reference_the_sale() {
     let r2 = e.reji(&["receipt", &id, "--refund", "2"]).await.ok().json();
     for (r, n, total) in [(&r1, 1, 1000), (&r2, 2, 2810)] {
         assert_eq!(r["kind"], "return");
+        assert_eq!(r["refund_count"], 2);
         assert_eq!(r["refund_number"], n);
         assert_eq!(r["total"], total);
         assert!(r["refund_date"].is_string());

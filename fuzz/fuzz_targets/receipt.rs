@@ -5,16 +5,12 @@
 use libfuzzer_sys::fuzz_target;
 use reji::invoice::LineItem;
 use reji::receipt::{html, pdf, split_refund, Receipt, RefundFacts, SaleFacts, ShopDetails};
-use reji::tax::{compute, PriceMode, Rounding, TaxRate};
+use reji::tax::{PriceMode, Rounding};
 use std::sync::OnceLock;
 
-fn font() -> Option<&'static (Vec<u8>, u32)> {
-    static F: OnceLock<Option<(Vec<u8>, u32)>> = OnceLock::new();
-    F.get_or_init(|| {
-        let (p, i) = pdf::find_font().ok()?;
-        Some((std::fs::read(p).ok()?, i))
-    })
-    .as_ref()
+fn font() -> Option<&'static pdf::PdfFont> {
+    static F: OnceLock<Option<pdf::PdfFont>> = OnceLock::new();
+    F.get_or_init(|| pdf::PdfFont::load().ok()).as_ref()
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -36,28 +32,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let mode = if data[0] & 1 == 0 { PriceMode::Inclusive } else { PriceMode::Exclusive };
-    let b = compute(items.iter().map(|l| (l.tax_rate, l.amount().unwrap())), mode, Rounding::Down).unwrap();
-    let facts = SaleFacts {
-        invoice_number: "2026-000001".into(),
-        transaction_date: "2026-11-29 10:00".into(),
-        currency: "JPY".into(),
-        price_mode: mode,
-        gross_10: b.gross_at(TaxRate::Standard),
-        gross_8: b.gross_at(TaxRate::Reduced),
-        tax_10: b.tax_at(TaxRate::Standard),
-        tax_8: b.tax_at(TaxRate::Reduced),
-        total: b.total,
-        items,
-        payment_method: Some(shop_name.clone()),
-    };
+    let facts = SaleFacts::ring_up("2026-000001", "2026-11-29 10:00", items, mode, Rounding::Down, Some(shop_name.as_str())).unwrap();
+    let total = facts.total;
     let shop = ShopDetails {
         name: shop_name.clone(),
         registration_number: (data[1] & 1 == 0).then(|| "T7120001168421".into()),
         footer: Some(shop_name),
         ..Default::default()
     };
-    let before = n(2) % (b.total + 1);
-    let after = before + n(4) % (b.total - before + 1);
+    let before = n(2) % (total + 1);
+    let after = before + n(4) % (total - before + 1);
     let lines = split_refund(&facts, before, after);
     assert_eq!(lines.iter().map(|l| l.amount).sum::<i64>(), after - before);
     let r = if data[1] & 2 == 0 {
@@ -70,8 +54,8 @@ fuzz_target!(|data: &[u8]| {
     let body = &page[page.find("<body").unwrap()..];
     assert!(!body.contains("<script"));
     if data[2] % 16 == 0 {
-        if let Some((bytes, i)) = font() {
-            let out = pdf::render_with_font(&r, html::Paper::Roll80, bytes.clone(), *i).unwrap();
+        if let Some(font) = font() {
+            let out = pdf::render(&r.layout(), html::Paper::Roll80, font).unwrap();
             assert!(out.starts_with(b"%PDF-"));
         }
     }

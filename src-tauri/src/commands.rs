@@ -249,14 +249,12 @@ pub async fn invoice_detail(
     })
 }
 
-/// A receipt to show and print: its fields and the template's blocks (the UI renders the blocks
-/// with text nodes only). `refund` = the N-th refund's return receipt.
+/// A receipt to show and print: its fields (with how many refunds have a return receipt) and the
+/// template's blocks, which the UI renders with text nodes only. `refund` = the N-th refund's.
 #[derive(Debug, Serialize)]
 pub struct ReceiptView {
     pub receipt: reji::receipt::Receipt,
     pub blocks: Vec<reji::receipt::Block>,
-    /// How many refunds the invoice has (each has a return receipt).
-    pub refunds: usize,
 }
 
 #[tauri::command]
@@ -265,15 +263,9 @@ pub async fn receipt(
     number: String,
     refund: Option<usize>,
 ) -> CmdResult<ReceiptView> {
-    let mut reg = state.register.lock().await;
-    let receipt = reg.receipt(&number, refund)?;
-    let refunds = reg.refund_count(&number)?;
+    let receipt = state.register.lock().await.receipt(&number, refund)?;
     let blocks = receipt.layout();
-    Ok(ReceiptView {
-        receipt,
-        blocks,
-        refunds,
-    })
+    Ok(ReceiptView { receipt, blocks })
 }
 
 /// Settings' "test connection": one read-only request to KOMOJU with the saved key (or the demo's).

@@ -383,20 +383,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         json: cli.json,
     };
     match cli.cmd {
-        Cmd::Keys { cmd: KeysCmd::Test } => {
-            let reg = ctx.register(true)?;
-            let check = reg.test_connection().await?;
-            if ctx.json {
-                output::print_json(&check);
-            } else {
-                println!(
-                    "ok: KOMOJU accepted the {} key ({} ms)",
-                    check.mode, check.millis
-                );
-            }
-            Ok(())
-        }
-        Cmd::Keys { cmd } => keys(&ctx, cmd),
+        Cmd::Keys { cmd } => keys(&ctx, cmd).await,
         Cmd::Charge(a) => charge(&ctx, a).await,
         Cmd::Show { id } => {
             let mut reg = ctx.register(true)?;
@@ -477,14 +464,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Cmd::Close { date, csv, pdf } => {
-            // Find the font first: a missing font must not leave a half-done command behind.
-            let font = match &pdf {
-                Some(_) => Some(
-                    reji::receipt::pdf::find_font()
-                        .map_err(|e| Error::bad("--pdf", e.to_string()))?,
-                ),
-                None => None,
-            };
+            // The font first: a missing font must not leave a half-done command behind.
+            let font = pdf_font(pdf.is_some())?;
             let mut reg = ctx.register(false)?;
             let (close, new) = reg.close_day(date.as_deref())?;
             if !new {
@@ -501,22 +482,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
                         .map_err(reji::export::ExportError::Io)
                 })?;
             }
-            if let (Some(path), Some((font_path, index))) = (&pdf, font) {
-                let data = std::fs::read(&font_path).map_err(|e| {
-                    Error::bad("--pdf", format!("font {}: {e}", font_path.display()))
-                })?;
+            if let (Some(path), Some(font)) = (&pdf, &font) {
                 let blocks = reji::receipt::close_layout(&close, &reg.settings().shop_details());
-                let bytes = reji::receipt::pdf::render_blocks(
-                    &blocks,
-                    reji::receipt::html::Paper::A4,
-                    data,
-                    index,
-                )
-                .map_err(|e| Error::bad("--pdf", e.to_string()))?;
-                reji::export::write_atomically(path, |w| {
-                    use std::io::Write;
-                    w.write_all(&bytes).map_err(reji::export::ExportError::Io)
-                })?;
+                let bytes =
+                    reji::receipt::pdf::render(&blocks, reji::receipt::html::Paper::A4, font)
+                        .map_err(|e| Error::bad("--pdf", e.to_string()))?;
+                write_file("--pdf", path, &bytes)?;
             }
             output::close(ctx.json, &close);
             Ok(())
@@ -616,6 +587,24 @@ fn export_journal(
     Ok(())
 }
 
+/// The font for `--pdf`, loaded before the command does anything (a missing font is bad input).
+fn pdf_font(wanted: bool) -> Result<Option<reji::receipt::pdf::PdfFont>, Error> {
+    wanted
+        .then(|| {
+            reji::receipt::pdf::PdfFont::load().map_err(|e| Error::bad("--pdf", e.to_string()))
+        })
+        .transpose()
+}
+
+/// Writes a file the user named with `flag`, atomically; a failure names the flag and the path.
+fn write_file(flag: &str, path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    reji::export::write_atomically(path, |w| {
+        use std::io::Write;
+        w.write_all(bytes).map_err(reji::export::ExportError::Io)
+    })
+    .map_err(|e| Error::bad(flag, format!("{}: {e}", path.display())))
+}
+
 fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
     use reji::receipt::{html, pdf};
     let paper: html::Paper = a
@@ -646,29 +635,16 @@ fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
             }
         }
     }
-    let font = if a.pdf.is_some() {
-        Some(pdf::find_font().map_err(|e| Error::bad("--pdf", e.to_string()))?)
-    } else {
-        None
-    };
+    let font = pdf_font(a.pdf.is_some())?;
     let mut reg = ctx.register(false)?;
     let r = reg.receipt(&a.id, refund)?;
-    let write = |flag: &str, path: &PathBuf, bytes: &[u8]| -> Result<(), Error> {
-        reji::export::write_atomically(path, |w| {
-            use std::io::Write;
-            w.write_all(bytes).map_err(reji::export::ExportError::Io)
-        })
-        .map_err(|e| Error::bad(flag, format!("{}: {e}", path.display())))
-    };
     if let Some(p) = &a.html {
-        write("--html", p, html::page(&r, paper).as_bytes())?;
+        write_file("--html", p, html::page(&r, paper).as_bytes())?;
     }
-    if let (Some(p), Some((font_path, index))) = (&a.pdf, font) {
-        let data = std::fs::read(&font_path)
-            .map_err(|e| Error::bad("--pdf", format!("font {}: {e}", font_path.display())))?;
-        let bytes = pdf::render_with_font(&r, paper, data, index)
+    if let (Some(p), Some(font)) = (&a.pdf, &font) {
+        let bytes = pdf::render(&r.layout(), paper, font)
             .map_err(|e| Error::bad("--pdf", e.to_string()))?;
-        write("--pdf", p, &bytes)?;
+        write_file("--pdf", p, &bytes)?;
     }
     if ctx.json {
         output::print_json(&r);
@@ -682,7 +658,7 @@ fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<(), Error> {
+async fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<(), Error> {
     let store = OsKeychain::default();
     match cmd {
         KeysCmd::Set => {
@@ -716,7 +692,17 @@ fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<(), Error> {
                 }
             }
         }
-        KeysCmd::Test => unreachable!("handled in run(): it needs the async client"),
+        KeysCmd::Test => {
+            let check = ctx.register(true)?.test_connection().await?;
+            if ctx.json {
+                output::print_json(&check);
+            } else {
+                println!(
+                    "ok: KOMOJU accepted the {} key ({} ms)",
+                    check.mode, check.millis
+                );
+            }
+        }
         KeysCmd::Delete => {
             let removed = store.delete()?;
             output::key(

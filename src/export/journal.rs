@@ -252,22 +252,19 @@ mod tests {
     use crate::tax::PriceMode;
 
     fn facts() -> SaleFacts {
-        SaleFacts {
-            invoice_number: "2026-000003".into(),
-            transaction_date: "2026-11-29 12:00".into(),
-            currency: "JPY".into(),
-            price_mode: PriceMode::Inclusive,
-            items: vec![
-                LineItem::from_parts("弁当", 864, 2, 8).unwrap(),
-                LineItem::from_parts("袋", 110, 1, 10).unwrap(),
-            ],
-            gross_10: 110,
-            gross_8: 1728,
-            tax_10: 10,
-            tax_8: 128,
-            total: 1838,
-            payment_method: Some("konbini".into()),
-        }
+        let items = vec![
+            LineItem::from_parts("弁当", 864, 2, 8).unwrap(),
+            LineItem::from_parts("袋", 110, 1, 10).unwrap(),
+        ];
+        SaleFacts::ring_up(
+            "2026-000003",
+            "2026-11-29 12:00",
+            items,
+            PriceMode::Inclusive,
+            crate::tax::Rounding::Down,
+            Some("konbini"),
+        )
+        .unwrap()
     }
 
     #[test]

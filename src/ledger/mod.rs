@@ -609,42 +609,12 @@ impl Ledger {
             .map(|c| format!("i.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ");
-        let (sql, args) = if let Some(plan) = index_drives(f) {
-            // Counterparty search over a long or open period: walk the index newest first (FTS5
-            // returns rowids in descending order lazily) and stop at the page's end. Invoice ids
-            // grow with creation time, so this is the newest-first order too.
-            let mut g = f.clone();
-            g.without_index = true; // the MATCH is in the join below; the LIKE still decides
-            let table = plan.table();
-            let (sql, mut args) = filter_sql_ordered(
-                &format!("SELECT {cols} FROM {table} s CROSS JOIN invoices i ON i.id = s.rowid"),
-                &g,
-                "s.rowid DESC",
-            );
-            args.push(rusqlite::types::Value::Text(plan.query().to_string()));
-            let n = args.len();
-            let sql = match sql.find(" WHERE ") {
-                Some(at) => format!(
-                    "{} WHERE s.{table} MATCH ?{n} AND {}",
-                    &sql[..at],
-                    &sql[at + 7..]
-                ),
-                None => sql,
-            };
-            (sql, args)
-        } else if self.amount_walk_pays(f)? {
-            // A wide amount range: walking the newest first and stopping at the page's end visits
-            // fewer rows than sorting every invoice in the range (`+` keeps SQLite off the amount
-            // index for this query).
-            let (sql, args) = filter_sql(&format!("SELECT {cols} FROM invoices i"), f);
-            (
-                sql.replace("i.amount >=", "+i.amount >=")
-                    .replace("i.amount <=", "+i.amount <="),
-                args,
-            )
-        } else {
-            filter_sql(&format!("SELECT {cols} FROM invoices i"), f)
+        let drive = match index_drives(f) {
+            Some(plan) => Drive::Counterparty(plan),
+            None if self.amount_walk_pays(f)? => Drive::NewestFirst,
+            None => Drive::Planner,
         };
+        let (sql, args) = filter_sql_driven(&format!("SELECT {cols}"), f, &drive);
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map(params_from_iter(args.iter()), invoice_row)?;
         let mut out = Vec::new();
@@ -1422,15 +1392,67 @@ fn index_drives(f: &Filter) -> Option<search::Plan> {
     }
 }
 
-fn filter_sql(select: &str, f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
-    filter_sql_ordered(select, f, "i.created_at DESC, i.id DESC")
+/// How a history query is driven: which index SQLite walks first (see `Ledger::list`).
+enum Drive {
+    /// SQLite's own choice (the date index for a period, the amount index for an exact amount).
+    Planner,
+    /// The counterparty index, newest first (FTS5 hands out rowids in descending order lazily) up
+    /// to the page's end. Invoice ids grow with creation time, so this is newest first too.
+    Counterparty(search::Plan),
+    /// The invoices newest first, checking a wide amount range on each (the amount index left
+    /// alone), up to the page's end: fewer rows than sorting the whole range.
+    NewestFirst,
 }
 
+/// `select [WHERE …] ORDER BY order`, with SQLite choosing the index: `select` is a whole
+/// `SELECT … FROM …` whose invoices are `i` (the export's).
 fn filter_sql_ordered(
     select: &str,
     f: &Filter,
     order: &str,
 ) -> (String, Vec<rusqlite::types::Value>) {
+    let (wh, args) = filter_conditions(f, &Drive::Planner);
+    (assemble(select, &wh, order, f.limit), args)
+}
+
+/// The history query for `f`, driven as `drive` says.
+fn filter_sql_driven(
+    cols: &str,
+    f: &Filter,
+    drive: &Drive,
+) -> (String, Vec<rusqlite::types::Value>) {
+    let (wh, args) = filter_conditions(f, drive);
+    let (from, order) = match drive {
+        Drive::Counterparty(plan) => (
+            format!("{} s CROSS JOIN invoices i ON i.id = s.rowid", plan.table()),
+            "s.rowid DESC",
+        ),
+        Drive::Planner | Drive::NewestFirst => {
+            ("invoices i".to_string(), "i.created_at DESC, i.id DESC")
+        }
+    };
+    (
+        assemble(&format!("{cols} FROM {from}"), &wh, order, f.limit),
+        args,
+    )
+}
+
+fn assemble(select: &str, wh: &[String], order: &str, limit: Option<u32>) -> String {
+    let mut sql = select.to_string();
+    if !wh.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&wh.join(" AND "));
+    }
+    sql.push_str(" ORDER BY ");
+    sql.push_str(order);
+    if let Some(l) = limit {
+        sql.push_str(&format!(" LIMIT {l}"));
+    }
+    sql
+}
+
+/// The WHERE conditions of `f` (numbered parameters) and their values.
+fn filter_conditions(f: &Filter, drive: &Drive) -> (Vec<String>, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value as V;
     let mut wh: Vec<String> = Vec::new();
     let mut args: Vec<V> = Vec::new();
@@ -1438,6 +1460,13 @@ fn filter_sql_ordered(
         args.push(v);
         wh.push(cond.replace('?', &format!("?{}", args.len())));
     };
+    if let Drive::Counterparty(plan) = drive {
+        push(
+            &format!("s.{} MATCH ?", plan.table()),
+            V::Text(plan.query().to_string()),
+            &mut wh,
+        );
+    }
     if let Some(t) = f.from {
         push("i.created_at >= ?", V::Text(ts(t)), &mut wh);
     }
@@ -1458,17 +1487,21 @@ fn filter_sql_ordered(
         // One amount: an equality lets the (amount, created_at) index give the newest first.
         (Some(a), Some(b)) if a == b => push("i.amount = ?", V::Integer(a), &mut wh),
         (min, max) => {
+            // `+` keeps SQLite off the amount index when the newest-first walk was chosen.
+            let col = match drive {
+                Drive::NewestFirst => "+i.amount",
+                _ => "i.amount",
+            };
             if let Some(v) = min {
-                push("i.amount >= ?", V::Integer(v), &mut wh);
+                push(&format!("{col} >= ?"), V::Integer(v), &mut wh);
             }
             if let Some(v) = max {
-                push("i.amount <= ?", V::Integer(v), &mut wh);
+                push(&format!("{col} <= ?"), V::Integer(v), &mut wh);
             }
         }
     }
     if let Some(q) = f.text.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        // (`Ledger::list` drives a search by the counterparty index where that pays, see
-        // `index_drives`; the LIKE decides every row either way.)
+        // The LIKE decides every row, whichever index drove the query.
         let like = format!(
             "%{}%",
             q.replace('\\', "\\\\")
@@ -1482,17 +1515,7 @@ fn filter_sql_ordered(
               OR i.customer_name_kana LIKE ?{n} ESCAPE '\\' OR i.customer_email LIKE ?{n} ESCAPE '\\')"
         ));
     }
-    let mut sql = select.to_string();
-    if !wh.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&wh.join(" AND "));
-    }
-    sql.push_str(" ORDER BY ");
-    sql.push_str(order);
-    if let Some(l) = f.limit {
-        sql.push_str(&format!(" LIMIT {l}"));
-    }
-    (sql, args)
+    (wh, args)
 }
 
 fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>> {

@@ -123,19 +123,15 @@ mod tests {
 
     #[test]
     fn html_escapes_and_carries_every_block() {
-        let f = crate::receipt::SaleFacts {
-            invoice_number: "2026-000007".into(),
-            transaction_date: "2026-11-29 10:15".into(),
-            currency: "JPY".into(),
-            price_mode: crate::tax::PriceMode::Inclusive,
-            items: vec![crate::invoice::LineItem::from_parts("<b>パン</b>", 216, 2, 8).unwrap()],
-            gross_10: 0,
-            gross_8: 432,
-            tax_10: 0,
-            tax_8: 32,
-            total: 432,
-            payment_method: Some("paypay".into()),
-        };
+        let f = crate::receipt::SaleFacts::ring_up(
+            "2026-000007",
+            "2026-11-29 10:15",
+            vec![crate::invoice::LineItem::from_parts("<b>パン</b>", 216, 2, 8).unwrap()],
+            crate::tax::PriceMode::Inclusive,
+            crate::tax::Rounding::Down,
+            Some("paypay"),
+        )
+        .unwrap();
         let shop = ShopDetails {
             name: "A&B".into(),
             registration_number: Some("T7120001168421".into()),

@@ -91,6 +91,8 @@ pub struct Receipt {
     pub payment_method_label: Option<String>,
     /// Printed before (再発行).
     pub reissue: bool,
+    /// How many refunds the invoice has had (each has its return receipt, `refund_number` 1..=n).
+    pub refund_count: usize,
     pub footer: Option<String>,
 }
 
@@ -109,6 +111,42 @@ pub struct SaleFacts {
     pub tax_8: i64,
     pub total: i64,
     pub payment_method: Option<String>,
+}
+
+impl SaleFacts {
+    /// A JPY sale rung up from its lines, its per-rate figures computed as a charge computes them
+    /// (once per rate). For previews, tests and fuzzing; receipts of stored invoices use the
+    /// figures stored with them.
+    pub fn ring_up(
+        invoice_number: &str,
+        transaction_date: &str,
+        items: Vec<LineItem>,
+        price_mode: PriceMode,
+        rounding: Rounding,
+        payment_method: Option<&str>,
+    ) -> Result<SaleFacts, crate::tax::TaxError> {
+        let mut amounts = Vec::with_capacity(items.len());
+        for l in &items {
+            amounts.push((
+                l.tax_rate,
+                l.amount().ok_or(crate::tax::TaxError::Overflow)?,
+            ));
+        }
+        let b = crate::tax::compute(amounts, price_mode, rounding)?;
+        Ok(SaleFacts {
+            invoice_number: invoice_number.into(),
+            transaction_date: transaction_date.into(),
+            currency: "JPY".into(),
+            price_mode,
+            items,
+            gross_10: b.gross_at(TaxRate::Standard),
+            gross_8: b.gross_at(TaxRate::Reduced),
+            tax_10: b.tax_at(TaxRate::Standard),
+            tax_8: b.tax_at(TaxRate::Reduced),
+            total: b.total,
+            payment_method: payment_method.map(str::to_string),
+        })
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -152,6 +190,7 @@ impl Receipt {
             payment_method: f.payment_method.clone(),
             payment_method_label: f.payment_method.as_deref().map(method_label),
             reissue,
+            refund_count: 0,
             footer: shop.footer.clone(),
         }
     }
@@ -186,6 +225,7 @@ impl Receipt {
             payment_method: f.payment_method.clone(),
             payment_method_label: f.payment_method.as_deref().map(method_label),
             reissue,
+            refund_count: 0,
             footer: shop.footer.clone(),
         }
     }
@@ -609,25 +649,15 @@ mod tests {
             .iter()
             .map(|(n, p, q, r)| LineItem::from_parts(n, *p, *q, *r).unwrap())
             .collect();
-        let b = crate::tax::compute(
-            items.iter().map(|l| (l.tax_rate, l.amount().unwrap())),
+        SaleFacts::ring_up(
+            "2026-000001",
+            "2026-11-29 10:15",
+            items,
             mode,
             Rounding::Down,
+            Some("credit_card"),
         )
-        .unwrap();
-        SaleFacts {
-            invoice_number: "2026-000001".into(),
-            transaction_date: "2026-11-29 10:15".into(),
-            currency: "JPY".into(),
-            price_mode: mode,
-            gross_10: b.gross_at(TaxRate::Standard),
-            gross_8: b.gross_at(TaxRate::Reduced),
-            tax_10: b.tax_at(TaxRate::Standard),
-            tax_8: b.tax_at(TaxRate::Reduced),
-            total: b.total,
-            items,
-            payment_method: Some("credit_card".into()),
-        }
+        .unwrap()
     }
 
     fn shop() -> ShopDetails {

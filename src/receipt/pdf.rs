@@ -7,7 +7,7 @@
 //! (Hiragino) and Windows (Meiryo, MS Gothic).
 
 use super::html::Paper;
-use super::{Block, Receipt};
+use super::Block;
 use krilla::geom::{PathBuilder, Point};
 use krilla::page::PageSettings;
 use krilla::paint::Stroke;
@@ -75,22 +75,48 @@ pub fn find_font() -> Result<(PathBuf, u32), PdfError> {
     ))
 }
 
-/// Horizontal advances of a face, for right-aligning amounts and wrapping long names.
-struct Metrics {
+/// A font ready to embed: a TrueType/OpenType file, or one face of a collection, checked once.
+#[derive(Clone)]
+pub struct PdfFont {
     data: Arc<Vec<u8>>,
     index: u32,
 }
 
-impl Metrics {
+impl PdfFont {
+    /// Checks that `data` (face `index`) is a font both the measurer and the PDF writer can read.
+    /// `source` names it in errors.
+    pub fn from_bytes(data: Vec<u8>, index: u32, source: &str) -> Result<PdfFont, PdfError> {
+        let bad = |why: &str| PdfError::BadFont(source.to_string(), why.to_string());
+        ttf_parser::Face::parse(&data, index).map_err(|_| bad("not a TrueType/OpenType font"))?;
+        let data = Arc::new(data);
+        Font::new(data.clone().into(), index)
+            .ok_or_else(|| bad("the PDF writer cannot embed it"))?;
+        Ok(PdfFont { data, index })
+    }
+
+    /// The font [`find_font`] finds, read and checked.
+    pub fn load() -> Result<PdfFont, PdfError> {
+        let (path, index) = find_font()?;
+        let source = path.display().to_string();
+        let data =
+            std::fs::read(&path).map_err(|e| PdfError::BadFont(source.clone(), e.to_string()))?;
+        PdfFont::from_bytes(data, index, &source)
+    }
+}
+
+/// Horizontal advances of a face, for right-aligning amounts and wrapping long names.
+struct Metrics<'a> {
+    face: ttf_parser::Face<'a>,
+}
+
+impl Metrics<'_> {
     fn width(&self, text: &str, size: f32) -> f32 {
-        let Ok(face) = ttf_parser::Face::parse(&self.data, self.index) else {
-            return text.chars().count() as f32 * size;
-        };
-        let upem = face.units_per_em() as f32;
+        let upem = self.face.units_per_em() as f32;
         text.chars()
             .map(|c| {
-                face.glyph_index(c)
-                    .and_then(|g| face.glyph_hor_advance(g))
+                self.face
+                    .glyph_index(c)
+                    .and_then(|g| self.face.glyph_hor_advance(g))
                     .map_or(size, |a| a as f32 / upem * size)
             })
             .sum()
@@ -115,44 +141,14 @@ impl Metrics {
 
 const MM: f32 = 72.0 / 25.4;
 
-/// Renders the receipt to PDF bytes with the font found by [`find_font`].
-pub fn render(r: &Receipt, paper: Paper) -> Result<Vec<u8>, PdfError> {
-    let (path, index) = find_font()?;
-    let data = std::fs::read(&path)
-        .map_err(|e| PdfError::BadFont(path.display().to_string(), e.to_string()))?;
-    render_with_font(r, paper, data, index).map_err(|e| match e {
-        PdfError::BadFont(_, why) => PdfError::BadFont(path.display().to_string(), why),
-        other => other,
-    })
-}
-
-/// Renders with the given font data (a .ttf/.otf, or a .ttc and the face index).
-pub fn render_with_font(
-    r: &Receipt,
-    paper: Paper,
-    font_data: Vec<u8>,
-    index: u32,
-) -> Result<Vec<u8>, PdfError> {
-    render_blocks(&r.layout(), paper, font_data, index)
-}
-
-/// Renders any document made of the template's blocks (a receipt, the daily close).
-pub fn render_blocks(
-    blocks: &[Block],
-    paper: Paper,
-    font_data: Vec<u8>,
-    index: u32,
-) -> Result<Vec<u8>, PdfError> {
-    let data = Arc::new(font_data);
-    if ttf_parser::Face::parse(&data, index).is_err() {
-        return Err(PdfError::BadFont(
-            String::new(),
-            "not a TrueType/OpenType font".into(),
-        ));
-    }
-    let font = Font::new(data.clone().into(), index)
-        .ok_or_else(|| PdfError::BadFont(String::new(), "krilla could not load it".into()))?;
-    let m = Metrics { data, index };
+/// Renders a document made of the template's blocks (a receipt's [`super::Receipt::layout`], the
+/// daily close) to PDF bytes, with `font` embedded.
+pub fn render(blocks: &[Block], paper: Paper, font: &PdfFont) -> Result<Vec<u8>, PdfError> {
+    let face = ttf_parser::Face::parse(&font.data, font.index)
+        .map_err(|_| PdfError::BadFont(String::new(), "not a TrueType/OpenType font".into()))?;
+    let m = Metrics { face };
+    let kfont = Font::new(font.data.clone().into(), font.index)
+        .ok_or_else(|| PdfError::BadFont(String::new(), "the PDF writer cannot embed it".into()))?;
 
     let (page_w, margin, base) = match paper {
         Paper::Roll80 => (80.0 * MM, 4.0 * MM, 8.5f32),
@@ -272,7 +268,7 @@ pub fn render_blocks(
             match op {
                 Op::Text { x, y, size, s } => surface.draw_text(
                     Point::from_xy(*x, *y),
-                    font.clone(),
+                    kfont.clone(),
                     *size,
                     s,
                     false,

@@ -134,7 +134,7 @@ function renderResult(s) {
       h("div", { class: "result-title" }, msg[1]),
       msg[2] ? h("div", { class: "result-sub" }, msg[2]) : "",
       s.status === "paid" ? h("div", { class: "result-amount" }, yen(s.amount, s.currency)) : "",
-      s.status === "paid"
+      s.can_receipt
         ? h("button", { id: "charge-receipt", class: "btn ghost", type: "button", onclick: () => openReceipt(s.invoice_number) }, t("detail.receipt"))
         : "",
     );

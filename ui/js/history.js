@@ -110,7 +110,7 @@ async function openDetail(number) {
         h("span", {}, e.to_status ? `${e.from_status ? statusLabel(e.from_status) + " → " : ""}${statusLabel(e.to_status)}` : e.kind),
         h("span", { class: "muted small" }, ` ${e.cause}`)))),
     h("div", { class: "detail-actions" },
-      ["paid", "partially_refunded", "refunded"].includes(s.status)
+      s.can_receipt
         ? h("button", { id: "detail-receipt", class: "btn ghost", type: "button", onclick: () => openReceipt(s.invoice_number) }, t("detail.receipt")) : "",
       canRefund ? h("label", { class: "inline" }, h("span", {}, t("detail.refund_amount")), refundInput) : "",
       canRefund ? h("button", { class: "btn danger", type: "button", onclick: () => refund(s, refundInput.value) }, t("detail.refund")) : "",

@@ -32,7 +32,7 @@ export async function openReceipt(number, refund = null) {
   const dlg = $("#receipt-dialog");
   const others = [];
   if (refund == null) {
-    for (let n = 1; n <= v.refunds; n++) {
+    for (let n = 1; n <= v.receipt.refund_count; n++) {
       others.push(h("button", { class: "btn ghost", type: "button", onclick: () => openReceipt(number, n) }, t("receipt.return_n", { n })));
     }
   } else {
