@@ -134,6 +134,8 @@ pub struct Settings {
     pub journal_debit_account: String,
     pub journal_debit_sub: String,
     pub journal_credit_account: String,
+    /// The slow lane's change feed: auto (events while alive, else the payment list), events, list.
+    pub feed: crate::tracker::FeedMode,
 }
 
 impl Default for Settings {
@@ -151,6 +153,7 @@ impl Default for Settings {
             journal_debit_account: "売掛金".into(),
             journal_debit_sub: "KOMOJU".into(),
             journal_credit_account: "売上高".into(),
+            feed: crate::tracker::FeedMode::Auto,
         }
     }
 }
@@ -159,7 +162,7 @@ impl Default for Settings {
 pub const DEFAULT_SHOP_NAME: &str = "Reji";
 
 impl Settings {
-    pub const KEYS: [&'static str; 12] = [
+    pub const KEYS: [&'static str; 13] = [
         "time_zone",
         "price_mode",
         "rounding",
@@ -172,6 +175,7 @@ impl Settings {
         "journal_debit_account",
         "journal_debit_sub",
         "journal_credit_account",
+        "feed",
     ];
 
     pub fn load(ledger: &Ledger) -> Result<Settings> {
@@ -221,6 +225,7 @@ impl Settings {
             "shop_address" => self.shop_address = optional_text(key, value, 100)?,
             "shop_phone" => self.shop_phone = optional_text(key, value, 20)?,
             "receipt_footer" => self.receipt_footer = optional_text(key, value, 100)?,
+            "feed" => self.feed = value.parse().map_err(|e: String| Error::bad(key, e))?,
             _ => {
                 return Err(Error::bad(
                     "setting",
@@ -245,6 +250,7 @@ impl Settings {
             "journal_debit_account" => self.journal_debit_account.clone(),
             "journal_debit_sub" => self.journal_debit_sub.clone(),
             "journal_credit_account" => self.journal_credit_account.clone(),
+            "feed" => self.feed.as_str().into(),
             _ => return None,
         })
     }
@@ -598,28 +604,56 @@ impl Register {
         self.view(inv.id)
     }
 
-    /// Refreshes every invoice that is not final. Returns the refreshed views and per-invoice errors.
+    /// Refreshes every invoice that is not final, one request (or a few) per invoice. `reji sync`
+    /// uses [`crate::tracker::sync`] instead, which leaves invoices waiting at a store or bank to a
+    /// change feed; this exhaustive form is what tests compare it with.
     pub async fn sync(&mut self) -> Result<SyncReport> {
         self.client()?;
-        let mut report = SyncReport::default();
-        for inv in self.ledger.open_invoices()? {
-            let before = inv.status;
+        let open = self.ledger.open_invoices()?;
+        let errors = self.refresh_each(&open).await?;
+        self.sync_report(&open, errors)
+    }
+
+    /// Refreshes these invoices one by one. A failing invoice is reported and the rest go on; a
+    /// key problem (401) stops at once.
+    pub async fn refresh_each(&mut self, invoices: &[InvoiceRecord]) -> Result<Vec<SyncError>> {
+        let mut errors = Vec::new();
+        for inv in invoices {
             match self.refresh(inv.id).await {
-                Ok(()) => {
-                    let v = self.view(inv.id)?;
-                    if v.status != before {
-                        report.changed += 1;
-                    }
-                    report.invoices.push(v);
-                }
+                Ok(()) => {}
                 Err(e @ Error::Komoju(_)) if e.code() == "komoju_auth" => return Err(e),
-                Err(e) => report.errors.push(SyncError {
+                Err(e) => errors.push(SyncError {
                     invoice_number: inv.number.to_string(),
                     code: e.code(),
                     message: e.user_message(),
                 }),
             }
         }
+        Ok(errors)
+    }
+
+    /// The report of a sync over `open` (as they were before it): their views now, how many changed
+    /// status, and the errors. Invoices that failed are not listed as refreshed.
+    pub fn sync_report(
+        &self,
+        open: &[InvoiceRecord],
+        errors: Vec<SyncError>,
+    ) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        for inv in open {
+            if errors
+                .iter()
+                .any(|e| e.invoice_number == inv.number.as_str())
+            {
+                continue;
+            }
+            let v = self.view(inv.id)?;
+            if v.status != inv.status {
+                report.changed += 1;
+            }
+            report.invoices.push(v);
+        }
+        report.errors = errors;
         Ok(report)
     }
 
@@ -1001,13 +1035,7 @@ impl Register {
                 status: inv.status,
                 action: "refund",
             })?;
-        let pending_requests: i64 = p
-            .refund_requests
-            .iter()
-            .filter(|r| r.get("status").and_then(Value::as_str) == Some("pending"))
-            .filter_map(|r| r.get("amount").and_then(Value::as_i64))
-            .sum();
-        let left = p.amount - p.amount_refunded - pending_requests;
+        let left = p.amount - p.refunded() - p.requests_total("pending");
         if left <= 0 {
             return Err(Error::NotAllowed {
                 invoice: inv.number.to_string(),
@@ -1577,6 +1605,11 @@ pub struct SyncReport {
     pub invoices: Vec<InvoiceView>,
     pub changed: usize,
     pub errors: Vec<SyncError>,
+    /// The change feed that covered the invoices waiting at a store or bank (`events`, `list`, or
+    /// `events+list`); `null` when the sync refreshed every invoice one by one.
+    pub feed: Option<String>,
+    /// Requests the feed pass made (the per-invoice refreshes are not counted).
+    pub feed_requests: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -1586,7 +1619,10 @@ pub struct SyncError {
     pub message: String,
 }
 
-/// Money first (captured / refunded on any attempt), then the current session's payment, then the newest.
+/// The payment that decides the invoice: money first (captured / refunded on any attempt), then the
+/// current session's payment, then one still waiting at a store or bank on any attempt, then one
+/// whose session is unknown. An earlier attempt's cancelled, expired or failed payment never
+/// decides: after `retry` the invoice follows its new session.
 fn pick_payment<'a>(
     payments: &'a [PaymentRecord],
     current_session: Option<&str>,
@@ -1600,7 +1636,7 @@ fn pick_payment<'a>(
                 .find(|p| current_session.is_some() && p.session_id.as_deref() == current_session)
         })
         .or_else(|| payments.iter().find(|p| p.status == "authorized"))
-        .or_else(|| payments.first())
+        .or_else(|| payments.iter().find(|p| p.session_id.is_none()))
 }
 
 fn record_to_payment(p: &PaymentRecord) -> Payment {
@@ -1618,7 +1654,7 @@ fn record_to_payment(p: &PaymentRecord) -> Payment {
         session: p.session_id.clone(),
         created_at: p.created_at,
         captured_at: p.captured_at,
-        amount_refunded: p.amount_refunded,
+        amount_refunded: p.refunded(),
         refunds: vec![],
         refund_requests: vec![],
     }

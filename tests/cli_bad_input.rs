@@ -41,6 +41,32 @@ async fn expect_bad(e: &Env, args: &[&str], needles: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arguments_that_do_not_parse_still_give_one_json_value_with_json() {
+    let e = env().await;
+    for args in [
+        &["show", "--json"][..],
+        &["charge", "--amount", "100", "--bogus", "--json"],
+        &["--json", "nosuchcommand"],
+        &["charge", "--amount", "100", "--timeout", "5", "--json"],
+    ] {
+        let before = fingerprint(&e);
+        let r = e.reji(args).await;
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        let v = r.json();
+        assert_eq!(v["error"]["code"], "bad_input", "{args:?}: {v}");
+        assert!(
+            !v["error"]["message"].as_str().unwrap_or("").is_empty(),
+            "{v}"
+        );
+        assert_eq!(fingerprint(&e), before);
+    }
+    // Without --json, stdout stays empty.
+    let r: Run = e.cmd(&["show"]).output().await.unwrap().into();
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_charge_argument_is_checked() {
     let e = env().await;
     let v = e.charge(&["--amount", "100"]).await; // the ledger has something to protect

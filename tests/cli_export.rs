@@ -136,6 +136,32 @@ async fn japanese_headers_and_an_atomic_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_out_path_is_bad_input_naming_out() {
+    let e = env().await;
+    e.charge(&["--amount", "500"]).await;
+    let missing = e.dir.path().join("no-such-folder").join("x.csv");
+    let folder = e.dir.path().to_str().unwrap().to_string();
+    for (path, needle) in [
+        (missing.to_str().unwrap(), "does not exist"),
+        (folder.as_str(), "is a folder"),
+    ] {
+        for format in ["invoices", "journal"] {
+            let r = e
+                .reji(&["export", "--format", format, "--out", path, "--json"])
+                .await;
+            assert_eq!(r.code, 2, "{path}: {}", r.stderr);
+            assert!(
+                r.stderr.contains("--out") && r.stderr.contains(needle),
+                "{}",
+                r.stderr
+            );
+            assert_eq!(r.json()["error"]["code"], "bad_input");
+        }
+    }
+    assert!(!missing.parent().unwrap().exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unmappable_character_in_cp932_fails_unless_lossy() {
     let e = env().await;
     let v = e.charge(&["--amount", "500", "--name", "𠮷野 家"]).await;
@@ -162,6 +188,19 @@ async fn an_unmappable_character_in_cp932_fails_unless_lossy() {
         "previous export",
         "the old file is untouched"
     );
+    // To standard output: no half a CSV before the error; with --json, only the error object.
+    let r = e.reji(&["export", "--encoding", "cp932", "--json"]).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let err = r.json();
+    assert_eq!(err["error"]["code"], "bad_input", "{err}");
+    let r: Run = e
+        .cmd(&["export", "--encoding", "cp932"])
+        .output()
+        .await
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
     let out = e
         .cmd(&["export", "--encoding", "cp932", "--lossy"])
         .output()

@@ -269,6 +269,57 @@ async fn konbini_refund_needs_a_bank_account() {
     let reqs = r["refund_requests"].as_array().unwrap();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0]["status"], "pending");
+    let bank = [
+        "--bank-name",
+        "みずほ銀行",
+        "--branch-number",
+        "123",
+        "--account-type",
+        "futsu",
+        "--account-number",
+        "0123456",
+        "--holder-kana",
+        "ヤマダ タロウ",
+    ];
+    let with = |extra: &[&str]| {
+        let mut a = vec!["refund", inv.as_str()];
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&bank);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    // All 3000 is requested: nothing is left to request while it is pending.
+    let args = with(&["--amount", "1"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(e.reji(&args).await.code, 4);
+    // KOMOJU rejects it: the whole amount can be requested again, for 1000 this time.
+    let pid = s(&r, "payment_id");
+    let rid = reqs[0]["id"].as_str().unwrap().to_string();
+    e.ctl.reject_refund_request(&pid, &rid).await.unwrap();
+    let args = with(&["--amount", "1000"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = e.reji(&args).await.ok().json();
+    let rid = r["refund_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["status"] == "pending")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Completed: 1000 went back to the customer, whether or not KOMOJU counts it in
+    // amount_refunded; what is left to refund is 2000.
+    e.ctl.complete_refund_request(&pid, &rid).await.unwrap();
+    let r = e.reji(&["sync"]).await.ok().json();
+    assert_eq!(r["changed"], 1, "{r}");
+    let v = e.show(&inv).await;
+    assert_eq!(s(&v, "status"), "partially_refunded");
+    assert_eq!(v["refunded_amount"], 1000);
+    let args = with(&["--amount", "2001"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = e.reji(&args).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("refundable 2000"), "{}", r.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,6 +364,118 @@ async fn retry_cancels_an_earlier_authorized_slip_first() {
     assert_eq!(s(&e.show(&inv).await, "status"), "expired");
     let r = e.reji(&["retry", &inv]).await.ok().json();
     assert_eq!(r["attempt"], 2);
+    assert_eq!(
+        s(&r, "status"),
+        "pending",
+        "the new attempt decides, not the old slip: {r}"
+    );
+    assert!(r["payment_status"].is_null(), "{r}");
+    assert_eq!(e.reji(&["retry", &inv]).await.code, 4, "pending again");
+    // Paid on the new session; `sync` (not `show`) finds it.
+    e.ctl
+        .pay(&s(&r, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    let rep = e.reji(&["sync"]).await.ok().json();
+    assert_eq!(rep["changed"], 1, "{rep}");
+    let list = e.reji(&["list"]).await.ok().json();
+    assert_eq!(list[0]["status"], "paid", "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_a_cancelled_slip_follows_the_new_session() {
+    let e = env().await;
+    let v = e
+        .charge(&["--amount", "900", "--methods", "konbini,credit_card"])
+        .await;
+    let inv = s(&v, "invoice_number");
+    e.ctl
+        .pay(&s(&v, "session_id"), "konbini", Some("family-mart"))
+        .await
+        .unwrap();
+    e.show(&inv).await;
+    e.reji(&["cancel", &inv]).await.ok();
+    let r = e.reji(&["retry", &inv]).await.ok().json();
+    assert_eq!(s(&r, "status"), "pending", "{r}");
+    let v = e.show(&inv).await;
+    assert_eq!(s(&v, "status"), "pending", "{v}");
+    assert_eq!(v["attempt"], 2);
+}
+
+/// `reji sync` covers waiting konbini payments with a change feed (no request per invoice) and
+/// still refreshes open sessions one by one; with events off, the list feed steps in.
+async fn sync_uses_a_feed(events: bool) {
+    let e = env_with(reji::fake::FakeConfig {
+        events_enabled: events,
+        ..Default::default()
+    })
+    .await;
+    let mut slips = Vec::new();
+    for _ in 0..6 {
+        let v = e
+            .charge(&["--amount", "1500", "--methods", "konbini"])
+            .await;
+        e.ctl
+            .pay(&s(&v, "session_id"), "konbini", Some("lawson"))
+            .await
+            .unwrap();
+        let v = e.show(&s(&v, "invoice_number")).await;
+        assert_eq!(s(&v, "status"), "awaiting_payment");
+        slips.push(v);
+    }
+    let open = e.charge(&["--amount", "800"]).await;
+    e.ctl.advance_clock(2 * 86_400).await.unwrap();
+    e.ctl
+        .capture_payment(&s(&slips[2], "payment_id"))
+        .await
+        .unwrap();
+    e.ctl
+        .customer_cancel(&s(&open, "session_id"))
+        .await
+        .unwrap();
+    let before = e.stats().await["requests_by_route"].clone();
+    let r = e.reji(&["sync"]).await.ok().json();
+    let after = e.stats().await["requests_by_route"].clone();
+    let delta =
+        |route: &str| after[route].as_u64().unwrap_or(0) - before[route].as_u64().unwrap_or(0);
+    assert_eq!(r["changed"], 2, "{r}");
+    assert_eq!(r["invoices"].as_array().unwrap().len(), 7, "{r}");
+    assert_eq!(
+        r["feed"],
+        if events { "events" } else { "events+list" },
+        "{r}"
+    );
+    assert_eq!(
+        delta("GET /sessions/:id"),
+        1,
+        "only the open session is asked for"
+    );
+    assert!(
+        delta("GET /payments/:id") <= 1,
+        "at most the captured slip is fetched: {after}"
+    );
+    let list = e.reji(&["list"]).await.ok().json();
+    let status = |inv: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["invoice_number"] == inv)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status(&s(&slips[2], "invoice_number")), "paid");
+    assert_eq!(status(&s(&slips[3], "invoice_number")), "awaiting_payment");
+    assert_eq!(status(&s(&open, "invoice_number")), "cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_follows_waiting_slips_through_the_events_feed() {
+    sync_uses_a_feed(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_follows_waiting_slips_through_the_list_feed_when_events_are_off() {
+    sync_uses_a_feed(false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -475,3 +475,56 @@ async fn event_and_payment_list_page_boundaries_lose_nothing() {
     assert_eq!(t.status(&all[50].0).await, InvoiceStatus::Paid);
     tr.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_with_one_timestamp_on_both_sides_of_a_page_are_applied_once() {
+    let t = setup(true).await;
+    // Every record gets the same timestamp: the 101 `payment.authorized` events fill a page of 100
+    // and spill onto a second one, with equal times on both sides of the boundary.
+    t.ctl.freeze_clock(true).await.unwrap();
+    let mut all = Vec::new();
+    for _ in 0..101 {
+        let (inv, sid) = t.charge("konbini").await;
+        let p = t.ctl.pay(&sid, "konbini", Some("lawson")).await.unwrap();
+        all.push((inv, p["id"].as_str().unwrap().to_string()));
+    }
+    let events = t.ctl.clock().await.unwrap();
+    assert_eq!(events["frozen"], true);
+    let tr = t.tracker(FeedMode::Events);
+    let mut rx = tr.subscribe();
+    let first = wait_for(&mut rx, "first pass", |n| matches!(n, Notice::Pass { .. })).await;
+    let Notice::Pass {
+        items, requests, ..
+    } = first
+    else {
+        unreachable!()
+    };
+    assert_eq!(items, 101, "every event once");
+    assert!(requests >= 2, "two pages at least: {requests}");
+    for (inv, _) in &all {
+        assert_eq!(t.status(inv).await, InvoiceStatus::AwaitingPayment, "{inv}");
+    }
+    tr.shutdown().await;
+    // Two captures at that same instant: the next window (a new tracker, the cursor is in the
+    // ledger) reaches back over the same timestamp; the 101 seen ids are skipped, only the two new
+    // events are applied.
+    t.ctl.capture_payment(&all[0].1).await.unwrap();
+    t.ctl.capture_payment(&all[100].1).await.unwrap();
+    let tr = t.tracker(FeedMode::Events);
+    let mut rx = tr.subscribe();
+    let next = wait_for(
+        &mut rx,
+        "pass with the captures",
+        |n| matches!(n, Notice::Pass { items, .. } if *items > 0),
+    )
+    .await;
+    let Notice::Pass { items, changes, .. } = next else {
+        unreachable!()
+    };
+    assert_eq!((items, changes), (2, 2));
+    assert_eq!(t.status(&all[0].0).await, InvoiceStatus::Paid);
+    assert_eq!(t.status(&all[100].0).await, InvoiceStatus::Paid);
+    assert_eq!(t.status(&all[50].0).await, InvoiceStatus::AwaitingPayment);
+    tr.shutdown().await;
+    t.ctl.freeze_clock(false).await.unwrap();
+}

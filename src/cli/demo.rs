@@ -139,7 +139,10 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
     if let Some(pid) = &v.payment_id {
         control.capture_payment(pid).await.map_err(fake_err)?;
     }
-    let report = reg.sync().await?;
+    let reg_m = tokio::sync::Mutex::new(reg);
+    let overlap = reji::tracker::TrackerConfig::default().overlap;
+    let report = reji::tracker::sync(&reg_m, reji::tracker::FeedMode::Auto, overlap).await?;
+    let mut reg = reg_m.into_inner();
     output::sync(false, &report);
     tokio::time::sleep(pace).await;
 

@@ -158,8 +158,9 @@ struct WatchArgs {
     #[arg(long = "fast", value_name = "ID")]
     fast: Vec<String>,
     /// Change feed for the slow lane: auto (events while alive, else the payment list), events, list.
-    #[arg(long, default_value = "auto", value_name = "auto|events|list")]
-    feed: String,
+    /// Default: the `feed` setting (auto unless set).
+    #[arg(long, value_name = "auto|events|list")]
+    feed: Option<String>,
     /// Seconds between slow-lane passes.
     #[arg(long, default_value = "60", value_name = "S")]
     interval: String,
@@ -273,6 +274,23 @@ pub fn main() -> i32 {
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
+            // `--json` promises one JSON value on stdout, also when the arguments do not parse.
+            let wants_json = std::env::args()
+                .skip(1)
+                .take_while(|a| a != "--")
+                .any(|a| a == "--json");
+            if code == 2 && wants_json {
+                let rendered = e.render().to_string();
+                let message = rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("bad arguments")
+                    .trim_start_matches("error: ")
+                    .to_string();
+                output::print_json(
+                    &serde_json::json!({ "error": { "code": "bad_input", "message": message } }),
+                );
+            }
             return code;
         }
     };
@@ -393,8 +411,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Cmd::Sync => {
-            let mut reg = ctx.register(true)?;
-            let report = reg.sync().await?;
+            let reg = ctx.register(true)?;
+            let feed = reg.settings().feed;
+            let reg = tokio::sync::Mutex::new(reg);
+            let overlap = reji::tracker::TrackerConfig::default().overlap;
+            let report = reji::tracker::sync(&reg, feed, overlap).await?;
             output::sync(ctx.json, &report);
             Ok(())
         }
@@ -570,14 +591,18 @@ fn export_journal(
     let lines = reg.journal(q)?;
     let rows = match &a.out {
         Some(path) => {
+            check_out_dir(path)?;
             let mut n = 0;
             reji::export::write_atomically(path, |w| {
                 n = write_yayoi(w, &lines, encoding, a.lossy)?;
                 Ok(())
-            })?;
+            })
+            .map_err(|e| out_error(path, e))?;
             n
         }
-        None => write_yayoi(std::io::stdout().lock(), &lines, encoding, a.lossy)?,
+        None => reji::export::write_spooled(std::io::stdout().lock(), |w| {
+            write_yayoi(w, &lines, encoding, a.lossy)
+        })?,
     };
     if ctx.json && a.out.is_some() {
         output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
@@ -585,6 +610,38 @@ fn export_journal(
         eprintln!("reji: exported {rows} journal lines");
     }
     Ok(())
+}
+
+/// `--out` must name a file in a folder that exists (checked before anything is written).
+fn check_out_dir(path: &std::path::Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(Error::bad(
+            "--out",
+            format!("{} is a folder; name a file", path.display()),
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(Error::bad(
+            "--out",
+            format!("the folder {} does not exist", dir.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// An export to `--out` that failed: a problem with the data (an unmappable character) keeps its
+/// own message; a file-system problem names `--out` and the path.
+fn out_error(path: &std::path::Path, e: reji::export::ExportError) -> Error {
+    match e {
+        reji::export::ExportError::Io(io) => {
+            Error::bad("--out", format!("cannot write {}: {io}", path.display()))
+        }
+        other => Error::Export(other),
+    }
 }
 
 /// The font for `--pdf`, loaded before the command does anything (a missing font is bad input).
@@ -850,25 +907,24 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
     if journal {
         return export_journal(ctx, &reg, &q, &a, encoding);
     }
+    let export = |w: &mut std::io::BufWriter<std::fs::File>| {
+        reg.export(&q, &opts, w).map_err(|e| match e {
+            Error::Export(x) => x,
+            other => reji::export::ExportError::Io(std::io::Error::other(other.to_string())),
+        })
+    };
     let rows = match &a.out {
         Some(path) => {
+            check_out_dir(path)?;
             let mut n = 0;
             reji::export::write_atomically(path, |w| {
-                n = reg.export(&q, &opts, w).map_err(|e| match e {
-                    Error::Export(x) => x,
-                    other => {
-                        reji::export::ExportError::Io(std::io::Error::other(other.to_string()))
-                    }
-                })?;
+                n = export(w)?;
                 Ok(())
-            })?;
+            })
+            .map_err(|e| out_error(path, e))?;
             n
         }
-        None => {
-            let stdout = std::io::stdout();
-            let lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            reg.export(&q, &opts, lock)?
-        }
+        None => reji::export::write_spooled(std::io::stdout().lock(), export)?,
     };
     if ctx.json && a.out.is_some() {
         output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
@@ -880,10 +936,11 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
 
 async fn watch(ctx: &Ctx, a: WatchArgs) -> Result<(), Error> {
     use reji::tracker::{FeedMode, Notice, Tracker, TrackerConfig};
-    let feed: FeedMode = a
+    let feed: Option<FeedMode> = a
         .feed
-        .parse()
-        .map_err(|e: String| Error::bad("--feed", e))?;
+        .as_deref()
+        .map(|f| f.parse().map_err(|e: String| Error::bad("--feed", e)))
+        .transpose()?;
     let interval = a
         .interval
         .trim()
@@ -910,6 +967,7 @@ async fn watch(ctx: &Ctx, a: WatchArgs) -> Result<(), Error> {
     };
     let reg = ctx.register(true)?;
     let client = reg.client_handle()?;
+    let feed = feed.unwrap_or(reg.settings().feed);
     let reg = Arc::new(tokio::sync::Mutex::new(reg));
     let cfg = TrackerConfig {
         feed,

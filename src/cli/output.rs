@@ -250,6 +250,12 @@ pub fn sync(json: bool, r: &SyncReport) {
         r.invoices.len(),
         r.changed
     );
+    if let Some(feed) = &r.feed {
+        println!(
+            "  waiting konbini / bank payments: {feed} feed, {} request(s)",
+            r.feed_requests
+        );
+    }
     for v in &r.invoices {
         println!("  {}  {}", v.invoice_number, v.status);
     }

@@ -46,6 +46,26 @@ pub fn write_atomically(
     Ok(())
 }
 
+/// Writes to `out` only what `f` wrote completely: `f` writes into a temporary file (in the
+/// system's temp directory, removed afterwards), which is copied to `out` when `f` succeeds. A
+/// failure leaves `out` untouched (no half a CSV on standard output before an error message).
+/// Memory stays flat however large the output.
+pub fn write_spooled<T>(
+    mut out: impl io::Write,
+    f: impl FnOnce(&mut BufWriter<File>) -> Result<T, ExportError>,
+) -> Result<T, ExportError> {
+    use std::io::Seek;
+    let (file, tmp) = create_temp(&std::env::temp_dir(), std::ffi::OsStr::new("reji-export"))?;
+    let _guard = RemoveOnDrop(Some(tmp));
+    let mut w = BufWriter::with_capacity(64 * 1024, file);
+    let value = f(&mut w)?;
+    let mut file = w.into_inner().map_err(|e| e.into_error())?;
+    file.seek(io::SeekFrom::Start(0))?;
+    io::copy(&mut file, &mut out)?;
+    out.flush()?;
+    Ok(value)
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(File, PathBuf)> {
@@ -56,7 +76,12 @@ fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(File, PathBuf)
         tmp_name.push(name);
         tmp_name.push(format!(".{pid}-{n}.tmp"));
         let tmp = dir.join(tmp_name);
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
             Ok(f) => return Ok((f, tmp)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),

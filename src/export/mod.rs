@@ -24,7 +24,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use atomic::write_atomically;
+pub use atomic::{write_atomically, write_spooled};
 pub use from_ledger::export_ledger;
 
 /// Character encoding of the exported file.

@@ -807,13 +807,16 @@ fn list_params(query: &[(String, String)]) -> Result<ListParams, ApiError> {
     })
 }
 
-fn envelope(lp: &ListParams, items: Vec<Value>) -> Value {
+/// The list envelope of one page. Only that page's items are turned into JSON: a pass that pages
+/// through 10 000 payments costs 10 000 serialisations, not 10 000 per page.
+fn envelope<T>(lp: &ListParams, items: Vec<&T>, json: impl Fn(&T) -> Value) -> Value {
     let total = items.len();
     let last_page = total.div_ceil(lp.per_page).max(1);
     let data: Vec<Value> = items
         .into_iter()
         .skip((lp.page - 1) * lp.per_page)
         .take(lp.per_page)
+        .map(json)
         .collect();
     json!({
         "resource": "list",
@@ -855,7 +858,7 @@ fn list_payments(st: &FakeState, query: &[(String, String)]) -> ApiResult {
     }
     let currency = lp.q.get("currency").cloned();
     let ext = lp.q.get("external_order_num").cloned();
-    let items: Vec<Value> = st
+    let items: Vec<_> = st
         .payments
         .iter()
         .rev()
@@ -866,22 +869,20 @@ fn list_payments(st: &FakeState, query: &[(String, String)]) -> ApiResult {
                 .is_none_or(|e| p.external_order_num.as_ref() == Some(e))
         })
         .filter(|p| statuses.as_ref().is_none_or(|ss| ss.contains(&p.status)))
-        .map(|p| p.json())
         .collect();
-    ok(envelope(&lp, items))
+    ok(envelope(&lp, items, |p| p.json()))
 }
 
 fn list_events(st: &FakeState, query: &[(String, String)]) -> ApiResult {
     let lp = list_params(query)?;
-    let items: Vec<Value> = if st.events_enabled {
+    let items: Vec<_> = if st.events_enabled {
         st.events
             .iter()
             .rev()
             .filter(|e| in_range(e.created_at, &lp))
-            .map(|e| e.json())
             .collect()
     } else {
         Vec::new()
     };
-    ok(envelope(&lp, items))
+    ok(envelope(&lp, items, |e| e.json()))
 }

@@ -155,7 +155,12 @@ impl FakeControl {
             .await
     }
 
-    /// `{now, offset_seconds}`.
+    /// Freezes the fake clock at the current instant (`true`) or lets it run again (`false`).
+    pub async fn freeze_clock(&self, frozen: bool) -> R {
+        self.post("/clock/freeze", json!({"frozen": frozen})).await
+    }
+
+    /// `{now, offset_seconds, frozen}`.
     pub async fn clock(&self) -> R {
         self.get("/clock").await
     }

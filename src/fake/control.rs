@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::Duration;
+use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use super::api::json_response;
@@ -30,6 +30,7 @@ pub(crate) fn routes() -> Router<Shared> {
         )
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
+        .route("/clock/freeze", post(freeze))
         .route(
             "/faults",
             post(add_fault).delete(clear_faults).get(list_faults),
@@ -169,7 +170,7 @@ async fn rr_reject(State(sh): State<Shared>, Path((id, rid)): Path<(String, Stri
 
 fn clock_json(sh: &Shared) -> Value {
     let st = sh.lock();
-    json!({"now": fmt_time(st.now()), "offset_seconds": st.clock_offset.num_seconds()})
+    json!({"now": fmt_time(st.now()), "offset_seconds": st.clock_offset.num_seconds(), "frozen": st.frozen_at.is_some()})
 }
 
 async fn clock(State(sh): State<Shared>) -> Response {
@@ -187,6 +188,22 @@ async fn advance(State(sh): State<Shared>, body: Bytes) -> Response {
     {
         let mut st = sh.lock();
         st.clock_offset += Duration::seconds(secs);
+        st.tick();
+    }
+    json_response(200, &clock_json(&sh))
+}
+
+async fn freeze(State(sh): State<Shared>, body: Bytes) -> Response {
+    let b = match body_json(&body) {
+        Ok(b) => b,
+        Err(e) => return err(e),
+    };
+    let Some(frozen) = b.get("frozen").and_then(Value::as_bool) else {
+        return err(ApiError::missing("frozen"));
+    };
+    {
+        let mut st = sh.lock();
+        st.frozen_at = frozen.then(Utc::now);
         st.tick();
     }
     json_response(200, &clock_json(&sh))

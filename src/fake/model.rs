@@ -356,6 +356,9 @@ pub(crate) struct FakeState {
     pub secret_key: String,
     pub events_enabled: bool,
     pub clock_offset: Duration,
+    /// A frozen clock: every timestamp is this instant (plus the offset) until thawed. Lets tests
+    /// make many records with one timestamp (a page boundary between equal times).
+    pub frozen_at: Option<DateTime<Utc>>,
     pub sessions: Vec<Session>,
     pub payments: Vec<Payment>,
     pub events: Vec<Event>,
@@ -374,6 +377,7 @@ impl FakeState {
             secret_key,
             events_enabled,
             clock_offset: Duration::zero(),
+            frozen_at: None,
             sessions: Vec::new(),
             payments: Vec::new(),
             events: Vec::new(),
@@ -386,7 +390,7 @@ impl FakeState {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.clock_offset
+        self.frozen_at.unwrap_or_else(Utc::now) + self.clock_offset
     }
 
     pub fn session(&self, id: &str) -> Option<&Session> {

@@ -146,6 +146,24 @@ pub struct PaymentRecord {
     pub captured_at: Option<DateTime<Utc>>,
 }
 
+impl PaymentRecord {
+    /// The sum of this payment's refund requests in `status` (`pending`, `completed`, `rejected`).
+    pub fn requests_total(&self, status: &str) -> i64 {
+        self.refund_requests
+            .iter()
+            .filter(|r| r.get("status").and_then(serde_json::Value::as_str) == Some(status))
+            .filter_map(|r| r.get("amount").and_then(serde_json::Value::as_i64))
+            .sum()
+    }
+
+    /// What has gone back to the customer: KOMOJU's `amount_refunded`, or the completed refund
+    /// requests (konbini, bank transfer, Pay-easy) if KOMOJU does not count those in it. Whether it
+    /// does is not documented; taking the larger never counts one twice.
+    pub fn refunded(&self) -> i64 {
+        self.amount_refunded.max(self.requests_total("completed"))
+    }
+}
+
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct EventRecord {
     pub id: i64,

@@ -37,6 +37,15 @@ impl From<crate::ledger::LedgerError> for FeedError {
     }
 }
 
+impl From<FeedError> for Error {
+    fn from(e: FeedError) -> Self {
+        match e {
+            FeedError::Komoju(e) => Error::Komoju(e),
+            FeedError::Register(e) => e,
+        }
+    }
+}
+
 impl FeedError {
     pub fn is_auth(&self) -> bool {
         match self {
@@ -100,6 +109,9 @@ pub async fn events_pass(
         page += 1;
     }
     out.items = events.len();
+    // Pages come newest first; apply oldest first. Reversing before the stable sort keeps events
+    // with one timestamp in KOMOJU's order too.
+    events.reverse();
     events.sort_by_key(|e| e.created_at);
     let mut last = cursor.as_ref().map(|(t, _)| *t).unwrap_or(since + overlap);
     {

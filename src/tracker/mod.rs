@@ -493,6 +493,65 @@ async fn run_pass(
     Ok((FeedKind::List, out, plan.probe_events))
 }
 
+/// `reji sync`: one catch-up pass, then return.
+///
+/// Invoices waiting at a store or bank (`awaiting_payment`, however many) are covered by one change
+/// feed pass: the events feed when it carries events (or is forced), the list of waiting payments
+/// when it carries none, errors, or is forced. A one-shot run cannot tell a quiet events feed from
+/// a dead one (an account without a webhook endpoint), so with `auto` an empty events window is
+/// followed by the list feed whenever something is waiting. Everything else that is not final (an
+/// open session, an unanswered POST, a pending refund request: few at any time) is refreshed one by
+/// one, so a session KOMOJU expired or cancelled is seen before Reji's own deadline passes.
+pub async fn sync(
+    reg: &Mutex<Register>,
+    mode: FeedMode,
+    overlap: chrono::Duration,
+) -> Result<crate::register::SyncReport, Error> {
+    let (client, open) = {
+        let r = reg.lock().await;
+        (r.client_handle()?, r.ledger().open_invoices()?)
+    };
+    let mut one_by_one = Vec::new();
+    let mut awaiting = false;
+    {
+        let r = reg.lock().await;
+        for inv in &open {
+            if inv.status == InvoiceStatus::AwaitingPayment
+                && r.ledger().unanswered_requests(inv.id)?.is_empty()
+            {
+                awaiting = true;
+            } else {
+                one_by_one.push(inv.clone());
+            }
+        }
+    }
+    let errors = reg.lock().await.refresh_each(&one_by_one).await?;
+    let now = reg.lock().await.clock().now();
+    let mut used: Vec<&str> = Vec::new();
+    let mut requests = 0;
+    let mut list_needed = mode == FeedMode::List;
+    if mode != FeedMode::List {
+        match feed::events_pass(&client, reg, overlap, now).await {
+            Ok(out) => {
+                used.push(FeedKind::Events.as_str());
+                requests += out.requests;
+                list_needed = mode == FeedMode::Auto && awaiting && out.returned == 0;
+            }
+            Err(e) if e.is_auth() || mode == FeedMode::Events => return Err(e.into()),
+            Err(_) => list_needed = true,
+        }
+    }
+    if list_needed {
+        let out = feed::list_pass(&client, reg, overlap, now).await?;
+        used.push(FeedKind::List.as_str());
+        requests += out.requests;
+    }
+    let mut report = reg.lock().await.sync_report(&open, errors)?;
+    report.feed = Some(used.join("+"));
+    report.feed_requests = requests;
+    Ok(report)
+}
+
 fn merge(mut a: feed::PassOutcome, b: feed::PassOutcome) -> feed::PassOutcome {
     a.requests += b.requests;
     a.items += b.items;

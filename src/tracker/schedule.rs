@@ -104,6 +104,16 @@ pub enum FeedMode {
     List,
 }
 
+impl FeedMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedMode::Auto => "auto",
+            FeedMode::Events => "events",
+            FeedMode::List => "list",
+        }
+    }
+}
+
 impl std::str::FromStr for FeedMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
