@@ -154,6 +154,22 @@ struct Watched {
     sent_at: Instant,
     in_flight: bool,
     backoff: Backoff,
+    /// What the last applied snapshot showed (status, expiry, payment) and when it was applied: an
+    /// unchanged snapshot is not written again for [`REAPPLY_UNCHANGED`], so hundreds of polls a
+    /// second do not queue on the ledger (re-applying still lets Reji's own deadline expire it).
+    last_seen: Option<(String, Instant)>,
+}
+
+/// How long an unchanged fast-lane snapshot is not re-applied.
+const REAPPLY_UNCHANGED: Duration = Duration::from_secs(15);
+
+/// What a session snapshot shows that can change an invoice.
+fn snapshot_signature(s: &Session) -> String {
+    let payment = s
+        .payment
+        .as_ref()
+        .map(|p| format!("{}:{}:{}", p.id, p.status.as_str(), p.amount_refunded));
+    format!("{}:{}:{payment:?}", s.status.as_str(), s.expired)
 }
 
 enum Done {
@@ -309,6 +325,7 @@ impl Task {
                 sent_at: now,
                 in_flight: false,
                 backoff: Backoff::new(self.cfg.backoff_base, self.cfg.backoff_max),
+                last_seen: None,
             },
         );
         Ok(())
@@ -340,7 +357,18 @@ impl Task {
                         w.backoff.succeed();
                         let shown = w.sent_at.duration_since(w.shown_at);
                         w.next_at = w.sent_at + self.cfg.cadence.interval(shown);
+                        let signature = snapshot_signature(&session);
+                        let now = Instant::now();
+                        let unchanged = w.last_seen.as_ref().is_some_and(|(s, at)| {
+                            *s == signature && now.duration_since(*at) < REAPPLY_UNCHANGED
+                        });
+                        if !unchanged {
+                            w.last_seen = Some((signature, now));
+                        }
                         self.network(true, "");
+                        if unchanged {
+                            return;
+                        }
                         let applied = self.reg.lock().await.apply_session_snapshot(&session);
                         match applied {
                             Ok(Some((id, m))) => {
