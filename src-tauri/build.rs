@@ -18,6 +18,8 @@ fn reji_desktop_commands() -> &'static [&'static str] {
         "app_info",
         "preview_totals",
         "charge",
+        "watch_invoice",
+        "unwatch_invoice",
         "refresh_invoice",
         "cancel_invoice",
         "retry_invoice",

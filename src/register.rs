@@ -323,8 +323,10 @@ pub struct ChargeRequest {
     pub expires_in: Option<String>,
 }
 
-/// Bank account for a konbini / bank transfer / Pay-easy refund request.
-#[derive(Clone, Debug, Default)]
+/// Bank account for a konbini / bank transfer / Pay-easy refund request. Empty fields are "not
+/// given" (the app's form sends every field).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct BankAccount {
     pub bank_name: Option<String>,
     pub bank_code: Option<String>,
@@ -1538,6 +1540,29 @@ impl Register {
         Ok(n)
     }
 
+    /// Prepares an export that runs on a connection of its own ([`ExportJob::run`]), so a long
+    /// export does not hold the register (the tracker and the other screens go on). The filter is
+    /// checked now; the total is counted for the progress bar.
+    pub fn export_job(
+        &self,
+        q: &ListQuery,
+        opts: &crate::export::ExportOptions,
+    ) -> Result<ExportJob> {
+        let filter = self.filter(q)?;
+        let ledger = self.ledger.path().map(|p| p.to_path_buf()).ok_or_else(|| {
+            Error::Ledger(LedgerError::Corrupt(
+                "an in-memory ledger cannot be exported in the background".into(),
+            ))
+        })?;
+        let total = self.ledger.count_matching(&filter)?;
+        Ok(ExportJob {
+            ledger,
+            filter,
+            opts: *opts,
+            total,
+        })
+    }
+
     /// Writes the CSV export of the filtered invoices to `out`.
     pub fn export<W: std::io::Write>(
         &self,
@@ -1547,6 +1572,42 @@ impl Register {
     ) -> Result<u64> {
         let f = self.filter(q)?;
         crate::export::export_ledger(&self.ledger, &f, opts, out).map_err(Error::from)
+    }
+}
+
+/// An export ready to run away from the register (see [`Register::export_job`]).
+#[derive(Debug)]
+pub struct ExportJob {
+    ledger: std::path::PathBuf,
+    filter: Filter,
+    opts: crate::export::ExportOptions,
+    /// Invoices the export will write.
+    pub total: u64,
+}
+
+impl ExportJob {
+    /// Writes the CSV to `path` atomically (an existing file is replaced only when the whole export
+    /// succeeded), calling `progress(rows_written, total)` as it goes. Blocking: run it on a thread
+    /// of its own. Returns the rows written.
+    pub fn run(self, path: &std::path::Path, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+        let ledger = Ledger::open(&self.ledger)?;
+        let total = self.total;
+        let mut n = 0;
+        crate::export::write_atomically(path, |w| {
+            n = crate::export::export_ledger_reporting(
+                &ledger,
+                &self.filter,
+                &self.opts,
+                w,
+                &mut |done| progress(done, total.max(done)),
+            )
+            .map_err(|e| match Error::from(e) {
+                Error::Export(x) => x,
+                other => crate::export::ExportError::Io(std::io::Error::other(other.to_string())),
+            })?;
+            Ok(())
+        })?;
+        Ok(n)
     }
 }
 

@@ -415,3 +415,53 @@ fn amount_ranges_give_the_newest_matches_whichever_way_they_are_walked() {
         assert_eq!(got, want, "{min}..={max}");
     }
 }
+
+#[test]
+fn a_background_export_reports_progress_and_leaves_the_register_free() {
+    use reji::register::{ListQuery, Register};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.sqlite");
+    let mut l = Ledger::open(&db).unwrap();
+    let n = reji::export::PROGRESS_EVERY * 2 + 7;
+    for i in 0..n {
+        add(&mut l, 100 + i as i64);
+    }
+    let reg = Register::new(l, None, std::sync::Arc::new(reji::clock::SystemClock)).unwrap();
+    let job = reg
+        .export_job(&ListQuery::default(), &Default::default())
+        .unwrap();
+    assert_eq!(job.total, n);
+    let out = dir.path().join("out.csv");
+    let seen = std::sync::Mutex::new(Vec::new());
+    // The job runs on its own connection: the register is usable meanwhile.
+    let rows = std::thread::scope(|s| {
+        let h = s.spawn(|| job.run(&out, |done, total| seen.lock().unwrap().push((done, total))));
+        let five = ListQuery {
+            limit: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(reg.list(&five).unwrap().len(), 5);
+        h.join().unwrap().unwrap()
+    });
+    assert_eq!(rows, n);
+    let seen = seen.into_inner().unwrap();
+    let step = reji::export::PROGRESS_EVERY;
+    assert_eq!(seen, vec![(step, n), (2 * step, n), (n, n)]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        text.lines().count() as u64,
+        n + 1,
+        "header + one line per invoice"
+    );
+    // A bad period is refused before anything runs.
+    let bad = ListQuery {
+        to: Some("2026-13-01".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        reg.export_job(&bad, &Default::default())
+            .unwrap_err()
+            .code(),
+        "bad_input"
+    );
+}

@@ -9,6 +9,7 @@ use reji::register::{BankAccount, ChargeRequest, InvoiceView, ListQuery, Setting
 use reji::tax::TaxBreakdown;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State, WebviewUrl, WebviewWindowBuilder};
 
 /// The event the customer display listens to (its only input).
@@ -102,7 +103,7 @@ fn lines(input: Vec<LineInput>) -> CmdResult<Vec<LineItem>> {
 }
 
 /// Sends the customer display its view of `v` if it follows that invoice.
-fn push_customer_view<R: Runtime>(
+pub(crate) fn push_customer_view<R: Runtime>(
     app: &AppHandle<R>,
     state: &AppState,
     shop: &str,
@@ -149,11 +150,30 @@ pub async fn charge<R: Runtime>(
         methods: input.methods,
         ..Default::default()
     };
-    let mut reg = state.register.lock().await;
-    let v = reg.charge(req).await?;
-    state.set_customer_invoice(Some(v.invoice_number.clone()));
-    push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+    let v = {
+        let mut reg = state.register.lock().await;
+        let v = reg.charge(req).await?;
+        state.set_customer_invoice(Some(v.invoice_number.clone()));
+        push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+        v
+    };
+    // The QR is on screen now: the tracker's fast lane follows it.
+    state.watch(&v.invoice_number).await?;
     Ok(ChargeScreen::from_view(&v))
+}
+
+/// The charge screen shows this invoice's QR: the tracker follows it closely (its changes arrive
+/// as `invoice-changed` events).
+#[tauri::command]
+pub async fn watch_invoice(state: State<'_, AppState>, number: String) -> CmdResult<()> {
+    state.watch(&number).await
+}
+
+/// The QR is gone: the invoice goes back to the tracker's slow lane.
+#[tauri::command]
+pub async fn unwatch_invoice(state: State<'_, AppState>, number: String) -> CmdResult<()> {
+    state.unwatch(&number).await;
+    Ok(())
 }
 
 /// Asks KOMOJU for the invoice's latest state (the charge screen polls this until the tracker's
@@ -189,22 +209,29 @@ pub async fn retry_invoice<R: Runtime>(
     state: State<'_, AppState>,
     number: String,
 ) -> CmdResult<ChargeScreen> {
-    let mut reg = state.register.lock().await;
-    let v = reg.retry(&number).await?;
-    state.set_customer_invoice(Some(v.invoice_number.clone()));
-    push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+    let v = {
+        let mut reg = state.register.lock().await;
+        let v = reg.retry(&number).await?;
+        state.set_customer_invoice(Some(v.invoice_number.clone()));
+        push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+        v
+    };
+    state.watch(&v.invoice_number).await?;
     Ok(ChargeScreen::from_view(&v))
 }
 
-/// Full (no amount) or partial refund of a card / wallet payment.
+/// Full (no amount) or partial refund of a card / wallet payment, or, with the customer's bank
+/// account, a refund request for a konbini / bank transfer / Pay-easy payment.
 #[tauri::command]
 pub async fn refund_invoice(
     state: State<'_, AppState>,
     number: String,
     amount: Option<i64>,
+    bank: Option<BankAccount>,
 ) -> CmdResult<ChargeScreen> {
+    let bank = bank.unwrap_or_default();
     let mut reg = state.register.lock().await;
-    let v = reg.refund(&number, amount, &BankAccount::default()).await?;
+    let v = reg.refund(&number, amount, &bank).await?;
     Ok(ChargeScreen::from_view(&v))
 }
 
@@ -292,24 +319,51 @@ fn settings_map(s: &Settings) -> BTreeMap<String, String> {
 }
 
 #[tauri::command]
-pub async fn set_setting(
+pub async fn set_setting<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     key: String,
     value: String,
 ) -> CmdResult<BTreeMap<String, String>> {
-    let mut reg = state.register.lock().await;
-    reg.set_setting(&key, &value)?;
-    Ok(settings_map(reg.settings()))
+    let map = {
+        let mut reg = state.register.lock().await;
+        reg.set_setting(&key, &value)?;
+        settings_map(reg.settings())
+    };
+    if key == "feed" {
+        crate::tracking::start(&app, &state).await;
+    }
+    Ok(map)
 }
 
-/// Stores the KOMOJU secret key in the OS keychain and leaves demo mode. Returns only the masked key.
+/// Stores the KOMOJU secret key in the OS keychain and leaves demo mode (the tracker restarts on
+/// the live ledger). Returns only the masked key.
 #[tauri::command]
-pub async fn save_key(state: State<'_, AppState>, key: String) -> CmdResult<ModeInfo> {
-    state.save_key(&key).await
+pub async fn save_key<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    key: String,
+) -> CmdResult<ModeInfo> {
+    let mode = state.save_key(&key).await?;
+    crate::tracking::start(&app, &state).await;
+    Ok(mode)
 }
 
+/// How far an export is (sent through the command's channel).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportProgress {
+    pub rows: u64,
+    pub total: u64,
+}
+
+/// Writes the CSV on a thread of its own (the register stays free), reporting progress through
+/// `on_progress`.
 #[tauri::command]
-pub async fn export_csv(state: State<'_, AppState>, input: ExportInput) -> CmdResult<ExportResult> {
+pub async fn export_csv(
+    state: State<'_, AppState>,
+    input: ExportInput,
+    on_progress: Channel<ExportProgress>,
+) -> CmdResult<ExportResult> {
     use reji::export::{Encoding, ExportOptions, HeaderLang};
     let bad = |f: &str, e: reji::export::ExportError| -> CommandError {
         reji::register::Error::bad(f, e.to_string()).into()
@@ -322,19 +376,33 @@ pub async fn export_csv(state: State<'_, AppState>, input: ExportInput) -> CmdRe
         Some(h) => h.parse().map_err(|e| bad("headers", e))?,
         None => HeaderLang::Ja,
     };
-    let reg = state.register.lock().await;
-    let opts = ExportOptions {
-        encoding,
-        lossy: false,
-        headers,
-        tz: reg.settings().tz,
-    };
     let q = ListQuery {
         from: given(input.from),
         to: given(input.to),
         ..Default::default()
     };
-    let rows = reg.export_to_file(&q, &opts, std::path::Path::new(&input.path))?;
+    let job = {
+        let reg = state.register.lock().await;
+        let opts = ExportOptions {
+            encoding,
+            lossy: false,
+            headers,
+            tz: reg.settings().tz,
+        };
+        reg.export_job(&q, &opts)?
+    };
+    let _ = on_progress.send(ExportProgress {
+        rows: 0,
+        total: job.total,
+    });
+    let path = std::path::PathBuf::from(&input.path);
+    let rows = tauri::async_runtime::spawn_blocking(move || {
+        job.run(&path, |rows, total| {
+            let _ = on_progress.send(ExportProgress { rows, total });
+        })
+    })
+    .await
+    .map_err(|e| CommandError::new("export_io", e.to_string()))??;
     Ok(ExportResult {
         rows,
         path: input.path,

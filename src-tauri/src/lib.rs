@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod error;
 pub mod state;
+pub mod tracking;
 
 use tauri::{Manager, Runtime};
 
@@ -14,6 +15,8 @@ pub const COMMANDS: &[&str] = &[
     "app_info",
     "preview_totals",
     "charge",
+    "watch_invoice",
+    "unwatch_invoice",
     "refresh_invoice",
     "cancel_invoice",
     "retry_invoice",
@@ -37,6 +40,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::app_info,
         commands::preview_totals,
         commands::charge,
+        commands::watch_invoice,
+        commands::unwatch_invoice,
         commands::refresh_invoice,
         commands::cancel_invoice,
         commands::retry_invoice,
@@ -74,6 +79,7 @@ pub fn run() {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let dir = data_dir(app)?;
             let api_base = std::env::var("REJI_API_BASE")
@@ -87,6 +93,12 @@ pub fn run() {
             ))
             .map_err(|e| format!("{}: {}", e.code, e.detail))?;
             app.manage(state);
+            // The payment tracker: one owned task; its changes reach the windows as events.
+            let handle = app.handle().clone();
+            tauri::async_runtime::block_on(async {
+                let state = handle.state::<state::AppState>();
+                tracking::start(&handle, &state).await;
+            });
             Ok(())
         })
         .on_window_event(|window, event| {

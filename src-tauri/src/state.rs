@@ -29,7 +29,10 @@ pub struct ModeInfo {
 }
 
 pub struct AppState {
-    pub register: tokio::sync::Mutex<Register>,
+    /// Shared with the payment tracker (`crate::tracking`); commands lock it briefly.
+    pub register: Arc<tokio::sync::Mutex<Register>>,
+    /// The running payment tracker (none without a KOMOJU client).
+    tracker: StdMutex<Option<Arc<reji::tracker::Tracker>>>,
     mode: StdMutex<ModeInfo>,
     /// The fake KOMOJU in demo mode; dropping it stops it.
     demo: StdMutex<Option<reji::fake::FakeKomoju>>,
@@ -103,7 +106,8 @@ impl AppState {
             }
         };
         Ok(AppState {
-            register: tokio::sync::Mutex::new(register),
+            register: Arc::new(tokio::sync::Mutex::new(register)),
+            tracker: StdMutex::new(None),
             mode: StdMutex::new(mode),
             demo: StdMutex::new(demo),
             data_dir,
@@ -116,7 +120,8 @@ impl AppState {
     /// A state over a given register (tests).
     pub fn with_register(register: Register, mode: ModeInfo, data_dir: PathBuf) -> AppState {
         AppState {
-            register: tokio::sync::Mutex::new(register),
+            register: Arc::new(tokio::sync::Mutex::new(register)),
+            tracker: StdMutex::new(None),
             mode: StdMutex::new(mode),
             demo: StdMutex::new(None),
             data_dir,
@@ -133,6 +138,34 @@ impl AppState {
     /// The fake KOMOJU's origin in demo mode (`http://127.0.0.1:PORT`).
     pub fn demo_origin(&self) -> Option<String> {
         lock(&self.demo).as_ref().map(|f| f.origin())
+    }
+
+    /// The running tracker, if any.
+    pub fn tracker(&self) -> Option<Arc<reji::tracker::Tracker>> {
+        lock(&self.tracker).clone()
+    }
+
+    pub fn set_tracker(&self, t: reji::tracker::Tracker) {
+        *lock(&self.tracker) = Some(Arc::new(t));
+    }
+
+    /// Takes the running tracker out (to stop it before another starts).
+    pub fn take_tracker(&self) -> Option<Arc<reji::tracker::Tracker>> {
+        lock(&self.tracker).take()
+    }
+
+    /// Follows the invoice closely while its QR is on screen (no-op without a tracker).
+    pub async fn watch(&self, number: &str) -> CmdResult<()> {
+        if let Some(t) = self.tracker() {
+            t.watch(number).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn unwatch(&self, number: &str) {
+        if let Some(t) = self.tracker() {
+            t.unwatch(number).await;
+        }
     }
 
     pub fn customer_invoice(&self) -> Option<String> {

@@ -387,6 +387,36 @@ fn demo_sale_paid_and_konbini_instructions() {
         s.click("#tab-history").await;
         s.wait("#history-rows tr", Duration::from_secs(10)).await;
         s.screenshot("history").await;
+
+        // Export: the command the export screen runs after the save dialog (a native dialog that
+        // WebDriver cannot drive), with progress through a Tauri channel; the file is written.
+        let csv = data.path().join("e2e-export.csv");
+        let script = format!(
+            "const done = arguments[arguments.length - 1];
+             const ch = new window.__TAURI__.core.Channel();
+             const seen = [];
+             ch.onmessage = (m) => seen.push(m);
+             window.__TAURI__.core.invoke('export_csv', {{
+                 input: {{ path: {path}, encoding: 'utf-8-bom', headers: 'ja' }}, onProgress: ch }})
+               .then((r) => setTimeout(() => done({{ r, seen }}), 300), (e) => done({{ error: e }}));",
+            path = serde_json::to_string(csv.to_str().unwrap()).unwrap()
+        );
+        let out = s.run_async(&script).await;
+        assert!(out.get("error").is_none(), "export failed: {out}");
+        assert_eq!(out["r"]["rows"], 2, "{out}");
+        let seen = out["seen"].as_array().expect("progress messages");
+        assert!(
+            seen.first()
+                .is_some_and(|m| m["rows"] == 0 && m["total"] == 2)
+                && seen.last().is_some_and(|m| m["rows"] == 2),
+            "progress {out}"
+        );
+        let bytes = std::fs::read(&csv).expect("the export file");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            bytes.starts_with(b"\xEF\xBB\xBF") && text.contains(&number),
+            "{text}"
+        );
         s.click("#tab-settings").await;
         s.wait("#key-form", Duration::from_secs(10)).await;
         s.screenshot("settings").await;

@@ -204,3 +204,94 @@ fn charge_shows_a_qr_and_refresh_sees_the_payment() {
     let text = d.to_string();
     assert!(!text.contains(fake.secret_key()), "no key in any answer");
 }
+
+/// Waits (bounded) for an event payload matching `f`.
+fn wait_event(
+    rx: &std::sync::mpsc::Receiver<Value>,
+    what: &str,
+    f: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(v) if f(&v) => return v,
+            Ok(_) => continue,
+            Err(e) => panic!("no {what}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn the_tracker_publishes_changes_and_konbini_paid_later_to_the_staff_window() {
+    use tauri::Listener;
+    let rt = tauri::async_runtime::handle();
+    let fake = rt
+        .block_on(FakeKomoju::start(FakeConfig::default()))
+        .unwrap();
+    let client = Client::new(
+        &fake.api_base(),
+        fake.secret_key().parse().unwrap(),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Register::new(
+        Ledger::open(&dir.path().join("t.sqlite")).unwrap(),
+        Some(client),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let app = app(reg);
+    let staff = window(&app, "staff");
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    for name in ["invoice-changed", "paid-later"] {
+        let tx = tx.clone();
+        app.listen_any(name, move |e| {
+            let mut v: Value = serde_json::from_str(e.payload()).unwrap();
+            v["event"] = json!(name);
+            let _ = tx.send(v);
+        });
+    }
+    rt.block_on(async {
+        let state = app.state::<AppState>();
+        reji_desktop::tracking::start(app.handle(), &state).await;
+    });
+    // Charging puts the QR on screen: the tracker's fast lane follows it, no refresh needed.
+    let s = invoke(
+        &staff,
+        "charge",
+        json!({"input": {
+            "lines": [{"name": "弁当", "unit_price": 864, "quantity": 1, "rate": 8}],
+            "methods": ["konbini"]
+        }}),
+    )
+    .unwrap();
+    let number = s["invoice_number"].as_str().unwrap().to_string();
+    let session_id = s["session_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let control = FakeControl::new(&fake.origin());
+    let p = rt
+        .block_on(control.pay(&session_id, "konbini", Some("lawson")))
+        .unwrap();
+    let v = wait_event(&rx, "awaiting_payment", |v| {
+        v["event"] == "invoice-changed" && v["status"] == "awaiting_payment"
+    });
+    assert_eq!(v["invoice_number"], number.as_str());
+    assert!(v["instructions"].is_object(), "{v}");
+    assert!(v.get("payment_details").is_none(), "no raw KOMOJU JSON");
+    // Days later the customer pays at the store: the slow lane learns it, the staff are told.
+    rt.block_on(control.capture_payment(p["id"].as_str().unwrap()))
+        .unwrap();
+    let tracker = app.state::<AppState>().tracker().expect("a tracker runs");
+    rt.block_on(tracker.refresh_now());
+    let paid = wait_event(&rx, "paid-later", |v| v["event"] == "paid-later");
+    assert_eq!(paid["invoice_number"], number.as_str());
+    assert_eq!(paid["amount"], 864);
+    rt.block_on(tracker.stop());
+}

@@ -13,13 +13,34 @@ pub fn export_ledger<W: Write>(
     opts: &ExportOptions,
     out: W,
 ) -> Result<u64, ExportRowsError> {
+    export_ledger_reporting(ledger, filter, opts, out, &mut |_| {})
+}
+
+/// Rows between two progress reports.
+pub const PROGRESS_EVERY: u64 = 2_000;
+
+/// [`export_ledger`], calling `progress` with the rows written so far every [`PROGRESS_EVERY`]
+/// rows and once at the end.
+pub fn export_ledger_reporting<W: Write>(
+    ledger: &Ledger,
+    filter: &Filter,
+    opts: &ExportOptions,
+    out: W,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ExportRowsError> {
     let mut exporter = CsvExporter::new(out, opts)?;
     let mut row = ExportRow::default();
     ledger.for_each_export_row(filter, |r| {
         fill(&mut row, r).map_err(|e| ExportError::Csv(format!("reading the ledger: {e}")))?;
-        exporter.write_row(&row)
+        exporter.write_row(&row)?;
+        let n = exporter.rows_written();
+        if n % PROGRESS_EVERY == 0 {
+            progress(n);
+        }
+        Ok(())
     })?;
     let n = exporter.rows_written();
+    progress(n);
     let mut w = exporter.finish()?;
     w.flush().map_err(ExportError::Io)?;
     Ok(n)

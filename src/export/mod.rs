@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use atomic::{write_atomically, write_spooled};
 pub use from_ledger::export_ledger;
+pub use from_ledger::{export_ledger_reporting, PROGRESS_EVERY};
 
 /// Character encoding of the exported file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

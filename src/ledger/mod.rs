@@ -1110,6 +1110,16 @@ impl Ledger {
         Ok(n)
     }
 
+    /// How many invoices match `f` (its limit ignored): the total an export's progress counts to.
+    pub fn count_matching(&self, f: &Filter) -> Result<u64> {
+        let (wh, args) = filter_conditions(f, &Drive::Planner);
+        let sql = assemble("SELECT COUNT(*) FROM invoices i", &wh, "1", None);
+        let n: i64 = self
+            .conn
+            .query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     /// Direct access for the export module and tests.
     pub fn connection(&self) -> &Connection {
         &self.conn

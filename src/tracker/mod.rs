@@ -143,6 +143,11 @@ impl Tracker {
         let _ = self.cmd.send(Command::Shutdown).await;
         let _ = self.task.await;
     }
+
+    /// Asks the task to stop without waiting for it (for a handle shared behind an `Arc`).
+    pub async fn stop(&self) {
+        let _ = self.cmd.send(Command::Shutdown).await;
+    }
 }
 
 struct Watched {

@@ -1,6 +1,6 @@
 // The staff window: navigation, keyboard shortcuts, mode badge / DEMO ribbon.
 import { t, setLang, getLang, applyStatic } from "./i18n.js";
-import { $, $$, call, showError } from "./util.js";
+import { $, $$, call, showError, banner, toast, yen } from "./util.js";
 import * as register from "./register.js";
 import * as charge from "./charge.js";
 import * as history from "./history.js";
@@ -62,10 +62,39 @@ window.addEventListener("DOMContentLoaded", async () => {
   charge.init();
   history.init();
   settings.init();
+  listenToTracker();
   await refreshInfo();
   relabel();
   show("register");
 });
+
+/** The payment tracker's state (network trouble, key problem) and konbini / bank payments that
+ * arrive later: a banner, a toast and an OS notification in the staff's language. */
+function listenToTracker() {
+  const { listen } = window.__TAURI__.event;
+  listen("tracker-status", (e) => {
+    const s = e.payload;
+    banner(s.message_key ? t(s.message_key) : null);
+    document.body.dataset.feed = s.feed ?? "";
+  });
+  listen("paid-later", (e) => {
+    const p = e.payload;
+    const body = t("notify.paid_later_body", { number: p.invoice_number, amount: yen(p.amount, p.currency) });
+    toast(`${t("notify.paid_later_title")}: ${body}`);
+    notify(t("notify.paid_later_title"), body);
+  });
+}
+
+/** An OS notification (best effort: permission refused or no notification service = nothing). */
+export async function notify(title, body) {
+  try {
+    let granted = await call("plugin:notification|is_permission_granted");
+    if (!granted) granted = (await call("plugin:notification|request_permission")) === "granted";
+    if (granted) await call("plugin:notification|notify", { options: { title, body } });
+  } catch {
+    // The toast in the window is enough.
+  }
+}
 
 export function relabel() {
   applyStatic();

@@ -6,30 +6,44 @@ import { putSvg } from "./svg.js";
 import { app, show } from "./app.js";
 import { openReceipt } from "./receipt.js";
 
+const { listen } = window.__TAURI__.event;
+
 let current = null; // the ChargeScreen from the core
 let stopWatch = null;
 let countdownTimer = null;
 
+/** A safety net under the tracker's events: one refresh this often (an event lost while asleep). */
+const SAFETY_REFRESH_MS = 20000;
+
 /**
- * Live status. Until the core's payment tracker publishes typed changes as a Tauri event, this polls
- * `refresh_invoice` every second; swap the body for `listen("invoice-changed", …)` when it lands.
+ * Live status from the core's payment tracker: the charge screen asks it to follow this invoice
+ * closely (`watch_invoice`: its fast lane polls the session) and listens to `invoice-changed`.
  */
 function watchInvoice(number, onChange) {
+  let stopped = false;
+  call("watch_invoice", { number }).catch(() => {});
+  const unlisten = listen("invoice-changed", (e) => {
+    if (!stopped && e.payload.invoice_number === number) onChange(e.payload);
+  });
   let busy = false;
   const timer = setInterval(async () => {
-    if (busy) return;
+    if (busy || stopped) return;
     busy = true;
     try {
       onChange(await call("refresh_invoice", { number }));
-      banner(null);
     } catch (e) {
       if (e.code === "network") banner(t("error.network"));
       else showError(e);
     } finally {
       busy = false;
     }
-  }, 1000);
-  return () => clearInterval(timer);
+  }, SAFETY_REFRESH_MS);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+    unlisten.then((f) => f());
+    call("unwatch_invoice", { number }).catch(() => {});
+  };
 }
 
 export function init() {

@@ -1,7 +1,7 @@
 // Settings (key → OS keychain, shop settings, language) and the CSV export screen.
 import { t, setLang, getLang } from "./i18n.js";
 import { $, call, showError, toast, today } from "./util.js";
-import { app, refreshInfo, relabel as relabelAll } from "./app.js";
+import { app, refreshInfo, relabel as relabelAll, notify } from "./app.js";
 
 export function init() {
   $("#key-form").addEventListener("submit", saveKey);
@@ -131,14 +131,28 @@ async function doExport(e) {
   if (!path) return;
   const progress = $("#x-progress");
   progress.hidden = false;
+  progress.removeAttribute("value");
+  const button = $("#export-form button[type=submit]");
+  button.disabled = true;
+  // Progress from the core, through a Tauri channel: rows written of the total.
+  const onProgress = new window.__TAURI__.core.Channel();
+  onProgress.onmessage = ({ rows, total }) => {
+    progress.max = Math.max(total, 1);
+    progress.value = rows;
+    $("#x-result").textContent = t("export.progress", { n: rows, total });
+  };
   try {
     const r = await call("export_csv", {
       input: { path, from, to, encoding: $("#x-encoding").value, headers: $("#x-headers").value },
+      onProgress,
     });
-    $("#x-result").textContent = t("export.done", { n: r.rows, path: r.path });
+    const done = t("export.done", { n: r.rows, path: r.path });
+    $("#x-result").textContent = done;
+    notify(t("export.title"), done);
   } catch (err) {
     showError(err);
   } finally {
     progress.hidden = true;
+    button.disabled = false;
   }
 }
