@@ -20,6 +20,7 @@ fn reji_desktop_commands() -> &'static [&'static str] {
         "charge",
         "watch_invoice",
         "unwatch_invoice",
+        "sync_now",
         "refresh_invoice",
         "cancel_invoice",
         "retry_invoice",

@@ -357,3 +357,63 @@ mod tests {
         assert!(Instructions::from_view(&view(InvoiceStatus::Paid, Some(card))).is_none());
     }
 }
+
+/// What the history's refund form needs: how much can still be refunded, whether KOMOJU needs the
+/// customer's bank account (konbini, bank transfer, Pay-easy: a refund *request*), and the requests
+/// made so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RefundView {
+    /// The payment less what was refunded and what is requested and still pending.
+    pub refundable: i64,
+    pub needs_bank_account: bool,
+    pub requests: Vec<RefundRequestRow>,
+}
+
+/// One refund request as KOMOJU reports it: amount and `pending`, `completed` or `rejected`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RefundRequestRow {
+    pub amount: i64,
+    pub status: String,
+}
+
+impl RefundView {
+    pub fn of(v: &InvoiceView) -> RefundView {
+        let requests: Vec<RefundRequestRow> = v
+            .refund_requests
+            .iter()
+            .map(|r| RefundRequestRow {
+                amount: r
+                    .get("amount")
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(0),
+                status: r
+                    .get("status")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("pending")
+                    .to_string(),
+            })
+            .collect();
+        let pending: i64 = requests
+            .iter()
+            .filter(|r| r.status == "pending")
+            .map(|r| r.amount)
+            .sum();
+        let can_refund = matches!(
+            v.status,
+            InvoiceStatus::Paid | InvoiceStatus::PartiallyRefunded | InvoiceStatus::NeedsReview
+        );
+        RefundView {
+            refundable: if can_refund {
+                (v.amount - v.refunded_amount - pending).max(0)
+            } else {
+                0
+            },
+            needs_bank_account: v
+                .payment_method
+                .as_deref()
+                .map(crate::komoju::PaymentType::from_wire)
+                .is_some_and(|t| t.pays_later()),
+            requests,
+        }
+    }
+}

@@ -136,6 +136,11 @@ pub struct Settings {
     pub journal_credit_account: String,
     /// The slow lane's change feed: auto (events while alive, else the payment list), events, list.
     pub feed: crate::tracker::FeedMode,
+    /// The payment methods a sale offers when the cashier picks none (KOMOJU payment types); empty
+    /// = what the KOMOJU account has enabled.
+    pub payment_methods: Vec<String>,
+    /// The payment page's language when a sale gives none (`ja`, `en`, `ko`); none = KOMOJU's choice.
+    pub locale: Option<String>,
 }
 
 impl Default for Settings {
@@ -154,6 +159,8 @@ impl Default for Settings {
             journal_debit_sub: "KOMOJU".into(),
             journal_credit_account: "売上高".into(),
             feed: crate::tracker::FeedMode::Auto,
+            payment_methods: Vec::new(),
+            locale: None,
         }
     }
 }
@@ -162,7 +169,7 @@ impl Default for Settings {
 pub const DEFAULT_SHOP_NAME: &str = "Reji";
 
 impl Settings {
-    pub const KEYS: [&'static str; 13] = [
+    pub const KEYS: [&'static str; 15] = [
         "time_zone",
         "price_mode",
         "rounding",
@@ -176,6 +183,8 @@ impl Settings {
         "journal_debit_sub",
         "journal_credit_account",
         "feed",
+        "payment_methods",
+        "locale",
     ];
 
     pub fn load(ledger: &Ledger) -> Result<Settings> {
@@ -226,6 +235,14 @@ impl Settings {
             "shop_phone" => self.shop_phone = optional_text(key, value, 20)?,
             "receipt_footer" => self.receipt_footer = optional_text(key, value, 100)?,
             "feed" => self.feed = value.parse().map_err(|e: String| Error::bad(key, e))?,
+            "payment_methods" => {
+                self.payment_methods =
+                    validate_methods(&[value.to_string()]).map_err(|e| rename_field(e, key))?
+            }
+            "locale" => {
+                self.locale = validate_locale(Some(value).filter(|v| !v.trim().is_empty()))
+                    .map_err(|e| rename_field(e, key))?
+            }
             _ => {
                 return Err(Error::bad(
                     "setting",
@@ -251,6 +268,8 @@ impl Settings {
             "journal_debit_sub" => self.journal_debit_sub.clone(),
             "journal_credit_account" => self.journal_credit_account.clone(),
             "feed" => self.feed.as_str().into(),
+            "payment_methods" => self.payment_methods.join(","),
+            "locale" => self.locale.clone().unwrap_or_default(),
             _ => return None,
         })
     }
@@ -284,6 +303,14 @@ impl Settings {
             phone: self.shop_phone.clone(),
             footer: self.receipt_footer.clone(),
         }
+    }
+}
+
+/// A bad-input error about a CLI flag, reported for the setting `key` instead.
+fn rename_field(e: Error, key: &str) -> Error {
+    match e {
+        Error::BadInput { message, .. } => Error::bad(key, message),
+        other => other,
     }
 }
 
@@ -455,8 +482,12 @@ impl Register {
     /// session-create request, then POSTs it.
     pub async fn charge(&mut self, req: ChargeRequest) -> Result<InvoiceView> {
         let draft = self.validate_charge(&req)?;
-        let methods = validate_methods(&req.methods)?;
-        let locale = validate_locale(req.locale.as_deref())?;
+        // The shop's defaults where the sale gives none.
+        let mut methods = validate_methods(&req.methods)?;
+        if methods.is_empty() {
+            methods = self.settings.payment_methods.clone();
+        }
+        let locale = validate_locale(req.locale.as_deref())?.or(self.settings.locale.clone());
         let expires_in = match &req.expires_in {
             Some(v) => parse_expires_in(v)?,
             None => self.settings.expires_in,

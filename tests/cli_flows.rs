@@ -668,3 +668,75 @@ async fn charge_wait_returns_when_the_customer_pays_or_the_timeout_passes() {
     assert!(r.stderr.contains("still waiting"), "{}", r.stderr);
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shops_payment_methods_and_locale_are_the_defaults_of_a_sale() {
+    let e = env().await;
+    e.reji(&["settings", "payment_methods", "paypay, konbini"])
+        .await
+        .ok();
+    e.reji(&["settings", "locale", "en"]).await.ok();
+    let r = e.reji(&["settings", "payment_methods", "bitcoin"]).await;
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("payment_methods") && r.stderr.contains("bitcoin"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(e.reji(&["settings", "locale", "fr"]).await.code, 2);
+    e.charge(&["--amount", "500"]).await;
+    let body = e
+        .ledger()
+        .connection()
+        .query_row(
+            "SELECT body FROM api_requests ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body["payment_types"],
+        serde_json::json!(["paypay", "konbini"]),
+        "{body}"
+    );
+    assert_eq!(body["default_locale"], "en", "{body}");
+    // A sale's own choice wins.
+    e.charge(&[
+        "--amount",
+        "500",
+        "--methods",
+        "credit_card",
+        "--locale",
+        "ja",
+    ])
+    .await;
+    let body = e
+        .ledger()
+        .connection()
+        .query_row(
+            "SELECT body FROM api_requests ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["payment_types"], serde_json::json!(["credit_card"]));
+    assert_eq!(body["default_locale"], "ja");
+    // Cleared: KOMOJU's defaults again.
+    e.reji(&["settings", "payment_methods", ""]).await.ok();
+    e.reji(&["settings", "locale", ""]).await.ok();
+    e.charge(&["--amount", "500"]).await;
+    let body = e
+        .ledger()
+        .connection()
+        .query_row(
+            "SELECT body FROM api_requests ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(body.get("payment_types").is_none(), "{body}");
+    assert!(body.get("default_locale").is_none(), "{body}");
+}

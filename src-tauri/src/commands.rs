@@ -3,7 +3,7 @@
 
 use crate::error::{CmdResult, CommandError};
 use crate::state::{AppState, ModeInfo};
-use reji::display::{ChargeScreen, CustomerView, HistoryRow, TimelineEntry};
+use reji::display::{ChargeScreen, CustomerView, HistoryRow, RefundView, TimelineEntry};
 use reji::invoice::{Customer, LineItem};
 use reji::register::{BankAccount, ChargeRequest, InvoiceView, ListQuery, Settings};
 use reji::tax::TaxBreakdown;
@@ -79,6 +79,7 @@ pub struct InvoiceDetail {
     pub customer: Customer,
     pub external_order_num: Option<String>,
     pub timeline: Vec<TimelineEntry>,
+    pub refund: RefundView,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,6 +168,16 @@ pub async fn charge<R: Runtime>(
 #[tauri::command]
 pub async fn watch_invoice(state: State<'_, AppState>, number: String) -> CmdResult<()> {
     state.watch(&number).await
+}
+
+/// "Check now": the tracker runs a slow-lane pass at once (konbini / bank payments, open sessions)
+/// instead of at its next interval; what changed arrives as events.
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> CmdResult<()> {
+    if let Some(t) = state.tracker() {
+        t.refresh_now().await;
+    }
+    Ok(())
 }
 
 /// The QR is gone: the invoice goes back to the tracker's slow lane.
@@ -269,6 +280,7 @@ pub async fn invoice_detail(
         .collect();
     Ok(InvoiceDetail {
         screen: ChargeScreen::from_view(&v),
+        refund: RefundView::of(&v),
         items: v.items,
         customer: v.customer,
         external_order_num: v.external_order_num,

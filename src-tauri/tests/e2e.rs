@@ -235,6 +235,13 @@ async fn tokio_sleep(d: Duration) {
         .unwrap();
 }
 
+/// The invoice's KOMOJU payment id (read from the demo ledger).
+fn payment_of(data_dir: &Path, number: &str) -> String {
+    let ledger = Ledger::open(&data_dir.join("demo.sqlite")).unwrap();
+    let inv = ledger.find_invoice(number).unwrap();
+    ledger.payments(inv.id).unwrap()[0].id.clone()
+}
+
 /// The invoice's payment page on the embedded fake (read from the demo ledger).
 fn session_of(data_dir: &Path, number: &str) -> (String, String) {
     let ledger = Ledger::open(&data_dir.join("demo.sqlite")).unwrap();
@@ -383,10 +390,71 @@ fn demo_sale_paid_and_konbini_instructions() {
         s.screenshot("konbini").await;
         s.click("#new-sale").await;
 
-        // History and settings.
+        // Days later the customer pays at the store. "Check now" runs the tracker's slow-lane pass;
+        // the history follows the change it publishes.
+        FakeControl::new(&origin)
+            .capture_payment(&payment_of(data.path(), &number))
+            .await
+            .unwrap();
         s.click("#tab-history").await;
         s.wait("#history-rows tr", Duration::from_secs(10)).await;
+        s.click("#h-sync").await;
+        s.wait_text(
+            "#history-rows tr:first-child",
+            "支払い済み",
+            Duration::from_secs(30),
+        )
+        .await;
         s.screenshot("history").await;
+
+        // A konbini payment is refunded by a request with the customer's bank account.
+        // (The list re-renders when the tracker publishes: a click may land on a replaced row.)
+        for _ in 0..5 {
+            s.click("#history-rows tr:first-child td:first-child").await;
+            tokio_sleep(Duration::from_millis(500)).await;
+            if s.find("#rr-bank").await.is_some() {
+                break;
+            }
+        }
+        s.wait("#rr-bank", Duration::from_secs(10)).await;
+        s.type_into("#rr-bank", "みずほ銀行").await;
+        s.type_into("#rr-branch", "123").await;
+        s.type_into("#rr-number", "0123456").await;
+        s.type_into("#rr-kana", "ヤマダ タロウ").await;
+        tokio_sleep(Duration::from_millis(400)).await; // let the last field's text settle
+        s.screenshot("refund-request").await;
+        s.click("#refund-button").await;
+        s.wait("#confirm-yes", Duration::from_secs(10)).await;
+        s.screenshot("refund-confirm").await;
+        s.click("#confirm-yes").await;
+        let mut requested = false;
+        for _ in 0..50 {
+            let ledger = Ledger::open(&data.path().join("demo.sqlite")).unwrap();
+            let inv = ledger.find_invoice(&number).unwrap();
+            let p = &ledger.payments(inv.id).unwrap()[0];
+            if p.refund_requests
+                .iter()
+                .any(|r| r["status"] == "pending" && r["amount"].as_i64().is_some())
+            {
+                requested = true;
+                break;
+            }
+            tokio_sleep(Duration::from_millis(200)).await;
+        }
+        assert!(requested, "no pending refund request recorded");
+        // What was sent to KOMOJU: the holder's name in the half-width kana banks use.
+        let ledger = Ledger::open(&data.path().join("demo.sqlite")).unwrap();
+        let body: String = ledger
+            .connection()
+            .query_row(
+                "SELECT body FROM api_requests WHERE kind = 'refund_request' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["customer_name"], "ﾔﾏﾀﾞ ﾀﾛｳ", "{body}");
+        assert_eq!(body["account_number"], "0123456", "{body}");
 
         // Export: the command the export screen runs after the save dialog (a native dialog that
         // WebDriver cannot drive), with progress through a Tauri channel; the file is written.

@@ -1,7 +1,7 @@
 // History: search by date range, amount range, text, status, method; detail with the timeline;
 // cancel and refund with a confirmation step.
 import { t } from "./i18n.js";
-import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, today, toast } from "./util.js";
+import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, today, toast, confirmAction } from "./util.js";
 import { show } from "./app.js";
 import { openReceipt } from "./receipt.js";
 
@@ -12,6 +12,18 @@ export function init() {
   $("#history-form").addEventListener("submit", (e) => {
     e.preventDefault();
     search();
+  });
+  $("#h-sync").addEventListener("click", async () => {
+    try {
+      await call("sync_now");
+      toast(t("history.syncing"));
+    } catch (e) {
+      showError(e);
+    }
+  });
+  // What the tracker learns (a konbini paid, a session expired) shows in the list at once.
+  window.__TAURI__.event.listen("invoice-changed", () => {
+    if (!$("#screen-history").hidden && !$("#detail").open) search();
   });
   $("#h-today").addEventListener("click", () => {
     $("#h-from").value = today();
@@ -93,8 +105,9 @@ async function openDetail(number) {
   }
   const s = d.screen;
   const dlg = $("#detail");
-  const refundInput = h("input", { inputmode: "numeric", placeholder: String(s.amount - s.refunded_amount) });
-  const canRefund = ["paid", "partially_refunded"].includes(s.status);
+  const refundInput = h("input", { id: "refund-amount", inputmode: "numeric", placeholder: String(d.refund.refundable) });
+  const canRefund = d.refund.refundable > 0;
+  const bank = d.refund.needs_bank_account && canRefund ? bankForm() : null;
   dlg.replaceChildren(
     h("div", { class: "detail-head" },
       h("div", {}, h("div", { class: "muted" }, t("charge.invoice")), h("div", { class: "invoice-number" }, s.invoice_number)),
@@ -109,11 +122,19 @@ async function openDetail(number) {
       h("li", {}, h("span", { class: "when" }, dateTime(e.at)), " ",
         h("span", {}, e.to_status ? `${e.from_status ? statusLabel(e.from_status) + " → " : ""}${statusLabel(e.to_status)}` : e.kind),
         h("span", { class: "muted small" }, ` ${e.cause}`)))),
+    d.refund.requests.length
+      ? h("div", {},
+        h("h3", {}, t("detail.refund_requests")),
+        h("ul", { class: "refund-requests" }, ...d.refund.requests.map((r) =>
+          h("li", {}, yen(r.amount, s.currency), " ", h("span", { class: `status-pill small rr-${r.status}` }, t(`refund_request.${r.status}`))))))
+      : "",
+    bank ? bank.el : "",
     h("div", { class: "detail-actions" },
       s.can_receipt
         ? h("button", { id: "detail-receipt", class: "btn ghost", type: "button", onclick: () => openReceipt(s.invoice_number) }, t("detail.receipt")) : "",
       canRefund ? h("label", { class: "inline" }, h("span", {}, t("detail.refund_amount")), refundInput) : "",
-      canRefund ? h("button", { class: "btn danger", type: "button", onclick: () => refund(s, refundInput.value) }, t("detail.refund")) : "",
+      canRefund ? h("button", { id: "refund-button", class: "btn danger", type: "button", onclick: () => refund(s, refundInput.value, bank) },
+        t(bank ? "detail.refund_request" : "detail.refund")) : "",
       s.can_cancel ? h("button", { class: "btn danger", type: "button", onclick: () => cancel(s) }, t("charge.cancel")) : "",
       ["pending", "awaiting_payment", "expired", "failed", "cancelled"].includes(s.status)
         ? h("button", { class: "btn ghost", type: "button", onclick: () => { dlg.close(); show("charge", s); } }, t("detail.open")) : "",
@@ -122,13 +143,38 @@ async function openDetail(number) {
   dlg.showModal();
 }
 
-async function refund(s, value) {
+/** The customer's bank account for a konbini / bank transfer / Pay-easy refund request (KOMOJU
+ * pays the money back by bank transfer; the core checks every field). */
+function bankForm() {
+  const f = (id, key, attrs = {}) => h("label", {}, h("span", {}, t(key)), h("input", { id, ...attrs }));
+  const type = h("select", { id: "rr-type" },
+    h("option", { value: "futsu" }, t("bank.futsu")), h("option", { value: "toza" }, t("bank.toza")));
+  const el = h("fieldset", { class: "bank-form" },
+    h("legend", {}, t("detail.bank_account")),
+    h("p", { class: "muted small" }, t("detail.bank_help")),
+    f("rr-bank", "bank.name", { maxlength: "40" }),
+    f("rr-branch", "bank.branch_number", { inputmode: "numeric", maxlength: "3", placeholder: "123" }),
+    h("label", {}, h("span", {}, t("bank.type")), type),
+    f("rr-number", "bank.account_number", { inputmode: "numeric", maxlength: "7", placeholder: "1234567" }),
+    f("rr-kana", "bank.holder_kana", { placeholder: "ﾔﾏﾀﾞ ﾀﾛｳ" }));
+  const value = () => ({
+    bank_name: $("#rr-bank", el).value.trim() || null,
+    branch_number: $("#rr-branch", el).value.trim() || null,
+    account_type: type.value,
+    account_number: $("#rr-number", el).value.trim() || null,
+    holder_kana: $("#rr-kana", el).value.trim() || null,
+  });
+  return { el, value };
+}
+
+async function refund(s, value, bank) {
   const amount = value.trim() === "" ? null : Number(value);
   const shown = yen(amount ?? s.amount - s.refunded_amount);
-  if (!confirm(t("detail.refund_confirm", { number: s.invoice_number, amount: shown }))) return;
+  const key = bank ? "detail.refund_request_confirm" : "detail.refund_confirm";
+  if (!(await confirmAction(t(key, { number: s.invoice_number, amount: shown }), t(bank ? "detail.refund_request" : "detail.refund")))) return;
   try {
-    await call("refund_invoice", { number: s.invoice_number, amount });
-    toast(t("status.refunded"));
+    await call("refund_invoice", { number: s.invoice_number, amount, bank: bank ? bank.value() : null });
+    toast(t(bank ? "detail.refund_requested" : "status.refunded"));
     $("#detail").close();
     search();
   } catch (e) {
@@ -137,7 +183,7 @@ async function refund(s, value) {
 }
 
 async function cancel(s) {
-  if (!confirm(t("detail.cancel_confirm", { number: s.invoice_number }))) return;
+  if (!(await confirmAction(t("detail.cancel_confirm", { number: s.invoice_number }), t("charge.cancel")))) return;
   try {
     await call("cancel_invoice", { number: s.invoice_number });
     $("#detail").close();

@@ -14,7 +14,7 @@ const QUICK = [
   { name: "マグカップ", price: 1800, rate: 10 },
   { name: "紙袋", price: 10, rate: 10 },
 ];
-const METHODS = ["paypay", "credit_card", "konbini", "bank_transfer", "pay_easy", "linepay", "merpay", "rakutenpay"];
+export const METHODS = ["paypay", "credit_card", "konbini", "bank_transfer", "pay_easy", "linepay", "merpay", "rakutenpay"];
 
 let lines = [];
 let previewSeq = 0;
@@ -40,6 +40,15 @@ export function init() {
   for (const id of METHODS) {
     m.append(h("label", { class: "chip" }, h("input", { type: "checkbox", value: id, name: "method" }), h("span", { dataset: { method: id } }, methodLabel(id))));
   }
+  // Only the methods the shop offers (Settings) are shown; none set = all.
+  document.addEventListener("reji-settings", (e) => {
+    const enabled = (e.detail?.payment_methods ?? "").split(",").filter(Boolean);
+    for (const c of $$("#methods input")) {
+      const off = enabled.length > 0 && !enabled.includes(c.value);
+      c.closest("label").hidden = off;
+      if (off) c.checked = false;
+    }
+  });
   render();
 }
 

@@ -1,6 +1,7 @@
 // Settings (key → OS keychain, shop settings, language) and the CSV export screen.
 import { t, setLang, getLang } from "./i18n.js";
-import { $, call, showError, toast, today } from "./util.js";
+import { $, $$, h, call, showError, toast, today, methodLabel } from "./util.js";
+import { METHODS } from "./register.js";
 import { app, refreshInfo, relabel as relabelAll, notify } from "./app.js";
 
 export function init() {
@@ -23,6 +24,13 @@ async function load() {
     $("#s-price-mode").value = s.price_mode;
     $("#s-rounding").value = s.rounding;
     $("#s-expires").value = s.expires_in;
+    $("#s-locale").value = s.locale ?? "";
+    const enabled = (s.payment_methods ?? "").split(",").filter(Boolean);
+    $("#s-methods").replaceChildren(...METHODS.map((id) =>
+      h("label", { class: "chip" },
+        h("input", { type: "checkbox", value: id, checked: enabled.includes(id) }),
+        h("span", {}, methodLabel(id)))));
+    document.dispatchEvent(new CustomEvent("reji-settings", { detail: s }));
   } catch (e) {
     showError(e);
   }
@@ -88,6 +96,8 @@ async function saveSettings(e) {
     price_mode: $("#s-price-mode").value,
     rounding: $("#s-rounding").value,
     expires_in: $("#s-expires").value,
+    payment_methods: $$("#s-methods input:checked").map((c) => c.value).join(","),
+    locale: $("#s-locale").value,
   };
   try {
     for (const [key, value] of Object.entries(wanted)) {
@@ -101,6 +111,7 @@ async function saveSettings(e) {
     }
     toast(t("settings.saved"));
     refreshInfo();
+    document.dispatchEvent(new CustomEvent("reji-settings", { detail: window.rejiSettings }));
   } catch (err) {
     showError(err);
   }

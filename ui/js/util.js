@@ -120,3 +120,29 @@ export async function copy(text) {
 export function openUrl(url) {
   return call("plugin:opener|open_url", { url });
 }
+
+/**
+ * Asks the cashier to confirm (an in-app dialog: a webview's native `confirm()` looks foreign and some
+ * webviews do not show it). Resolves true on OK; Esc or the other button is false.
+ */
+export function confirmAction(message, okLabel) {
+  const dlg = document.getElementById("confirm-dialog");
+  return new Promise((resolve) => {
+    const finish = (v) => {
+      dlg.close();
+      resolve(v);
+    };
+    dlg.replaceChildren(
+      h("p", { class: "confirm-message" }, message),
+      h("div", { class: "detail-actions" },
+        h("button", { id: "confirm-no", class: "btn ghost", type: "button", onclick: () => finish(false) }, t("common.back")),
+        h("button", { id: "confirm-yes", class: "btn danger", type: "button", onclick: () => finish(true) }, okLabel ?? t("common.ok"))),
+    );
+    dlg.oncancel = (e) => {
+      e.preventDefault();
+      finish(false);
+    };
+    dlg.showModal();
+    document.getElementById("confirm-no").focus();
+  });
+}
