@@ -21,6 +21,7 @@ fn reji_desktop_commands() -> &'static [&'static str] {
         "watch_invoice",
         "unwatch_invoice",
         "sync_now",
+        "today_view",
         "refresh_invoice",
         "cancel_invoice",
         "retry_invoice",

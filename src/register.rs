@@ -1221,6 +1221,24 @@ impl Register {
         Ok((close, new))
     }
 
+    /// The "today" panel of a day (default today, shop-local): its figures so far and sales by hour.
+    pub fn today(&self, date: Option<&str>) -> Result<crate::display::TodayView> {
+        let now = self.now();
+        let day = match date.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                Error::bad("date", format!("{d:?} is not a date in YYYY-MM-DD form"))
+            })?,
+            None => now.with_timezone(&self.settings.tz).date_naive(),
+        };
+        let summary = self.ledger.day_summary(day, now)?;
+        let paid = self.ledger.paid_during(day)?;
+        Ok(crate::display::TodayView::new(
+            summary,
+            &paid,
+            self.settings.tz,
+        ))
+    }
+
     // ---- receipts -----------------------------------------------------------------------------
 
     /// The receipt of a paid invoice (適格簡易請求書), or with `refund = Some(n)` the return receipt

@@ -180,6 +180,15 @@ pub async fn sync_now(state: State<'_, AppState>) -> CmdResult<()> {
     Ok(())
 }
 
+/// The history's "today" panel: the day's figures so far and sales by hour (an SVG from the core).
+#[tauri::command]
+pub async fn today_view(
+    state: State<'_, AppState>,
+    date: Option<String>,
+) -> CmdResult<reji::display::TodayView> {
+    Ok(state.register.lock().await.today(date.as_deref())?)
+}
+
 /// The QR is gone: the invoice goes back to the tracker's slow lane.
 #[tauri::command]
 pub async fn unwatch_invoice(state: State<'_, AppState>, number: String) -> CmdResult<()> {

@@ -153,6 +153,24 @@ impl Ledger {
         })
     }
 
+    /// When each sale of the day was paid and for how much (the "today" chart's sales by hour).
+    pub fn paid_during(&self, day: NaiveDate) -> Result<Vec<(DateTime<Utc>, i64)>> {
+        let (from, until) = self.day_bounds(day)?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT paid_at, amount FROM invoices WHERE paid_at >= ?1 AND paid_at < ?2
+               AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')",
+        )?;
+        let rows = st.query_map(params![ts(from), ts(until)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (at, amount) = r?;
+            out.push((super::parse_ts(&at)?, amount));
+        }
+        Ok(out)
+    }
+
     /// A stored close, if the day is closed.
     pub fn daily_close(&self, day: NaiveDate) -> Result<Option<DailyClose>> {
         let s: Option<String> = self

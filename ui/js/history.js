@@ -4,6 +4,7 @@ import { t } from "./i18n.js";
 import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, today, toast, confirmAction } from "./util.js";
 import { show } from "./app.js";
 import { openReceipt } from "./receipt.js";
+import { putSvg } from "./svg.js";
 
 const STATUSES = ["pending", "awaiting_payment", "paid", "failed", "needs_review", "partially_refunded", "refunded", "cancelled", "expired"];
 const METHODS = ["credit_card", "paypay", "konbini", "bank_transfer", "pay_easy", "linepay", "merpay", "rakutenpay"];
@@ -23,7 +24,9 @@ export function init() {
   });
   // What the tracker learns (a konbini paid, a session expired) shows in the list at once.
   window.__TAURI__.event.listen("invoice-changed", () => {
-    if (!$("#screen-history").hidden && !$("#detail").open) search();
+    if ($("#screen-history").hidden) return;
+    renderToday();
+    if (!$("#detail").open) search();
   });
   $("#h-today").addEventListener("click", () => {
     $("#h-from").value = today();
@@ -50,12 +53,37 @@ export function relabel() {
 
 export function enter() {
   search();
+  renderToday();
   setTimeout(() => $("#h-text").focus(), 0);
 }
 
 function num(v) {
   const s = v.trim();
   return s === "" ? null : Number(s);
+}
+
+/** Today's total, sales by hour (the core's SVG) and by payment method. */
+async function renderToday() {
+  let v;
+  try {
+    v = await call("today_view", { date: null });
+  } catch (e) {
+    return showError(e);
+  }
+  const s = v.summary;
+  $("#today-title").textContent = `${t("today.title")} ${s.business_date.replaceAll("-", "/")}`;
+  $("#today-total").textContent = yen(s.sales_total);
+  $("#today-sub").textContent = t("today.sub", {
+    n: s.sales_count, refunds: yen(s.refunds_total), pending: yen(s.pending_total), pending_n: s.pending_count,
+  });
+  putSvg($("#today-hours"), v.hour_chart_svg, t("today.by_hour"));
+  const max = Math.max(1, ...s.per_method.map((m) => m.total));
+  $("#today-methods").replaceChildren(...s.per_method.map((m) =>
+    h("li", {},
+      h("span", { class: "m-name" }, methodLabel(m.method)),
+      h("meter", { min: "0", max: String(max), value: String(m.total) }),
+      h("span", { class: "m-total num" }, `${yen(m.total)} (${m.count})`))));
+  if (!s.per_method.length) $("#today-methods").append(h("li", { class: "muted" }, t("today.none")));
 }
 
 async function search() {

@@ -1,9 +1,10 @@
-// Inserts an SVG string rendered by the core (the QR codes) as DOM, through a strict allowlist:
-// only <svg>, <rect>, <path> and a few geometry / paint attributes survive; nothing is fetched and
-// no markup is assigned with innerHTML.
-const ELEMENTS = new Set(["svg", "rect", "path"]);
+// Inserts an SVG string rendered by the core (the QR codes, the "today" chart) as DOM, through a
+// strict allowlist: only <svg>, <rect>, <path>, <line>, <text> and a few geometry / paint attributes
+// survive (text as text nodes); nothing is fetched and no markup is assigned with innerHTML.
+const ELEMENTS = new Set(["svg", "rect", "path", "line", "text"]);
 const ATTRS = new Set([
   "xmlns", "version", "viewBox", "shape-rendering", "width", "height", "x", "y", "fill", "d",
+  "x1", "y1", "x2", "y2", "stroke", "stroke-width", "font-size", "text-anchor",
 ]);
 const NS = "http://www.w3.org/2000/svg";
 
@@ -15,6 +16,10 @@ function clean(node) {
     if (!ATTRS.has(a.name)) continue;
     if (/url\(|javascript:/i.test(a.value)) continue;
     out.setAttribute(a.name, a.value);
+  }
+  if (name === "text") {
+    out.textContent = node.textContent;
+    return out;
   }
   for (const c of node.children) {
     const cc = clean(c);

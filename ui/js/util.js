@@ -56,9 +56,10 @@ export function dateTime(iso) {
 }
 
 /** Today in the shop's time zone, YYYY-MM-DD. */
+/** Today in the shop's time zone (the `time_zone` setting; Asia/Tokyo until it is loaded). */
 export function today() {
-  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tokyo" }).format(new Date());
-  return parts;
+  const timeZone = window.rejiSettings?.time_zone || "Asia/Tokyo";
+  return new Intl.DateTimeFormat("en-CA", { timeZone }).format(new Date());
 }
 
 export function statusLabel(s) {
