@@ -141,6 +141,9 @@ pub struct Settings {
     pub payment_methods: Vec<String>,
     /// The payment page's language when a sale gives none (`ja`, `en`, `ko`); none = KOMOJU's choice.
     pub locale: Option<String>,
+    /// Desktop demo only: the fake KOMOJU serves on the LAN so a phone can scan and pay (takes
+    /// effect at the next start).
+    pub demo_lan: bool,
 }
 
 impl Default for Settings {
@@ -161,6 +164,7 @@ impl Default for Settings {
             feed: crate::tracker::FeedMode::Auto,
             payment_methods: Vec::new(),
             locale: None,
+            demo_lan: false,
         }
     }
 }
@@ -169,7 +173,7 @@ impl Default for Settings {
 pub const DEFAULT_SHOP_NAME: &str = "Reji";
 
 impl Settings {
-    pub const KEYS: [&'static str; 15] = [
+    pub const KEYS: [&'static str; 16] = [
         "time_zone",
         "price_mode",
         "rounding",
@@ -185,6 +189,7 @@ impl Settings {
         "feed",
         "payment_methods",
         "locale",
+        "demo_lan",
     ];
 
     pub fn load(ledger: &Ledger) -> Result<Settings> {
@@ -235,6 +240,13 @@ impl Settings {
             "shop_phone" => self.shop_phone = optional_text(key, value, 20)?,
             "receipt_footer" => self.receipt_footer = optional_text(key, value, 100)?,
             "feed" => self.feed = value.parse().map_err(|e: String| Error::bad(key, e))?,
+            "demo_lan" => {
+                self.demo_lan = match value.trim() {
+                    "on" | "true" | "1" => true,
+                    "off" | "false" | "0" | "" => false,
+                    other => return Err(Error::bad(key, format!("{other:?} must be on or off"))),
+                }
+            }
             "payment_methods" => {
                 self.payment_methods =
                     validate_methods(&[value.to_string()]).map_err(|e| rename_field(e, key))?
@@ -269,6 +281,7 @@ impl Settings {
             "journal_credit_account" => self.journal_credit_account.clone(),
             "feed" => self.feed.as_str().into(),
             "payment_methods" => self.payment_methods.join(","),
+            "demo_lan" => if self.demo_lan { "on" } else { "off" }.into(),
             "locale" => self.locale.clone().unwrap_or_default(),
             _ => return None,
         })
@@ -2078,5 +2091,28 @@ mod tests {
         );
         let reloaded = Settings::load(reg.ledger()).unwrap();
         assert_eq!(reloaded.shop_name, "喫茶レジ");
+    }
+
+    #[test]
+    fn switches_feed_and_demo_lan_settings_are_checked_and_kept() {
+        let mut reg = register();
+        assert_eq!(reg.settings().get("demo_lan").unwrap(), "off");
+        reg.set_setting("demo_lan", "on").unwrap();
+        reg.set_setting("feed", "list").unwrap();
+        let e = reg.set_setting("demo_lan", "maybe").unwrap_err();
+        assert_eq!(e.code(), "bad_input");
+        assert!(
+            e.user_message().contains("demo_lan"),
+            "{}",
+            e.user_message()
+        );
+        assert_eq!(
+            reg.set_setting("feed", "webhooks").unwrap_err().code(),
+            "bad_input"
+        );
+        let reloaded = Settings::load(reg.ledger()).unwrap();
+        assert!(reloaded.demo_lan);
+        assert_eq!(reloaded.feed, crate::tracker::FeedMode::List);
+        assert_eq!(reloaded.get("feed").unwrap(), "list");
     }
 }

@@ -204,7 +204,16 @@ fn live_mode(key: &SecretKey) -> ModeInfo {
 }
 
 async fn start_demo(data_dir: &Path) -> CmdResult<(Register, reji::fake::FakeKomoju)> {
-    let fake = reji::fake::FakeKomoju::start(reji::fake::FakeConfig::default())
+    // Opt-in (Settings, demo only): a phone on the same network can open the payment page.
+    let lan = {
+        let reg = open_register(&data_dir.join(DEMO_LEDGER), None)?;
+        reg.settings().demo_lan
+    };
+    let config = reji::fake::FakeConfig {
+        lan,
+        ..Default::default()
+    };
+    let fake = reji::fake::FakeKomoju::start(config)
         .await
         .map_err(|e| CommandError::new("network", format!("cannot start the demo KOMOJU: {e}")))?;
     let key: SecretKey = fake.secret_key().parse()?;

@@ -32,6 +32,9 @@ pub struct FakeConfig {
     pub secret_key: String,
     /// Whether payment state changes are recorded as events (`GET /api/v1/events`).
     pub events_enabled: bool,
+    /// Serve on every interface and put this machine's LAN address in `session_url`, so that a phone
+    /// on the same network can open the payment page (the desktop demo's opt-in). Off: loopback only.
+    pub lan: bool,
 }
 
 impl Default for FakeConfig {
@@ -45,6 +48,7 @@ impl Default for FakeConfig {
             port: 0,
             secret_key: format!("sk_test_{tail}"),
             events_enabled: true,
+            lan: false,
         }
     }
 }
@@ -70,9 +74,13 @@ pub struct FakeKomoju {
 impl FakeKomoju {
     /// Binds 127.0.0.1:`config.port` and starts serving in a background task.
     pub async fn start(config: FakeConfig) -> std::io::Result<FakeKomoju> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let (bind, host) = match config.lan.then(lan_address).flatten() {
+            Some(ip) => ("0.0.0.0", ip.to_string()),
+            None => ("127.0.0.1", "127.0.0.1".to_string()),
+        };
+        let listener = tokio::net::TcpListener::bind((bind, config.port)).await?;
         let port = listener.local_addr()?.port();
-        let origin = format!("http://127.0.0.1:{port}");
+        let origin = format!("http://{host}:{port}");
         let shared = Shared(Arc::new(Mutex::new(FakeState::new(
             origin.clone(),
             config.secret_key.clone(),
@@ -95,7 +103,7 @@ impl FakeKomoju {
         })
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (with `lan`: `http://<LAN address>:PORT`).
     pub fn origin(&self) -> String {
         self.origin.clone()
     }
@@ -155,4 +163,13 @@ fn router(shared: Shared) -> Router {
         .nest("/_fake", control::routes())
         .fallback(control::not_found)
         .with_state(shared)
+}
+
+/// This machine's address on its local network: the source address the OS would use to reach a
+/// public address (a UDP "connect" sends nothing). None without a network.
+fn lan_address() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:80").ok()?; // TEST-NET-1: never routed anywhere
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }

@@ -25,6 +25,7 @@ async function load() {
     $("#s-rounding").value = s.rounding;
     $("#s-expires").value = s.expires_in;
     $("#s-locale").value = s.locale ?? "";
+    $("#s-demo-lan").checked = s.demo_lan === "on";
     const enabled = (s.payment_methods ?? "").split(",").filter(Boolean);
     $("#s-methods").replaceChildren(...METHODS.map((id) =>
       h("label", { class: "chip" },
@@ -98,6 +99,7 @@ async function saveSettings(e) {
     expires_in: $("#s-expires").value,
     payment_methods: $$("#s-methods input:checked").map((c) => c.value).join(","),
     locale: $("#s-locale").value,
+    demo_lan: $("#s-demo-lan").checked ? "on" : "off",
   };
   try {
     for (const [key, value] of Object.entries(wanted)) {
