@@ -1377,6 +1377,7 @@ impl Register {
             items: view.items,
             gross_10: inv.gross_10,
             gross_8: inv.gross_8,
+            gross_0: inv.gross_0,
             tax_10: inv.tax_10,
             tax_8: inv.tax_8,
             total: inv.amount,

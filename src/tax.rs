@@ -1,5 +1,6 @@
-//! Japanese consumption tax: 10 % standard, 8 % reduced (軽減税率). Tax is computed once per rate per
-//! invoice from the sum of that rate's lines, never per line, with one configurable rounding.
+//! Japanese consumption tax: 10 % standard, 8 % reduced (軽減税率), and lines that bear none (非課税:
+//! stamps, gift certificates, …). Tax is computed once per rate per invoice from the sum of that
+//! rate's lines, never per line, with one configurable rounding.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -12,16 +13,25 @@ pub enum TaxRate {
     Standard,
     /// 8 % (軽減税率: food and drink to take away, newspapers)
     Reduced,
+    /// No consumption tax (非課税: postage stamps, revenue stamps, gift certificates, …); 0 % on the
+    /// wire and in the ledger.
+    Exempt,
 }
 
 impl TaxRate {
-    pub const ALL: [TaxRate; 2] = [TaxRate::Standard, TaxRate::Reduced];
+    pub const ALL: [TaxRate; 3] = [TaxRate::Standard, TaxRate::Reduced, TaxRate::Exempt];
 
     pub fn percent(self) -> u8 {
         match self {
             TaxRate::Standard => 10,
             TaxRate::Reduced => 8,
+            TaxRate::Exempt => 0,
         }
+    }
+
+    /// Whether consumption tax applies (10 % or 8 %).
+    pub fn is_taxed(self) -> bool {
+        self != TaxRate::Exempt
     }
 }
 
@@ -37,14 +47,18 @@ impl TryFrom<u8> for TaxRate {
         match v {
             10 => Ok(TaxRate::Standard),
             8 => Ok(TaxRate::Reduced),
-            other => Err(format!("tax rate {other} % is not 10 or 8")),
+            0 => Ok(TaxRate::Exempt),
+            other => Err(format!("tax rate {other} % is not 10, 8 or 0 (exempt)")),
         }
     }
 }
 
 impl fmt::Display for TaxRate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}%", self.percent())
+        match self {
+            TaxRate::Exempt => f.write_str("exempt"),
+            r => write!(f, "{}%", r.percent()),
+        }
     }
 }
 
@@ -54,7 +68,10 @@ impl FromStr for TaxRate {
         match s.trim().trim_end_matches(['%', '％']).trim() {
             "10" | "１０" => Ok(TaxRate::Standard),
             "8" | "８" => Ok(TaxRate::Reduced),
-            _ => Err(format!("tax rate {s:?} must be 10 or 8 (percent)")),
+            "0" | "０" | "exempt" | "非課税" => Ok(TaxRate::Exempt),
+            _ => Err(format!(
+                "tax rate {s:?} must be 10 or 8 (percent), or 0 / exempt (非課税)"
+            )),
         }
     }
 }
@@ -188,7 +205,7 @@ pub fn compute(
     mode: PriceMode,
     rounding: Rounding,
 ) -> Result<TaxBreakdown, TaxError> {
-    let mut sums: [Option<i128>; 2] = [None, None];
+    let mut sums: [Option<i128>; 3] = [None, None, None];
     for (rate, amount) in lines {
         if amount < 0 {
             return Err(TaxError::Negative);
@@ -390,22 +407,57 @@ mod tests {
     fn rates_parse_from_what_a_cashier_types() {
         assert_eq!("10".parse::<TaxRate>().unwrap(), TaxRate::Standard);
         assert_eq!("8%".parse::<TaxRate>().unwrap(), TaxRate::Reduced);
+        for exempt in ["0", "0%", "exempt", "非課税", "０"] {
+            assert_eq!(
+                exempt.parse::<TaxRate>().unwrap(),
+                TaxRate::Exempt,
+                "{exempt}"
+            );
+        }
         assert!("5".parse::<TaxRate>().is_err());
+        assert_eq!(TaxRate::try_from(0u8).unwrap(), TaxRate::Exempt);
+        assert!(TaxRate::try_from(5u8).is_err());
+    }
+
+    #[test]
+    fn exempt_lines_add_to_the_total_and_bear_no_tax_in_either_price_mode() {
+        // A ¥200 revenue stamp (非課税) with ¥1,100 of 10 % goods.
+        for mode in [PriceMode::Inclusive, PriceMode::Exclusive] {
+            let b = compute(
+                [(TaxRate::Standard, 1_100), (TaxRate::Exempt, 200)],
+                mode,
+                Rounding::Down,
+            )
+            .unwrap();
+            assert_eq!(b.tax_at(TaxRate::Exempt), 0);
+            assert_eq!(b.gross_at(TaxRate::Exempt), 200);
+            let ten = match mode {
+                PriceMode::Inclusive => (100, 1_100),
+                PriceMode::Exclusive => (110, 1_210),
+            };
+            assert_eq!(
+                (b.tax_at(TaxRate::Standard), b.gross_at(TaxRate::Standard)),
+                ten
+            );
+            assert_eq!(b.total, ten.1 + 200);
+        }
     }
 
     proptest! {
         #[test]
-        fn per_rate_totals_add_up(lines in proptest::collection::vec((any::<bool>(), 0i64..10_000_000), 1..40),
+        fn per_rate_totals_add_up(lines in proptest::collection::vec((0usize..3, 0i64..10_000_000), 1..40),
                                   excl in any::<bool>(), r in 0u8..3) {
             let mode = if excl { PriceMode::Exclusive } else { PriceMode::Inclusive };
             let rounding = [Rounding::Down, Rounding::HalfUp, Rounding::Up][r as usize];
-            let lines: Vec<_> = lines.into_iter()
-                .map(|(s, a)| (if s { TaxRate::Standard } else { TaxRate::Reduced }, a)).collect();
+            let lines: Vec<_> = lines.into_iter().map(|(s, a)| (TaxRate::ALL[s], a)).collect();
             let b = compute(lines.iter().copied(), mode, rounding).unwrap();
             let sum_gross: i64 = b.per_rate.iter().map(|r| r.gross).sum();
             prop_assert_eq!(sum_gross, b.total);
             for rt in &b.per_rate {
                 prop_assert_eq!(rt.net + rt.tax, rt.gross);
+                if rt.rate == TaxRate::Exempt {
+                    prop_assert_eq!(rt.tax, 0, "exempt lines bear no tax");
+                }
                 prop_assert!(rt.tax >= 0 && rt.net >= 0);
                 let base: i64 = lines.iter().filter(|(r, _)| *r == rt.rate).map(|(_, a)| a).sum();
                 match mode {

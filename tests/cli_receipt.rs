@@ -273,3 +273,93 @@ async fn no_receipt_before_payment_and_bad_input_is_named() {
     assert_eq!(r["qualified"], false);
     assert!(r["issuer"]["registration_number"].is_null());
 }
+
+/// An exempt (非課税) line — a revenue stamp — through the whole path: charge, receipt, invoice CSV,
+/// journal CSV and the daily close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exempt_line_is_untaxed_on_the_receipt_the_exports_and_the_close() {
+    let e = env().await;
+    e.reji(&["settings", "registration_number", "T7120001168421"])
+        .await
+        .ok();
+    let a = e
+        .charge(&["--item", "収入印紙,200,2,非課税", "--item", "封筒,110,1,10"])
+        .await;
+    assert_eq!(a["amount"], 510);
+    assert_eq!(a["tax_10"], 10);
+    assert_eq!(a["tax_8"], 0);
+    assert!(e.reji(&["charge", "--item", "x,100,1,5"]).await.code == 2);
+    e.ctl
+        .pay(&s(&a, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    let id = s(&a, "invoice_number");
+    assert_eq!(s(&e.show(&id).await, "status"), "paid");
+
+    let r = e.reji(&["receipt", &id]).await.ok().json();
+    let rates: Vec<(i64, i64, i64)> = r["per_rate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["rate"].as_i64().unwrap(),
+                l["amount"].as_i64().unwrap(),
+                l["tax"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rates, [(10, 110, 10), (0, 400, 0)]);
+    let text = e.cmd(&["receipt", &id]).output().await.unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("収入印紙 非") && text.contains("非課税") && text.contains("¥510"),
+        "{text}"
+    );
+
+    let csv = e.dir.path().join("inv.csv");
+    e.reji(&[
+        "export",
+        "--encoding",
+        "utf-8",
+        "--out",
+        csv.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    let body = std::fs::read_to_string(&csv).unwrap();
+    let mut rows = csv::Reader::from_reader(body.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let col = headers.iter().position(|h| h == "exempt_amount").unwrap();
+    let row = rows.records().next().unwrap().unwrap();
+    assert_eq!(&row[col], "400");
+
+    let journal = e.dir.path().join("j.csv");
+    e.reji(&[
+        "export",
+        "--format",
+        "journal",
+        "--encoding",
+        "utf-8",
+        "--out",
+        journal.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    let j = std::fs::read_to_string(&journal).unwrap();
+    assert!(j.contains("非課売上,400,,"), "{j}");
+    assert!(j.contains("課税売上込10%,110,10,"), "{j}");
+
+    let c = e.reji(&["close"]).await.ok().json();
+    assert_eq!(c["sales_total"], 510);
+    let exempt = c["per_rate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rate"] == 0)
+        .expect("an exempt line in the close");
+    assert_eq!(
+        (exempt["gross"].as_i64(), exempt["tax"].as_i64()),
+        (Some(400), Some(0))
+    );
+}

@@ -32,6 +32,7 @@ fn row(n: u32) -> ExportRow {
         payment_method_fee: 190,
         attempts: 2,
         items: "コーヒー x2; パン x1".into(),
+        exempt_amount: 0,
     }
 }
 
@@ -117,6 +118,7 @@ fn all_encodings_round_trip_japanese_text() {
                 "190",
                 "2",
                 "コーヒー x2; パン x1",
+                "0",
             ],
             "{enc}"
         );
@@ -165,7 +167,7 @@ fn japanese_headers() {
         };
         let text = decode(&export(&[row(1)], &o).unwrap(), enc);
         let recs = parse(&text);
-        assert_eq!(recs[0].len(), 21);
+        assert_eq!(recs[0].len(), 22);
         assert_eq!(
             &recs[0][..5],
             ["請求書番号", "作成日時", "状態", "金額", "通貨"]
@@ -383,7 +385,7 @@ fn commas_quotes_and_newlines_are_quoted() {
         let recs = parse(&decode(&export(&rows, &opts(enc)).unwrap(), enc));
         assert_eq!(recs.len(), tricky.len() + 1);
         for (i, t) in tricky.iter().enumerate() {
-            assert_eq!(recs[i + 1].len(), 21);
+            assert_eq!(recs[i + 1].len(), 22);
             assert_eq!(recs[i + 1][col("customer_name")], *t, "{enc}");
             assert_eq!(recs[i + 1][col("items")], format!("{t}, x1"), "{enc}");
         }
@@ -533,7 +535,7 @@ mod props {
             r.items = items.clone();
             let recs = parse(&decode(&export(&[r], &opts(Encoding::Utf8Bom)).unwrap(), Encoding::Utf8Bom));
             prop_assert_eq!(recs.len(), 2);
-            prop_assert_eq!(recs[1].len(), 21);
+            prop_assert_eq!(recs[1].len(), 22);
             prop_assert_eq!(&recs[1][col("customer_name")], &expected(&name));
             prop_assert_eq!(&recs[1][col("items")], &expected(&items));
         }
@@ -546,7 +548,7 @@ mod props {
             let o = ExportOptions { encoding: Encoding::Cp932, lossy: true, ..ExportOptions::default() };
             let recs = parse(&decode(&export(&[r], &o).unwrap(), Encoding::Cp932));
             prop_assert_eq!(recs.len(), 2);
-            prop_assert_eq!(recs[1].len(), 21);
+            prop_assert_eq!(recs[1].len(), 22);
         }
     }
 }

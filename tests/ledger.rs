@@ -94,7 +94,13 @@ fn migrates_an_older_file_and_backs_it_up_first() {
         .collect();
     assert_eq!(backups.len(), 1, "one backup of the v1 file");
     let backup = Ledger::open_at_version(&backups[0].path(), 1).unwrap();
-    assert_eq!(backup.invoice_by_id(id).unwrap().amount, 1100);
+    let amount: i64 = backup
+        .connection()
+        .query_row("SELECT amount FROM invoices WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(amount, 1100);
     assert_eq!(l.integrity_check().unwrap(), "ok");
 }
 
@@ -464,4 +470,67 @@ fn a_background_export_reports_progress_and_leaves_the_register_free() {
             .code(),
         "bad_input"
     );
+}
+
+#[test]
+fn migration_7_keeps_line_items_and_their_guards_and_takes_exempt_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reji.sqlite");
+    let id = {
+        let old = Ledger::open_at_version(&path, 6).unwrap();
+        let id = add_old(&old, "2026-000001", 1_100);
+        old.connection()
+            .execute(
+                "INSERT INTO line_items(invoice_id, position, name, unit_price, quantity, tax_rate) VALUES (?1, 0, 'Item', 1100, 1, 10)",
+                [id],
+            )
+            .unwrap();
+        // Rate 0 is refused before the migration.
+        let e = old.connection().execute(
+            "INSERT INTO line_items(invoice_id, position, name, unit_price, quantity, tax_rate) VALUES (?1, 9, 'x', 1, 1, 0)",
+            [id],
+        );
+        assert!(e.is_err());
+        id
+    };
+    let mut l = Ledger::open(&path).unwrap();
+    assert_eq!(l.schema_version().unwrap(), SCHEMA_VERSION);
+    let items = l.line_items(id).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (items[0].unit_price, items[0].tax_rate),
+        (1_100, TaxRate::Standard)
+    );
+    assert_eq!(l.invoice_by_id(id).unwrap().gross_0, 0);
+    // The guards came back with the rebuilt table.
+    let c = l.connection();
+    assert!(c
+        .execute("DELETE FROM line_items WHERE invoice_id = ?1", [id])
+        .is_err());
+    // An exempt line now fits, and the invoice keeps its exempt total.
+    let mut d = draft(0);
+    d.lines = vec![
+        LineItem {
+            name: "収入印紙".into(),
+            unit_price: 200,
+            quantity: 2,
+            tax_rate: TaxRate::Exempt,
+        },
+        LineItem {
+            name: "封筒".into(),
+            unit_price: 110,
+            quantity: 1,
+            tax_rate: TaxRate::Standard,
+        },
+    ];
+    let (inv, _) = l
+        .create_invoice(&d, &[], None, 3600, t0(), 2026, |_, _| "{}".into())
+        .unwrap();
+    assert_eq!(
+        (inv.amount, inv.gross_0, inv.gross_10, inv.tax_10),
+        (510, 400, 110, 10)
+    );
+    let items = l.line_items(inv.id).unwrap();
+    assert_eq!(items[0].tax_rate, TaxRate::Exempt);
+    assert_eq!(l.integrity_check().unwrap(), "ok");
 }

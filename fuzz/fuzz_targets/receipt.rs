@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         .take(6)
         .enumerate()
         .filter_map(|(k, name)| {
-            LineItem::from_parts(name, n(k % 4) * 7 + 1, 1 + (data[k] % 5) as u32, if k % 2 == 0 { 8 } else { 10 }).ok()
+            LineItem::from_parts(name, n(k % 4) * 7 + 1, 1 + (data[k] % 5) as u32, [8, 10, 0][(k + data[3] as usize) % 3]).ok()
         })
         .collect();
     if items.is_empty() {

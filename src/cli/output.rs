@@ -68,10 +68,10 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
         );
     }
     for it in &v.items {
-        let mark = if it.tax_rate.percent() == 8 {
-            " ※"
-        } else {
-            ""
+        let mark = match it.tax_rate.percent() {
+            8 => " ※",
+            0 => " (exempt)",
+            _ => "",
         };
         println!(
             "  · {} × {} @ {}{mark}",
@@ -352,6 +352,10 @@ pub fn close(json: bool, c: &reji::ledger::DailyClose) {
         money(c.sales_total, "JPY")
     );
     for r in &c.per_rate {
+        if r.rate == 0 {
+            println!("    exempt (非課税)         {:>14}", money(r.gross, "JPY"));
+            continue;
+        }
         let mark = if r.rate == 8 { " ※" } else { "" };
         println!(
             "    {:>2}% taxable{mark:<3}        {:>14}  (tax {})",
@@ -403,7 +407,12 @@ pub fn close_csv(c: &reji::ledger::DailyClose) -> String {
         c.sales_count, c.sales_total
     ));
     for r in &c.per_rate {
-        lines.push(format!("{d},rate,{}%,,{},{}", r.rate, r.gross, r.tax));
+        let rate = if r.rate == 0 {
+            "exempt".to_string()
+        } else {
+            format!("{}%", r.rate)
+        };
+        lines.push(format!("{d},rate,{rate},,{},{}", r.gross, r.tax));
     }
     for m in &c.per_method {
         lines.push(format!("{d},method,{},{},{},", m.method, m.count, m.total));

@@ -136,6 +136,7 @@ fn fill(row: &mut ExportRow, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
     row.payment_method_fee = r.get(18)?;
     row.attempts = r.get(19)?;
     text_into(&mut row.items, r.get_ref(20)?);
+    row.exempt_amount = r.get(21)?;
     Ok(())
 }
 

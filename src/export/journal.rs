@@ -87,12 +87,13 @@ pub struct JournalLine {
     pub note: String,
 }
 
-/// Yayoi's tax category for sales at a rate, tax-inclusive bookkeeping (税込経理).
+/// Yayoi's tax category for sales at a rate, tax-inclusive bookkeeping (税込経理); exempt (非課税)
+/// sales are 非課売上.
 pub fn sales_tax_category(rate: u8) -> &'static str {
-    if rate == 8 {
-        "課税売上込軽減8%"
-    } else {
-        "課税売上込10%"
+    match rate {
+        8 => "課税売上込軽減8%",
+        0 => "非課売上",
+        _ => "課税売上込10%",
     }
 }
 
@@ -104,7 +105,8 @@ fn sales_side(a: &Accounts, rate: u8, amount: i64, tax: i64) -> Side {
         sub: String::new(),
         tax_category: sales_tax_category(rate).into(),
         amount,
-        tax: Some(tax),
+        // An exempt line has no tax amount (the column stays empty, as Yayoi writes it).
+        tax: (rate != 0).then_some(tax),
     }
 }
 
@@ -131,17 +133,21 @@ fn memo(f: &SaleFacts, what: &str, rate: u8) -> String {
 
 /// The lines of a sale (one per rate with an amount), dated `date` (the day it was paid).
 pub fn sale_lines(f: &SaleFacts, date: NaiveDate, a: &Accounts, note: &str) -> Vec<JournalLine> {
-    [(10u8, f.gross_10, f.tax_10), (8u8, f.gross_8, f.tax_8)]
-        .into_iter()
-        .filter(|(_, gross, _)| *gross > 0)
-        .map(|(rate, gross, tax)| JournalLine {
-            date,
-            debit: receivable_side(a, gross),
-            credit: sales_side(a, rate, gross, tax),
-            memo: memo(f, "売上", rate),
-            note: note.to_string(),
-        })
-        .collect()
+    [
+        (10u8, f.gross_10, f.tax_10),
+        (8u8, f.gross_8, f.tax_8),
+        (0u8, f.gross_0, 0),
+    ]
+    .into_iter()
+    .filter(|(_, gross, _)| *gross > 0)
+    .map(|(rate, gross, tax)| JournalLine {
+        date,
+        debit: receivable_side(a, gross),
+        credit: sales_side(a, rate, gross, tax),
+        memo: memo(f, "売上", rate),
+        note: note.to_string(),
+    })
+    .collect()
 }
 
 /// The lines of one refund (the sale reversed, split between the rates as on its return receipt).
@@ -265,6 +271,34 @@ mod tests {
             Some("konbini"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn exempt_sales_are_non_taxable_with_no_tax_amount() {
+        let items = vec![
+            LineItem::from_parts("収入印紙", 200, 1, 0).unwrap(),
+            LineItem::from_parts("袋", 110, 1, 10).unwrap(),
+        ];
+        let f = SaleFacts::ring_up(
+            "2026-000004",
+            "2026-11-29 12:00",
+            items,
+            PriceMode::Inclusive,
+            crate::tax::Rounding::Down,
+            Some("credit_card"),
+        )
+        .unwrap();
+        let d = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let lines = sale_lines(&f, d, &Accounts::default(), "x");
+        assert_eq!(lines.len(), 2);
+        let exempt = lines.iter().find(|l| l.credit.amount == 200).unwrap();
+        assert_eq!(exempt.credit.tax_category, "非課売上");
+        assert_eq!(exempt.credit.tax, None);
+        let fields = exempt.fields();
+        assert_eq!(fields[13], "非課売上");
+        assert_eq!(fields[15], "", "no tax amount for a non-taxable sale");
+        let taxed = lines.iter().find(|l| l.credit.amount == 110).unwrap();
+        assert_eq!(taxed.credit.tax, Some(10));
     }
 
     #[test]

@@ -161,6 +161,8 @@ pub struct ExportRow {
     pub attempts: u32,
     /// Short summary of the line items, e.g. `Coffee x2; Bread x1`.
     pub items: String,
+    /// The exempt (非課税) lines' total, part of `amount`.
+    pub exempt_amount: i64,
 }
 
 /// A column of the export: its English and Japanese header.
@@ -185,7 +187,7 @@ const fn col(en: &'static str, ja: &'static str) -> Column {
 }
 
 /// Every column, in file order.
-pub const COLUMNS: [Column; 21] = [
+pub const COLUMNS: [Column; 22] = [
     col("invoice_number", "請求書番号"),
     col("created_at", "作成日時"),
     col("status", "状態"),
@@ -207,6 +209,7 @@ pub const COLUMNS: [Column; 21] = [
     col("payment_method_fee", "決済手数料"),
     col("attempts", "試行回数"),
     col("items", "明細"),
+    col("exempt_amount", "非課税額"),
 ];
 
 /// Everything that can go wrong while exporting.
@@ -327,6 +330,7 @@ impl<W: Write> CsvExporter<W> {
         b.int(r.payment_method_fee);
         b.int(i64::from(r.attempts));
         text!(&r.items);
+        b.int(r.exempt_amount);
         debug_assert_eq!(b.len(), COLUMNS.len());
         self.flush_row()?;
         self.rows_written += 1;

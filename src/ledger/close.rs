@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateTotalLine {
-    /// 10 or 8 (percent).
+    /// 10 or 8 (percent), 0 for exempt (非課税) sales.
     pub rate: u8,
     /// Sales including tax at this rate.
     pub gross: i64,
@@ -62,14 +62,25 @@ impl Ledger {
         let (from, until) = self.day_bounds(day)?;
         let (f, u) = (ts(from), ts(until));
         let c = &self.conn;
-        let (sales_count, sales_total, g10, t10, g8, t8): (i64, i64, i64, i64, i64, i64) = c.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(gross_10), 0), COALESCE(SUM(tax_10), 0),
-                    COALESCE(SUM(gross_8), 0), COALESCE(SUM(tax_8), 0)
+        let (sales_count, sales_total, g10, t10, g8, t8, g0): (i64, i64, i64, i64, i64, i64, i64) =
+            c.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(gross_10), 0), COALESCE(SUM(tax_10), 0),
+                    COALESCE(SUM(gross_8), 0), COALESCE(SUM(tax_8), 0), COALESCE(SUM(gross_0), 0)
              FROM invoices WHERE paid_at >= ?1 AND paid_at < ?2
                AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')",
-            params![f, u],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )?;
+                params![f, u],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+            )?;
         let mut per_method = Vec::new();
         {
             let mut st = c.prepare(
@@ -135,6 +146,14 @@ impl Ledger {
                 rate: 8,
                 gross: g8,
                 tax: t8,
+            });
+        }
+        if g0 > 0 {
+            // Exempt (非課税) sales: no tax.
+            per_rate.push(RateTotalLine {
+                rate: 0,
+                gross: g0,
+                tax: 0,
             });
         }
         Ok(DailyClose {

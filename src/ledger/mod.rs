@@ -86,6 +86,8 @@ pub struct InvoiceRecord {
     pub tax_8: i64,
     pub gross_10: i64,
     pub gross_8: i64,
+    /// Exempt (非課税) lines' total.
+    pub gross_0: i64,
     pub price_mode: String,
     pub rounding: String,
     pub customer: Customer,
@@ -224,7 +226,8 @@ pub const EXPORT_SELECT: &str = "SELECT i.number, i.created_at, i.status, i.amou
         i.refunded_amount, i.customer_name_kana, i.customer_phone, a.external_order_num, COALESCE(p.fee, 0),
         COALESCE(a.attempt, 0),
         (SELECT group_concat(name || ' x' || quantity, '; ') FROM
-            (SELECT name, quantity FROM line_items l WHERE l.invoice_id = i.id ORDER BY position))
+            (SELECT name, quantity FROM line_items l WHERE l.invoice_id = i.id ORDER BY position)),
+        i.gross_0
      FROM invoices i
      LEFT JOIN session_attempts a ON a.id = (SELECT MAX(id) FROM session_attempts WHERE invoice_id = i.id)
      LEFT JOIN payments p ON p.rowid = (SELECT rowid FROM payments WHERE invoice_id = i.id
@@ -235,7 +238,7 @@ pub const EXPORT_ORDER: &str = "i.id ASC";
 
 const INVOICE_COLS: &str = "id, number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8, \
     price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods, locale, \
-    expires_in, paid_at, refunded_amount, updated_at";
+    expires_in, paid_at, refunded_amount, updated_at, gross_0";
 
 const ATTEMPT_COLS: &str = "a.id, a.invoice_id, a.attempt, a.external_order_num, a.session_id, a.session_url, \
     a.session_status, a.session_expired, a.session_created_at, a.deadline, a.created_at, \
@@ -442,8 +445,8 @@ impl Ledger {
         tx.execute(
             "INSERT INTO invoices(number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8,
                 price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods,
-                locale, expires_in, updated_at, business_date)
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?2, ?18)",
+                locale, expires_in, updated_at, business_date, gross_0)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?2, ?18, ?19)",
             params![
                 number.as_str(),
                 ts(now),
@@ -463,6 +466,7 @@ impl Ledger {
                 locale,
                 expires_in,
                 business_date,
+                breakdown.gross_at(TaxRate::Exempt),
             ],
         )?;
         let invoice_id = tx.last_insert_rowid();
@@ -1566,6 +1570,7 @@ fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>> {
             tax_8: r.get(7)?,
             gross_10: r.get(8)?,
             gross_8: r.get(9)?,
+            gross_0: r.get(22)?,
             price_mode: r.get(10)?,
             rounding: r.get(11)?,
             customer: Customer {

@@ -184,6 +184,39 @@ BEFORE UPDATE OF number, created_at, currency, amount, tax_10, tax_8, gross_10, 
 WHEN EXISTS (SELECT 1 FROM daily_closes WHERE business_date = OLD.business_date)
 BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
 "#,
+    // 7: exempt lines (非課税, rate 0): line items may carry rate 0 (SQLite cannot change a CHECK, so
+    // the table is rebuilt, rows and ids kept, its triggers recreated) and an invoice keeps its exempt
+    // total (gross_0), locked on a closed day like the other figures.
+    r#"
+ALTER TABLE invoices ADD COLUMN gross_0 INTEGER NOT NULL DEFAULT 0;
+DROP TRIGGER invoices_closed_day_locked;
+CREATE TRIGGER invoices_closed_day_locked
+BEFORE UPDATE OF number, created_at, currency, amount, tax_10, tax_8, gross_10, gross_8, gross_0, price_mode,
+    rounding, business_date ON invoices
+WHEN EXISTS (SELECT 1 FROM daily_closes WHERE business_date = OLD.business_date)
+BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
+DROP TRIGGER line_items_closed_day_locked;
+DROP TRIGGER line_items_no_delete;
+CREATE TABLE line_items_v7 (
+    id         INTEGER PRIMARY KEY,
+    invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+    position   INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    unit_price INTEGER NOT NULL,
+    quantity   INTEGER NOT NULL CHECK (quantity > 0),
+    tax_rate   INTEGER NOT NULL CHECK (tax_rate IN (0, 8, 10)),
+    UNIQUE (invoice_id, position)
+);
+INSERT INTO line_items_v7(id, invoice_id, position, name, unit_price, quantity, tax_rate)
+    SELECT id, invoice_id, position, name, unit_price, quantity, tax_rate FROM line_items;
+DROP TABLE line_items;
+ALTER TABLE line_items_v7 RENAME TO line_items;
+CREATE TRIGGER line_items_closed_day_locked BEFORE UPDATE ON line_items
+WHEN EXISTS (SELECT 1 FROM daily_closes d JOIN invoices i ON i.business_date = d.business_date WHERE i.id = OLD.invoice_id)
+BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
+CREATE TRIGGER line_items_no_delete BEFORE DELETE ON line_items
+BEGIN SELECT RAISE(ABORT, 'line items are never deleted'); END;
+"#,
 ];
 
 /// The counterparty index: trigrams, and non-ASCII characters one per token (ledger/search.rs).

@@ -55,11 +55,15 @@ pub struct ReceiptItem {
     pub tax_rate: u8,
     /// Taxed at the reduced rate (marked ※).
     pub reduced: bool,
+    /// Bears no consumption tax (非課税; marked 非).
+    #[serde(default)]
+    pub exempt: bool,
 }
 
 /// One rate's total on the receipt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RateLine {
+    /// 10, 8, or 0 for exempt (非課税) lines (their tax is 0).
     pub rate: u8,
     /// 対象額: tax-inclusive for an inclusive shop, before tax for an exclusive one.
     pub amount: i64,
@@ -107,6 +111,8 @@ pub struct SaleFacts {
     /// Tax-inclusive total per rate, as charged.
     pub gross_10: i64,
     pub gross_8: i64,
+    /// Exempt (非課税) lines' total: no consumption tax.
+    pub gross_0: i64,
     pub tax_10: i64,
     pub tax_8: i64,
     pub total: i64,
@@ -141,6 +147,7 @@ impl SaleFacts {
             items,
             gross_10: b.gross_at(TaxRate::Standard),
             gross_8: b.gross_at(TaxRate::Reduced),
+            gross_0: b.gross_at(TaxRate::Exempt),
             tax_10: b.tax_at(TaxRate::Standard),
             tax_8: b.tax_at(TaxRate::Reduced),
             total: b.total,
@@ -305,7 +312,13 @@ impl Receipt {
             });
         }
         for it in &self.items {
-            let mark = if it.reduced { " ※" } else { "" };
+            let mark = if it.reduced {
+                " ※"
+            } else if it.exempt {
+                " 非"
+            } else {
+                ""
+            };
             let detail = (it.quantity > 1)
                 .then(|| format!("{} × {}", self.money(it.unit_price), it.quantity));
             b.push(Block::Item {
@@ -321,6 +334,18 @@ impl Receipt {
             (_, PriceMode::Exclusive) => ("対象（税抜）", "消費税等"),
         };
         for r in &self.per_rate {
+            if r.rate == 0 {
+                // 非課税: no tax to state, only the amount.
+                b.push(Block::Row {
+                    left: match self.kind {
+                        ReceiptKind::Return => "非課税（返金）".into(),
+                        ReceiptKind::Sale => "非課税".into(),
+                    },
+                    right: self.money(r.amount),
+                    strong: false,
+                });
+                continue;
+            }
             let mark = if r.rate == 8 { "※" } else { "" };
             b.push(Block::Row {
                 left: format!("{}%{basis}{mark}", r.rate),
@@ -355,6 +380,11 @@ impl Receipt {
         if self.items.iter().any(|i| i.reduced) || self.per_rate.iter().any(|r| r.rate == 8) {
             b.push(Block::Small {
                 text: "※印は軽減税率（8%）適用商品です".into(),
+            });
+        }
+        if self.items.iter().any(|i| i.exempt) {
+            b.push(Block::Small {
+                text: "非印は非課税の商品です".into(),
             });
         }
         if !self.qualified {
@@ -460,13 +490,18 @@ fn receipt_items(items: &[LineItem]) -> Vec<ReceiptItem> {
             amount: l.amount().unwrap_or(i64::MAX),
             tax_rate: l.tax_rate.percent(),
             reduced: l.tax_rate == TaxRate::Reduced,
+            exempt: l.tax_rate == TaxRate::Exempt,
         })
         .collect()
 }
 
 fn sale_rate_lines(f: &SaleFacts) -> Vec<RateLine> {
     let mut v = Vec::new();
-    for (rate, gross, tax) in [(10u8, f.gross_10, f.tax_10), (8u8, f.gross_8, f.tax_8)] {
+    for (rate, gross, tax) in [
+        (10u8, f.gross_10, f.tax_10),
+        (8u8, f.gross_8, f.tax_8),
+        (0u8, f.gross_0, 0),
+    ] {
         let has_lines = f.items.iter().any(|l| l.tax_rate.percent() == rate);
         if !has_lines {
             continue;
@@ -484,16 +519,28 @@ fn sale_rate_lines(f: &SaleFacts) -> Vec<RateLine> {
 ///
 /// KOMOJU refunds an amount, not items, so a partial refund of a mixed-rate sale has no rate of
 /// its own. Reji divides the *cumulative* refunded amount in proportion to each rate's share of
-/// the sale (8 % share rounded half up, 10 % the rest), and the tax in proportion to each rate's
-/// tax (rounded down); a refund's figures are the difference between the cumulative figures after
-/// and before it. So every refund adds up exactly, and all refunds of a fully refunded sale add up
-/// to the sale's own per-rate totals and tax, whatever the rounding of each step.
+/// the sale (the 8 % and exempt shares rounded half up, the first rate with sales — 10 %, else 8 %,
+/// else exempt — taking the rest), and the tax in proportion to each rate's tax (rounded down); a
+/// refund's figures are the difference between the cumulative figures after and before it. So
+/// every refund adds up exactly, and all refunds of a fully refunded sale add up to the sale's own
+/// per-rate totals and tax, whatever the rounding of each step.
 pub fn split_refund(f: &SaleFacts, before: i64, after: i64) -> Vec<RateLine> {
-    let cum = |refunded: i64| -> [(i64, i64); 2] {
-        let total = (f.gross_10 + f.gross_8).max(1) as i128;
+    const RATES: [u8; 3] = [10, 8, 0];
+    let gross = [f.gross_10, f.gross_8, f.gross_0];
+    let taxes = [f.tax_10, f.tax_8, 0];
+    let rest = gross.iter().position(|g| *g > 0).unwrap_or(0);
+    let cum = |refunded: i64| -> [(i64, i64); 3] {
+        let total = gross.iter().sum::<i64>().max(1) as i128;
         let refunded = refunded.clamp(0, total as i64) as i128;
-        let g8 = Rounding::HalfUp.apply_ratio(f.gross_8 as i128 * refunded, total);
-        let g10 = refunded - g8;
+        let mut parts = [0i128; 3];
+        for i in 0..3 {
+            if i != rest {
+                parts[i] = Rounding::HalfUp.apply_ratio(gross[i] as i128 * refunded, total);
+            }
+        }
+        // The others' half-up roundings overshoot their exact shares by less than 1 each, and the
+        // rest's exact share is positive: it never goes below zero.
+        parts[rest] = refunded - parts.iter().sum::<i128>();
         let tax = |t: i64, g: i64, part: i128| -> i64 {
             if g <= 0 {
                 0
@@ -501,16 +548,12 @@ pub fn split_refund(f: &SaleFacts, before: i64, after: i64) -> Vec<RateLine> {
                 (t as i128 * part / g as i128) as i64
             }
         };
-        [
-            (g10 as i64, tax(f.tax_10, f.gross_10, g10)),
-            (g8 as i64, tax(f.tax_8, f.gross_8, g8)),
-        ]
+        std::array::from_fn(|i| (parts[i] as i64, tax(taxes[i], gross[i], parts[i])))
     };
     let (a, b) = (cum(after), cum(before));
     let mut v = Vec::new();
-    for (i, rate) in [10u8, 8u8].into_iter().enumerate() {
-        let gross = if rate == 10 { f.gross_10 } else { f.gross_8 };
-        if gross == 0 && !f.items.iter().any(|l| l.tax_rate.percent() == rate) {
+    for (i, rate) in RATES.into_iter().enumerate() {
+        if gross[i] == 0 && !f.items.iter().any(|l| l.tax_rate.percent() == rate) {
             continue;
         }
         v.push(RateLine {
@@ -598,6 +641,10 @@ pub fn close_layout(c: &crate::ledger::DailyClose, shop: &ShopDetails) -> Vec<Bl
         },
     ];
     for r in &c.per_rate {
+        if r.rate == 0 {
+            b.push(row("　非課税".into(), yen(r.gross)));
+            continue;
+        }
         let mark = if r.rate == 8 { "※" } else { "" };
         b.push(row(
             format!("　{}%対象（税込）{mark}", r.rate),
@@ -768,6 +815,95 @@ mod tests {
         }
         assert_eq!(sum10, (f.gross_10, f.tax_10));
         assert_eq!(sum8, (f.gross_8, f.tax_8));
+    }
+
+    #[test]
+    fn exempt_lines_are_marked_and_totalled_without_tax() {
+        let f = facts(
+            &[
+                ("収入印紙", 200, 2, 0),
+                ("封筒", 110, 1, 10),
+                ("お茶", 162, 1, 8),
+            ],
+            PriceMode::Inclusive,
+        );
+        assert_eq!(
+            (f.gross_0, f.gross_10, f.gross_8, f.total),
+            (400, 110, 162, 672)
+        );
+        let r = Receipt::sale(&f, &shop(), false);
+        assert_eq!(
+            r.per_rate
+                .iter()
+                .map(|l| (l.rate, l.amount, l.tax))
+                .collect::<Vec<_>>(),
+            [(10, 110, 10), (8, 162, 12), (0, 400, 0)]
+        );
+        let t = r.to_text(40);
+        assert!(t.contains("収入印紙 非"), "{t}");
+        assert!(
+            t.contains("非課税") && t.contains("非印は非課税の商品です"),
+            "{t}"
+        );
+        assert!(
+            !t.lines()
+                .any(|l| l.trim_start_matches('　').starts_with("0%")),
+            "no tax line for exempt sales: {t}"
+        );
+        // A full refund gives every rate back exactly, the exempt part with no tax.
+        let back = split_refund(&f, 0, f.total);
+        assert_eq!(
+            back.iter()
+                .map(|l| (l.rate, l.amount, l.tax))
+                .collect::<Vec<_>>(),
+            [(10, 110, 10), (8, 162, 12), (0, 400, 0)]
+        );
+        // Only exempt lines: the refund is all exempt.
+        let g = facts(&[("切手", 84, 10, 0)], PriceMode::Inclusive);
+        let back = split_refund(&g, 0, 300);
+        assert_eq!(
+            back.iter()
+                .map(|l| (l.rate, l.amount, l.tax))
+                .collect::<Vec<_>>(),
+            [(0, 300, 0)]
+        );
+    }
+
+    proptest::proptest! {
+        /// Refunds in any steps add up to what was refunded, per step and per rate, never negative,
+        /// and a full refund returns each rate's total and tax exactly — with exempt lines too.
+        #[test]
+        fn refund_splits_add_up_with_any_mix_of_rates(
+            g10 in 0i64..50_000, g8 in 0i64..50_000, g0 in 0i64..50_000,
+            cuts in proptest::collection::vec(0.0f64..1.0, 0..5),
+        ) {
+            let mut items = Vec::new();
+            for (name, amount, rate) in [("a", g10, 10u8), ("b", g8, 8), ("c", g0, 0)] {
+                if amount > 0 {
+                    items.push((name, amount, 1u32, rate));
+                }
+            }
+            proptest::prop_assume!(!items.is_empty());
+            let f = facts(&items, PriceMode::Inclusive);
+            let mut steps: Vec<i64> = cuts.iter().map(|c| (*c * f.total as f64) as i64).collect();
+            steps.push(0);
+            steps.push(f.total);
+            steps.sort();
+            let mut per_rate = std::collections::BTreeMap::<u8, (i64, i64)>::new();
+            for w in steps.windows(2) {
+                let lines = split_refund(&f, w[0], w[1]);
+                proptest::prop_assert_eq!(lines.iter().map(|l| l.amount).sum::<i64>(), w[1] - w[0]);
+                for l in &lines {
+                    proptest::prop_assert!(l.amount >= 0 && l.tax >= 0 && l.tax <= l.amount, "{:?}", l);
+                    let e = per_rate.entry(l.rate).or_default();
+                    e.0 += l.amount;
+                    e.1 += l.tax;
+                }
+            }
+            for (rate, gross, tax) in [(10u8, f.gross_10, f.tax_10), (8, f.gross_8, f.tax_8), (0, f.gross_0, 0)] {
+                proptest::prop_assert_eq!(per_rate.get(&rate).copied().unwrap_or_default(), (gross, tax), "rate {}", rate);
+            }
+        }
     }
 
     #[test]

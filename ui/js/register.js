@@ -110,7 +110,7 @@ function render() {
   ol.replaceChildren(
     ...lines.map((l, i) =>
       h("li", { class: "line" },
-        h("span", { class: `rate-tag r${l.rate}` }, `${l.rate}%`),
+        h("span", { class: `rate-tag r${l.rate}` }, l.rate === 0 ? t("rate.0") : `${l.rate}%`),
         h("span", { class: "line-name" }, l.name),
         h("span", { class: "line-qty" },
           h("button", { class: "mini", type: "button", "aria-label": "-", onclick: () => { l.quantity > 1 ? l.quantity-- : lines.splice(i, 1); render(); } }, "−"),
@@ -140,9 +140,11 @@ async function preview() {
     $("#tax-lines").replaceChildren(
       ...b.per_rate.map((r) =>
         h("div", { class: "tax-line" },
-          inclusive
-            ? t("register.tax_of", { rate: r.rate, gross: yen(r.gross), tax: yen(r.tax) })
-            : t("register.tax_ex", { rate: r.rate, net: yen(r.net), tax: yen(r.tax) }))),
+          r.rate === 0
+            ? t("register.exempt", { gross: yen(r.gross) })
+            : inclusive
+              ? t("register.tax_of", { rate: r.rate, gross: yen(r.gross), tax: yen(r.tax) })
+              : t("register.tax_ex", { rate: r.rate, net: yen(r.net), tax: yen(r.tax) }))),
     );
     $("#total").textContent = yen(b.total);
   } catch (e) {
