@@ -61,4 +61,8 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "install: tauri-driver (for the end-to-end test of the desktop app)"
   cargo install tauri-driver --locked --quiet
 fi
+if ! command -v cargo-audit >/dev/null 2>&1; then
+  echo "install: cargo-audit (checks Cargo.lock against the vendored RustSec advisory database)"
+  cargo install cargo-audit --locked --quiet
+fi
 echo "install: ready ($(cargo --version))"

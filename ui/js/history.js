@@ -10,6 +10,7 @@ const STATUSES = ["pending", "awaiting_payment", "paid", "failed", "needs_review
 const METHODS = ["credit_card", "paypay", "konbini", "bank_transfer", "pay_easy", "linepay", "merpay", "rakutenpay"];
 
 export function init() {
+  $("#history-more").addEventListener("click", () => search(true));
   $("#history-form").addEventListener("submit", (e) => {
     e.preventDefault();
     search();
@@ -86,8 +87,14 @@ async function renderToday() {
   if (!s.per_method.length) $("#today-methods").append(h("li", { class: "muted" }, t("today.none")));
 }
 
-async function search() {
+/** Rows asked for: a page of 100 (the core's default), one more page per "more". */
+const PAGE = 100;
+let pageLimit = PAGE;
+
+async function search(more = false) {
+  pageLimit = more ? pageLimit + PAGE : PAGE;
   const query = {
+    limit: pageLimit,
     from: $("#h-from").value || null,
     to: $("#h-to").value || null,
     min: num($("#h-min").value),
@@ -99,6 +106,7 @@ async function search() {
   try {
     const rows = await call("list_invoices", { query });
     renderRows(rows);
+    $("#history-more").hidden = rows.length < pageLimit;
   } catch (e) {
     showError(e);
   }
