@@ -534,3 +534,56 @@ fn migration_7_keeps_line_items_and_their_guards_and_takes_exempt_lines() {
     assert_eq!(items[0].tax_rate, TaxRate::Exempt);
     assert_eq!(l.integrity_check().unwrap(), "ok");
 }
+
+#[test]
+fn a_counterparty_search_within_a_period_finds_what_the_scan_finds_even_when_ids_do_not_follow_time(
+) {
+    let mut l = Ledger::open_in_memory().unwrap();
+    // Created out of order (a clock set back): ids do not follow created_at.
+    let at = |days: i64| t0() + Duration::days(days);
+    let mut ids = Vec::new();
+    for (days, name) in [
+        (10, "山田 太郎"),
+        (2, "山田 花子"),
+        (11, "佐藤 一郎"),
+        (1, "山田 次郎"),
+        (12, "山田 太郎"),
+        (3, "鈴木 太郎"),
+    ] {
+        let mut d = draft(1000);
+        d.customer.name = Some(name.into());
+        d.customer.email = Some(format!("{}@example.jp", ids.len()));
+        let (inv, _) = l
+            .create_invoice(&d, &[], None, 3600, at(days), 2026, |_, _| "{}".into())
+            .unwrap();
+        ids.push(inv.id);
+    }
+    for (from, until) in [(0, 4), (2, 3), (9, 13), (4, 9), (0, 30)] {
+        for q in ["山田", "太郎", "山田 太郎", "花子", "田", "1@example"] {
+            let f = reji::ledger::Filter {
+                text: Some(q.into()),
+                from: Some(at(from)),
+                until: Some(at(until)),
+                limit: Some(100),
+                ..Default::default()
+            };
+            let got: Vec<i64> = l.list(&f).unwrap().iter().map(|i| i.id).collect();
+            let mut scan = f.clone();
+            scan.without_index = true;
+            let want: Vec<i64> = l.list(&scan).unwrap().iter().map(|i| i.id).collect();
+            let mut got_sorted = got.clone();
+            let mut want_sorted = want.clone();
+            got_sorted.sort();
+            want_sorted.sort();
+            assert_eq!(got_sorted, want_sorted, "{q:?} in days {from}..{until}");
+        }
+    }
+    // A period with no invoice at all.
+    let f = reji::ledger::Filter {
+        text: Some("山田".into()),
+        from: Some(at(100)),
+        until: Some(at(101)),
+        ..Default::default()
+    };
+    assert!(l.list(&f).unwrap().is_empty());
+}

@@ -632,7 +632,7 @@ impl Ledger {
             .collect::<Vec<_>>()
             .join(", ");
         let drive = match index_drives(f) {
-            Some(plan) => Drive::Counterparty(plan),
+            Some(plan) => Drive::Counterparty(plan, self.id_span(f)?),
             None if self.amount_walk_pays(f)? => Drive::NewestFirst,
             None => Drive::Planner,
         };
@@ -644,6 +644,27 @@ impl Ledger {
             out.push(r??);
         }
         Ok(out)
+    }
+
+    /// The smallest and largest invoice id created in `f`'s period (`None` without a period): a
+    /// counterparty search reads only that rowid range of the index. Exact whatever the clock did
+    /// (ids need not follow creation time): every invoice of the period lies inside the span, and
+    /// the period's own condition still decides each row. One pass over the period's entries of the
+    /// date index, which holds the ids.
+    fn id_span(&self, f: &Filter) -> Result<Option<(i64, i64)>> {
+        if f.from.is_none() && f.until.is_none() {
+            return Ok(None);
+        }
+        let (lo, hi): (Option<i64>, Option<i64>) = self.conn.query_row(
+            "SELECT MIN(id), MAX(id) FROM invoices WHERE created_at >= ?1 AND created_at < ?2",
+            params![
+                f.from.map(ts).unwrap_or_default(),
+                f.until.map(ts).unwrap_or_else(|| "9999".into())
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        // An empty period: a span no rowid is in.
+        Ok(Some((lo.unwrap_or(1), hi.unwrap_or(0))))
     }
 
     /// For an amount range without a period or text: whether walking the invoices newest first is
@@ -1406,22 +1427,14 @@ impl Ledger {
     }
 }
 
-/// The days of a period after which a counterparty search is driven by the index rather than by the
-/// date range (a quarter: beyond it, the period holds too many invoices to scan them all).
-const SCAN_PERIOD_DAYS: i64 = 92;
-
 /// Whether a search should be driven by the counterparty index (and with which MATCH): there is a
-/// text the index holds, and no period short enough to scan.
+/// text the index holds. A period then narrows the index's rowids (see [`Ledger::list`]).
 fn index_drives(f: &Filter) -> Option<search::Plan> {
     if f.without_index {
         return None;
     }
     let q = f.text.as_deref().map(str::trim).filter(|q| !q.is_empty())?;
-    let plan = search::plan(q)?;
-    match (f.from, f.until) {
-        (Some(a), Some(b)) if (b - a).num_days() <= SCAN_PERIOD_DAYS => None,
-        _ => Some(plan),
-    }
+    search::plan(q)
 }
 
 /// How a history query is driven: which index SQLite walks first (see `Ledger::list`).
@@ -1429,8 +1442,9 @@ enum Drive {
     /// SQLite's own choice (the date index for a period, the amount index for an exact amount).
     Planner,
     /// The counterparty index, newest first (FTS5 hands out rowids in descending order lazily) up
-    /// to the page's end. Invoice ids grow with creation time, so this is newest first too.
-    Counterparty(search::Plan),
+    /// to the page's end, within the period's id span when there is a period (FTS5 seeks to a
+    /// rowid range). Invoice ids grow with creation time, so this is newest first too.
+    Counterparty(search::Plan, Option<(i64, i64)>),
     /// The invoices newest first, checking a wide amount range on each (the amount index left
     /// alone), up to the page's end: fewer rows than sorting the whole range.
     NewestFirst,
@@ -1455,7 +1469,7 @@ fn filter_sql_driven(
 ) -> (String, Vec<rusqlite::types::Value>) {
     let (wh, args) = filter_conditions(f, drive);
     let (from, order) = match drive {
-        Drive::Counterparty(plan) => (
+        Drive::Counterparty(plan, _) => (
             format!("{} s CROSS JOIN invoices i ON i.id = s.rowid", plan.table()),
             "s.rowid DESC",
         ),
@@ -1492,12 +1506,16 @@ fn filter_conditions(f: &Filter, drive: &Drive) -> (Vec<String>, Vec<rusqlite::t
         args.push(v);
         wh.push(cond.replace('?', &format!("?{}", args.len())));
     };
-    if let Drive::Counterparty(plan) = drive {
+    if let Drive::Counterparty(plan, span) = drive {
         push(
             &format!("s.{} MATCH ?", plan.table()),
             V::Text(plan.query().to_string()),
             &mut wh,
         );
+        if let Some((lo, hi)) = span {
+            push("s.rowid >= ?", V::Integer(*lo), &mut wh);
+            push("s.rowid <= ?", V::Integer(*hi), &mut wh);
+        }
     }
     if let Some(t) = f.from {
         push("i.created_at >= ?", V::Text(ts(t)), &mut wh);

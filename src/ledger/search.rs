@@ -3,7 +3,8 @@
 //!
 //! Two contentless FTS5 tables (only the index is stored):
 //! - `invoice_search3`, FTS5's **trigram** tokenizer over all the text: a query of three or more
-//!   characters is a substring match there (e-mail addresses, invoice numbers, longer names);
+//!   characters needs a few of its trigrams there (e-mail addresses, invoice numbers, longer names;
+//!   see [`plan`]);
 //! - `invoice_search`, the **non-ASCII characters one per token** (`山 田 太 郎`): Japanese names are
 //!   often two characters (山田), too short for trigrams, so a one- or two-character query becomes a
 //!   **phrase** of its characters (`"山 田"`), which FTS5 matches only where the tokens are adjacent:
@@ -86,13 +87,40 @@ impl Plan {
     }
 }
 
+/// Trigrams a long query is narrowed by: reading every trigram's posting list costs more than
+/// checking the few extra candidates a handful of them let through.
+const MAX_TRIGRAMS: usize = 4;
+
 /// The index plan for a search text, or `None` when the index cannot help (then only the `LIKE`).
+///
+/// Three or more characters: the AND of up to [`MAX_TRIGRAMS`] of the text's trigrams — the first,
+/// the last, and evenly spaced ones between (the ends of an e-mail or a name are usually its rarest
+/// parts: digits, `@`, a given name). Every invoice holding the text holds them all, so the
+/// candidates are a superset of the matches, and the `LIKE` decides (results are the full scan's).
 pub fn plan(q: &str) -> Option<Plan> {
-    let f: String = q.trim().chars().map(fold).collect();
-    if f.chars().count() >= 3 {
-        // A trigram phrase is the substring; `"` is escaped by doubling.
-        return Some(Plan::Trigram(format!("\"{}\"", f.replace('"', "\"\""))));
+    let f: Vec<char> = q.trim().chars().map(fold).collect();
+    if f.len() >= 3 {
+        let n = f.len() - 2; // trigrams at 0..n
+        let picks: Vec<usize> = if n <= MAX_TRIGRAMS {
+            (0..n).collect()
+        } else {
+            let mut p: Vec<usize> = (0..MAX_TRIGRAMS)
+                .map(|k| k * (n - 1) / (MAX_TRIGRAMS - 1))
+                .collect();
+            p.dedup();
+            p
+        };
+        let terms: Vec<String> = picks
+            .into_iter()
+            .map(|i| {
+                let t: String = f[i..i + 3].iter().collect();
+                // A quoted FTS5 string; `"` is escaped by doubling.
+                format!("\"{}\"", t.replace('"', "\"\""))
+            })
+            .collect();
+        return Some(Plan::Trigram(terms.join(" AND ")));
     }
+    let f: String = f.into_iter().collect();
     let chars: Vec<String> = f
         .chars()
         .filter(|c| !c.is_ascii() && is_token_char(*c))
@@ -172,9 +200,22 @@ mod tests {
     fn plans_follow_the_query_length() {
         assert_eq!(plan("山田"), Some(Plan::Unigram("\"山 田\"".into())));
         assert_eq!(plan("田"), Some(Plan::Unigram("\"田\"".into())));
-        assert_eq!(plan(" ＴＡＲＯ "), Some(Plan::Trigram("\"taro\"".into())));
-        assert_eq!(plan("山田太郎"), Some(Plan::Trigram("\"山田太郎\"".into())));
+        assert_eq!(
+            plan(" ＴＡＲＯ "),
+            Some(Plan::Trigram("\"tar\" AND \"aro\"".into()))
+        );
+        assert_eq!(
+            plan("山田太郎"),
+            Some(Plan::Trigram("\"山田太\" AND \"田太郎\"".into()))
+        );
         assert_eq!(plan("a\"b"), Some(Plan::Trigram("\"a\"\"b\"".into())));
+        // A long text: the first, the last and evenly spaced trigrams, four at most.
+        assert_eq!(
+            plan("hina.yamada82@"),
+            Some(Plan::Trigram(
+                "\"hin\" AND \"a.y\" AND \"mad\" AND \"82@\"".into()
+            ))
+        );
         assert_eq!(plan("ab"), None);
         assert_eq!(plan("@"), None);
     }
