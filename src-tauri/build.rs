@@ -22,6 +22,8 @@ fn reji_desktop_commands() -> &'static [&'static str] {
         "unwatch_invoice",
         "sync_now",
         "today_view",
+        "close_day",
+        "save_close",
         "refresh_invoice",
         "cancel_invoice",
         "retry_invoice",

@@ -426,6 +426,8 @@ pub struct TodayView {
     /// Sales (tax included) paid in each shop-local hour, 0–23.
     pub by_hour: Vec<i64>,
     pub hour_chart_svg: String,
+    /// When the day was closed (日計表 stored; its records locked), if it was.
+    pub closed_at: Option<String>,
 }
 
 impl TodayView {
@@ -444,6 +446,7 @@ impl TodayView {
             summary,
             by_hour,
             hour_chart_svg,
+            closed_at: None,
         }
     }
 }

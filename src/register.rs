@@ -1234,22 +1234,36 @@ impl Register {
         Ok((close, new))
     }
 
-    /// The "today" panel of a day (default today, shop-local): its figures so far and sales by hour.
+    /// A shop-local day given as `YYYY-MM-DD` (`field` names it in errors), or today.
+    fn day(&self, date: Option<&str>, field: &str) -> Result<NaiveDate> {
+        match date.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| Error::bad(field, format!("{d:?} is not a date in YYYY-MM-DD form"))),
+            None => Ok(self.now().with_timezone(&self.settings.tz).date_naive()),
+        }
+    }
+
+    /// The "today" panel of a day (default today, shop-local): its figures so far (or as closed),
+    /// sales by hour, and when the day was closed.
     pub fn today(&self, date: Option<&str>) -> Result<crate::display::TodayView> {
-        let now = self.now();
-        let day = match date.map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                Error::bad("date", format!("{d:?} is not a date in YYYY-MM-DD form"))
-            })?,
-            None => now.with_timezone(&self.settings.tz).date_naive(),
+        let day = self.day(date, "date")?;
+        let closed = self.ledger.daily_close(day)?;
+        let summary = match &closed {
+            Some(c) => c.clone(),
+            None => self.ledger.day_summary(day, self.now())?,
         };
-        let summary = self.ledger.day_summary(day, now)?;
         let paid = self.ledger.paid_during(day)?;
-        Ok(crate::display::TodayView::new(
-            summary,
-            &paid,
-            self.settings.tz,
-        ))
+        let mut v = crate::display::TodayView::new(summary, &paid, self.settings.tz);
+        v.closed_at = closed.map(|c| c.closed_at);
+        Ok(v)
+    }
+
+    /// A day's stored close (日計表), for its PDF or CSV: not found while the day is open.
+    pub fn stored_close(&self, date: Option<&str>) -> Result<crate::ledger::DailyClose> {
+        let day = self.day(date, "date")?;
+        self.ledger
+            .daily_close(day)?
+            .ok_or_else(|| Error::NotFound(format!("a close of {day} (the day is not closed yet)")))
     }
 
     // ---- receipts -----------------------------------------------------------------------------

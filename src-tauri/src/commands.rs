@@ -193,6 +193,64 @@ pub async fn today_view(
     Ok(state.register.lock().await.today(date.as_deref())?)
 }
 
+/// A day's close (日計表) and whether this call closed it (`false`: it was closed before).
+#[derive(Debug, Serialize)]
+pub struct CloseResult {
+    pub close: reji::ledger::DailyClose,
+    pub newly_closed: bool,
+}
+
+/// Closes a day (default today): stores its 日計表 and locks its records (they can then only be
+/// corrected by new entries). Closing a closed day returns the stored close.
+#[tauri::command]
+pub async fn close_day(state: State<'_, AppState>, date: Option<String>) -> CmdResult<CloseResult> {
+    let (close, newly_closed) = state
+        .register
+        .lock()
+        .await
+        .close_day(given(date).as_deref())?;
+    Ok(CloseResult {
+        close,
+        newly_closed,
+    })
+}
+
+/// Saves a closed day's 日計表 as `pdf` (A4, the receipt template, Japanese font embedded) or `csv`
+/// (UTF-8 with BOM), atomically.
+#[tauri::command]
+pub async fn save_close(
+    state: State<'_, AppState>,
+    date: Option<String>,
+    path: String,
+    format: String,
+) -> CmdResult<()> {
+    let bad =
+        |field: &str, e: String| -> CommandError { reji::register::Error::bad(field, e).into() };
+    let (close, shop) = {
+        let reg = state.register.lock().await;
+        (
+            reg.stored_close(given(date).as_deref())?,
+            reg.settings().shop_details(),
+        )
+    };
+    let bytes = match format.as_str() {
+        "csv" => reji::export::close_csv(&close).into_bytes(),
+        "pdf" => {
+            let font =
+                reji::receipt::pdf::PdfFont::load().map_err(|e| bad("pdf", e.to_string()))?;
+            let blocks = reji::receipt::close_layout(&close, &shop);
+            reji::receipt::pdf::render(&blocks, reji::receipt::html::Paper::A4, &font)
+                .map_err(|e| bad("pdf", e.to_string()))?
+        }
+        other => return Err(bad("format", format!("{other:?} must be pdf or csv"))),
+    };
+    reji::export::write_atomically(std::path::Path::new(&path), |w| {
+        use std::io::Write;
+        w.write_all(&bytes).map_err(reji::export::ExportError::Io)
+    })
+    .map_err(|e| bad("path", format!("{path}: {e}")))
+}
+
 /// The QR is gone: the invoice goes back to the tracker's slow lane.
 #[tauri::command]
 pub async fn unwatch_invoice(state: State<'_, AppState>, number: String) -> CmdResult<()> {

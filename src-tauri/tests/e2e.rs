@@ -456,6 +456,25 @@ fn demo_sale_paid_and_konbini_instructions() {
         assert_eq!(body["customer_name"], "ﾔﾏﾀﾞ ﾀﾛｳ", "{body}");
         assert_eq!(body["account_number"], "0123456", "{body}");
 
+        // The daily close (日計表) from the history's today panel, then its PDF.
+        s.click("#tab-history").await;
+        s.click("#close-day").await;
+        s.click("#confirm-yes").await;
+        s.wait("#close-pdf", Duration::from_secs(20)).await;
+        let state = s.text("#close-state").await;
+        assert!(state.contains("締め済み"), "{state}");
+        s.screenshot("daily-close").await;
+        let pdf = data.path().join("close.pdf");
+        let script = format!(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.core.invoke('save_close', {{ date: null, path: {path}, format: 'pdf' }})
+               .then(() => done('ok'), (e) => done(e));",
+            path = serde_json::to_string(pdf.to_str().unwrap()).unwrap()
+        );
+        let saved = s.run_async(&script).await;
+        assert_eq!(saved, "ok", "{saved}");
+        assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+
         // Export: the command the export screen runs after the save dialog (a native dialog that
         // WebDriver cannot drive), with progress through a Tauri channel; the file is written.
         let csv = data.path().join("e2e-export.csv");

@@ -496,7 +496,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 );
             }
             if let Some(path) = csv {
-                let text = output::close_csv(&close);
+                let text = reji::export::close_csv(&close);
                 reji::export::write_atomically(&path, |w| {
                     use std::io::Write;
                     w.write_all(text.as_bytes())

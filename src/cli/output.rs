@@ -397,36 +397,3 @@ pub fn close(json: bool, c: &reji::ledger::DailyClose) {
     );
     println!("  closed at        {}", c.closed_at);
 }
-
-/// The close as CSV (UTF-8 with BOM, CRLF): one line per figure.
-pub fn close_csv(c: &reji::ledger::DailyClose) -> String {
-    let mut lines = vec!["business_date,section,key,count,amount,tax".to_string()];
-    let d = &c.business_date;
-    lines.push(format!(
-        "{d},sales,total,{},{},",
-        c.sales_count, c.sales_total
-    ));
-    for r in &c.per_rate {
-        let rate = if r.rate == 0 {
-            "exempt".to_string()
-        } else {
-            format!("{}%", r.rate)
-        };
-        lines.push(format!("{d},rate,{rate},,{},{}", r.gross, r.tax));
-    }
-    for m in &c.per_method {
-        lines.push(format!("{d},method,{},{},{},", m.method, m.count, m.total));
-    }
-    lines.push(format!(
-        "{d},refunds,total,{},{},",
-        c.refunds_count, c.refunds_total
-    ));
-    lines.push(format!(
-        "{d},awaiting_payment,total,{},{},",
-        c.pending_count, c.pending_total
-    ));
-    for (s, n) in &c.created_by_status {
-        lines.push(format!("{d},created,{s},{n},,"));
-    }
-    format!("\u{feff}{}\r\n", lines.join("\r\n"))
-}

@@ -14,6 +14,7 @@
 
 mod atomic;
 mod cell;
+mod close;
 mod from_ledger;
 pub mod journal;
 
@@ -25,6 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use atomic::{write_atomically, write_spooled};
+pub use close::close_csv;
 pub use from_ledger::export_ledger;
 pub use from_ledger::{export_ledger_reporting, PROGRESS_EVERY};
 

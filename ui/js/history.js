@@ -11,6 +11,9 @@ const METHODS = ["credit_card", "paypay", "konbini", "bank_transfer", "pay_easy"
 
 export function init() {
   $("#history-more").addEventListener("click", () => search(true));
+  $("#close-day").addEventListener("click", closeDay);
+  $("#close-pdf").addEventListener("click", () => saveClose("pdf"));
+  $("#close-csv").addEventListener("click", () => saveClose("csv"));
   $("#history-form").addEventListener("submit", (e) => {
     e.preventDefault();
     search();
@@ -63,6 +66,38 @@ function num(v) {
   return s === "" ? null : Number(s);
 }
 
+let todayDate = null;
+
+/** 日計表: closes the day (after a confirmation: its records are locked), then offers its PDF / CSV. */
+async function closeDay() {
+  if (!(await confirmAction(t("close.confirm", { date: todayDate ?? "" }), t("close.button")))) return;
+  try {
+    await call("close_day", { date: todayDate });
+    toast(t("close.done"));
+    renderToday();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function saveClose(format) {
+  let path;
+  try {
+    path = await call("plugin:dialog|save", {
+      options: { defaultPath: `日計表-${todayDate}.${format}`, filters: [{ name: format.toUpperCase(), extensions: [format] }] },
+    });
+  } catch (e) {
+    return showError(e);
+  }
+  if (!path) return;
+  try {
+    await call("save_close", { date: todayDate, path, format });
+    toast(t("close.saved", { path }));
+  } catch (e) {
+    showError(e);
+  }
+}
+
 /** Today's total, sales by hour (the core's SVG) and by payment method. */
 async function renderToday() {
   let v;
@@ -78,6 +113,12 @@ async function renderToday() {
     n: s.sales_count, refunds: yen(s.refunds_total), pending: yen(s.pending_total), pending_n: s.pending_count,
   });
   putSvg($("#today-hours"), v.hour_chart_svg, t("today.by_hour"));
+  todayDate = s.business_date;
+  const closed = !!v.closed_at;
+  $("#close-day").hidden = closed;
+  $("#close-pdf").hidden = !closed;
+  $("#close-csv").hidden = !closed;
+  $("#close-state").textContent = closed ? t("close.closed", { at: dateTime(v.closed_at) }) : "";
   const max = Math.max(1, ...s.per_method.map((m) => m.total));
   $("#today-methods").replaceChildren(...s.per_method.map((m) =>
     h("li", {},
