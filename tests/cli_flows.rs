@@ -78,6 +78,14 @@ async fn konbini_is_authorized_then_captured_days_later() {
         text.contains("konbini payment") && text.contains("seven-eleven"),
         "{text}"
     );
+    let created = text
+        .lines()
+        .find(|l| l.contains("created"))
+        .unwrap_or_else(|| panic!("no history line: {text}"));
+    assert!(
+        created.contains("+09:00"),
+        "history in the shop's time zone: {created}"
+    );
 
     e.ctl.advance_clock(3 * 86_400 - 3600).await.unwrap();
     e.ctl.capture_payment(&s(&v, "payment_id")).await.unwrap();

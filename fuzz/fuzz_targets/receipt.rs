@@ -53,7 +53,9 @@ fuzz_target!(|data: &[u8]| {
     let page = html::page(&r, html::Paper::Roll80);
     let body = &page[page.find("<body").unwrap()..];
     assert!(!body.contains("<script"));
-    if data[2] % 16 == 0 {
+    // The PDF (a 6 MB font subset per render: ~100× slower than the rest) for about one input in
+    // 4 096, so the text and HTML renderers and the refund split get the bulk of the executions.
+    if data[2] == 0 && data[3] < 16 {
         if let Some(font) = font() {
             let out = pdf::render(&r.layout(), html::Paper::Roll80, font).unwrap();
             assert!(out.starts_with(b"%PDF-"));

@@ -127,6 +127,10 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
     instructions(v);
     if let Some(evs) = events {
         println!("  history");
+        // In the shop's time zone, like every other time shown (the offset of the invoice's own time).
+        let offset = chrono::DateTime::parse_from_rfc3339(&v.created_at)
+            .map(|t| *t.offset())
+            .unwrap_or_else(|_| chrono::FixedOffset::east_opt(0).expect("UTC"));
         for e in evs {
             let mv = match (&e.from_status, &e.to_status) {
                 (Some(f), Some(t)) => format!("{f} → {t}"),
@@ -135,7 +139,8 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
             };
             println!(
                 "    {}  {:<8} {mv}  ({})",
-                e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                e.at.with_timezone(&offset)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
                 e.kind,
                 e.cause
             );
