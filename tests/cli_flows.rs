@@ -748,3 +748,31 @@ async fn the_shops_payment_methods_and_locale_are_the_defaults_of_a_sale() {
     assert!(body.get("payment_types").is_none(), "{body}");
     assert!(body.get("default_locale").is_none(), "{body}");
 }
+
+/// When the change feed cannot be read (an API without it, or one failing), `sync` still brings every
+/// waiting invoice up to date, one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_falls_back_to_one_by_one_when_the_feed_fails() {
+    let e = env().await;
+    let v = e
+        .charge(&["--amount", "2000", "--methods", "konbini"])
+        .await;
+    let inv = s(&v, "invoice_number");
+    e.ctl
+        .pay(&s(&v, "session_id"), "konbini", Some("lawson"))
+        .await
+        .unwrap();
+    let v = e.show(&inv).await;
+    e.ctl.capture_payment(&s(&v, "payment_id")).await.unwrap();
+    e.reji(&["settings", "feed", "events"]).await.ok();
+    e.fault("status_500", |f| {
+        f.count = Some(100);
+        f.path_prefix = Some("/api/v1/events".into());
+    })
+    .await;
+    let r = e.reji(&["sync"]).await.ok().json();
+    assert_eq!(r["feed"], "one_by_one", "{r}");
+    assert_eq!(r["changed"], 1, "{r}");
+    let list = e.reji(&["list"]).await.ok().json();
+    assert_eq!(list[0]["status"], "paid", "{list}");
+}

@@ -545,44 +545,67 @@ pub async fn sync(
         (r.client_handle()?, r.ledger().open_invoices()?)
     };
     let mut one_by_one = Vec::new();
-    let mut awaiting = false;
+    let mut waiting = Vec::new();
     {
         let r = reg.lock().await;
         for inv in &open {
             if inv.status == InvoiceStatus::AwaitingPayment
                 && r.ledger().unanswered_requests(inv.id)?.is_empty()
             {
-                awaiting = true;
+                waiting.push(inv.clone());
             } else {
                 one_by_one.push(inv.clone());
             }
         }
     }
-    let errors = reg.lock().await.refresh_each(&one_by_one).await?;
+    let mut errors = reg.lock().await.refresh_each(&one_by_one).await?;
     let now = reg.lock().await.clock().now();
+    let (feed, requests) =
+        match sync_feed_pass(&client, reg, mode, overlap, now, !waiting.is_empty()).await {
+            Ok((used, requests)) => (used, requests),
+            Err(e) if e.is_auth() => return Err(e.into()),
+            Err(_) => {
+                // The feed could not be read (an API without it, a network failure mid-page): the
+                // waiting invoices one by one instead, so a sync never leaves them behind.
+                errors.extend(reg.lock().await.refresh_each(&waiting).await?);
+                ("one_by_one".to_string(), 0)
+            }
+        };
+    let mut report = reg.lock().await.sync_report(&open, errors)?;
+    report.feed = Some(feed);
+    report.feed_requests = requests;
+    Ok(report)
+}
+
+/// The feed part of [`sync`]: which feeds ran (`events`, `list`, `events+list`) and their requests.
+async fn sync_feed_pass(
+    client: &Client,
+    reg: &Mutex<Register>,
+    mode: FeedMode,
+    overlap: chrono::Duration,
+    now: chrono::DateTime<chrono::Utc>,
+    something_waits: bool,
+) -> Result<(String, u32), feed::FeedError> {
     let mut used: Vec<&str> = Vec::new();
     let mut requests = 0;
     let mut list_needed = mode == FeedMode::List;
     if mode != FeedMode::List {
-        match feed::events_pass(&client, reg, overlap, now).await {
+        match feed::events_pass(client, reg, overlap, now).await {
             Ok(out) => {
                 used.push(FeedKind::Events.as_str());
                 requests += out.requests;
-                list_needed = mode == FeedMode::Auto && awaiting && out.returned == 0;
+                list_needed = mode == FeedMode::Auto && something_waits && out.returned == 0;
             }
-            Err(e) if e.is_auth() || mode == FeedMode::Events => return Err(e.into()),
+            Err(e) if e.is_auth() || mode == FeedMode::Events => return Err(e),
             Err(_) => list_needed = true,
         }
     }
     if list_needed {
-        let out = feed::list_pass(&client, reg, overlap, now).await?;
+        let out = feed::list_pass(client, reg, overlap, now).await?;
         used.push(FeedKind::List.as_str());
         requests += out.requests;
     }
-    let mut report = reg.lock().await.sync_report(&open, errors)?;
-    report.feed = Some(used.join("+"));
-    report.feed_requests = requests;
-    Ok(report)
+    Ok((used.join("+"), requests))
 }
 
 fn merge(mut a: feed::PassOutcome, b: feed::PassOutcome) -> feed::PassOutcome {
