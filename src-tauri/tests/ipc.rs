@@ -295,3 +295,57 @@ fn the_tracker_publishes_changes_and_konbini_paid_later_to_the_staff_window() {
     assert_eq!(paid["amount"], 864);
     rt.block_on(tracker.stop());
 }
+
+#[test]
+fn the_day_closes_from_the_app_and_its_report_saves_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Register::new(
+        Ledger::open(&dir.path().join("c.sqlite")).unwrap(),
+        None,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let app = app(reg);
+    let staff = window(&app, "staff");
+    let before = invoke(&staff, "today_view", json!({ "date": null })).unwrap();
+    assert!(before["closed_at"].is_null());
+    assert!(before["hour_chart_svg"]
+        .as_str()
+        .unwrap()
+        .starts_with("<svg"));
+    // Not closed yet: nothing to save.
+    let csv = dir.path().join("close.csv");
+    let e = invoke(
+        &staff,
+        "save_close",
+        json!({ "date": null, "path": csv.to_str().unwrap(), "format": "csv" }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+    let c = invoke(&staff, "close_day", json!({ "date": null })).unwrap();
+    assert_eq!(c["newly_closed"], true);
+    let again = invoke(&staff, "close_day", json!({ "date": null })).unwrap();
+    assert_eq!(again["newly_closed"], false);
+    let after = invoke(&staff, "today_view", json!({ "date": null })).unwrap();
+    assert!(after["closed_at"].is_string(), "{after}");
+    invoke(
+        &staff,
+        "save_close",
+        json!({ "date": null, "path": csv.to_str().unwrap(), "format": "csv" }),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.starts_with('\u{feff}') && text.contains(",sales,total,0,0,"),
+        "{text}"
+    );
+    let e = invoke(
+        &staff,
+        "save_close",
+        json!({ "date": null, "path": csv.to_str().unwrap(), "format": "docx" }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "bad_input");
+    // The customer display cannot close anything.
+    assert!(invoke(&window(&app, "customer"), "close_day", json!({})).is_err());
+}
