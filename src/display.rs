@@ -284,6 +284,7 @@ mod tests {
             },
             items: vec![],
             refund_requests: vec![],
+            refundable: 0,
             unanswered_requests: 0,
         }
     }
@@ -393,21 +394,8 @@ impl RefundView {
                     .to_string(),
             })
             .collect();
-        let pending: i64 = requests
-            .iter()
-            .filter(|r| r.status == "pending")
-            .map(|r| r.amount)
-            .sum();
-        let can_refund = matches!(
-            v.status,
-            InvoiceStatus::Paid | InvoiceStatus::PartiallyRefunded | InvoiceStatus::NeedsReview
-        );
         RefundView {
-            refundable: if can_refund {
-                (v.amount - v.refunded_amount - pending).max(0)
-            } else {
-                0
-            },
+            refundable: v.refundable,
             needs_bank_account: v
                 .payment_method
                 .as_deref()

@@ -47,6 +47,13 @@ pub enum Error {
     DayClosed(String),
 }
 
+/// Writing an export or a report file (the file helpers of `export` take the caller's error type).
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Export(crate::export::ExportError::Io(e))
+    }
+}
+
 impl From<LedgerError> for Error {
     fn from(e: LedgerError) -> Self {
         match e {
@@ -415,6 +422,8 @@ pub struct InvoiceView {
     pub customer: Customer,
     pub items: Vec<LineItem>,
     pub refund_requests: Vec<Value>,
+    /// What `refund` would accept at most now (0 when the invoice cannot be refunded).
+    pub refundable: i64,
     /// Set when a create request still has no answer (`reji sync` finishes it).
     pub unanswered_requests: usize,
 }
@@ -1062,10 +1071,7 @@ impl Register {
         }
         self.refresh(inv.id).await?;
         let inv = self.ledger.invoice_by_id(inv.id)?;
-        if !matches!(
-            inv.status,
-            InvoiceStatus::Paid | InvoiceStatus::PartiallyRefunded | InvoiceStatus::NeedsReview
-        ) {
+        if !inv.status.can_refund() {
             return Err(Error::NotAllowed {
                 invoice: inv.number.to_string(),
                 status: inv.status,
@@ -1081,7 +1087,7 @@ impl Register {
                 status: inv.status,
                 action: "refund",
             })?;
-        let left = p.amount - p.refunded() - p.requests_total("pending");
+        let left = p.refundable();
         if left <= 0 {
             return Err(Error::NotAllowed {
                 invoice: inv.number.to_string(),
@@ -1588,6 +1594,9 @@ impl Register {
             customer: inv.customer.clone(),
             items: self.ledger.line_items(invoice_id)?,
             refund_requests: p.map(|p| p.refund_requests.clone()).unwrap_or_default(),
+            refundable: p
+                .filter(|_| inv.status.can_refund())
+                .map_or(0, |p| p.refundable()),
             unanswered_requests: self.ledger.unanswered_requests(invoice_id)?.len(),
         })
     }
@@ -1595,26 +1604,6 @@ impl Register {
     pub fn events(&self, key: &str) -> Result<Vec<crate::ledger::EventRecord>> {
         let inv = self.ledger.find_invoice(key)?;
         Ok(self.ledger.events(inv.id)?)
-    }
-
-    /// Writes the CSV export of the filtered invoices to the file `path`, atomically (an existing
-    /// file is replaced only when the whole export succeeded). Returns the number of rows.
-    pub fn export_to_file(
-        &self,
-        q: &ListQuery,
-        opts: &crate::export::ExportOptions,
-        path: &std::path::Path,
-    ) -> Result<u64> {
-        self.filter(q)?;
-        let mut n = 0;
-        crate::export::write_atomically(path, |w| {
-            n = self.export(q, opts, w).map_err(|e| match e {
-                Error::Export(x) => x,
-                other => crate::export::ExportError::Io(std::io::Error::other(other.to_string())),
-            })?;
-            Ok(())
-        })?;
-        Ok(n)
     }
 
     /// Prepares an export that runs on a connection of its own ([`ExportJob::run`]), so a long
@@ -1677,12 +1666,8 @@ impl ExportJob {
                 &self.opts,
                 w,
                 &mut |done| progress(done, total.max(done)),
-            )
-            .map_err(|e| match Error::from(e) {
-                Error::Export(x) => x,
-                other => crate::export::ExportError::Io(std::io::Error::other(other.to_string())),
-            })?;
-            Ok(())
+            )?;
+            Ok::<_, Error>(())
         })?;
         Ok(n)
     }
@@ -2066,16 +2051,22 @@ mod tests {
     }
 
     #[test]
-    fn export_to_file_writes_the_csv_atomically() {
-        let reg = register();
+    fn an_export_job_writes_the_csv_atomically() {
         let dir = tempfile::tempdir().unwrap();
+        let reg = Register::new(
+            Ledger::open(&dir.path().join("l.sqlite")).unwrap(),
+            None,
+            Arc::new(SystemClock),
+        )
+        .unwrap();
         let path = dir.path().join("out.csv");
         let n = reg
-            .export_to_file(
+            .export_job(
                 &ListQuery::default(),
                 &crate::export::ExportOptions::default(),
-                &path,
             )
+            .unwrap()
+            .run(&path, |_, _| {})
             .unwrap();
         assert_eq!(n, 0);
         assert!(std::fs::read(&path).unwrap().starts_with(b"\xEF\xBB\xBF"));
@@ -2083,11 +2074,17 @@ mod tests {
             from: Some("yesterday".into()),
             ..Default::default()
         };
-        let e = reg
-            .export_to_file(&bad, &Default::default(), &dir.path().join("x.csv"))
-            .unwrap_err();
+        let e = reg.export_job(&bad, &Default::default()).unwrap_err();
         assert_eq!(e.code(), "bad_input");
         assert!(!dir.path().join("x.csv").exists());
+        // An in-memory ledger has no file to read from on another connection.
+        assert_eq!(
+            register()
+                .export_job(&ListQuery::default(), &Default::default())
+                .unwrap_err()
+                .code(),
+            "ledger"
+        );
     }
 
     #[test]

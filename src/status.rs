@@ -68,6 +68,17 @@ impl InvoiceStatus {
     pub fn has_receipt(self) -> bool {
         matches!(self, Paid | PartiallyRefunded | Refunded)
     }
+
+    /// A move that is money arriving for a sale that was waiting at a konbini, bank or Pay-easy
+    /// (the owner is told: nobody is looking at that sale any more).
+    pub fn is_paid_later(from: InvoiceStatus, to: InvoiceStatus) -> bool {
+        from == AwaitingPayment && to.is_captured()
+    }
+
+    /// Money was captured and not all of it refunded: a refund (or refund request) may be made.
+    pub fn can_refund(self) -> bool {
+        matches!(self, Paid | PartiallyRefunded | NeedsReview)
+    }
 }
 
 impl fmt::Display for InvoiceStatus {

@@ -6,6 +6,50 @@ mod common;
 use common::*;
 use serde_json::Value;
 
+/// A customer's bank account for a konbini refund request.
+const BANK: [&str; 10] = [
+    "--bank-name",
+    "みずほ銀行",
+    "--branch-number",
+    "123",
+    "--account-type",
+    "futsu",
+    "--account-number",
+    "0123456",
+    "--holder-kana",
+    "ヤマダ タロウ",
+];
+
+/// A konbini sale authorized at Lawson, then paid there (captured at the fake; Reji has not looked
+/// since): `(invoice number, payment id)`.
+async fn paid_konbini(e: &Env, amount: &str) -> (String, String) {
+    let v = e
+        .charge(&["--amount", amount, "--methods", "konbini"])
+        .await;
+    let inv = s(&v, "invoice_number");
+    e.ctl
+        .pay(&s(&v, "session_id"), "konbini", Some("lawson"))
+        .await
+        .unwrap();
+    let pid = s(&e.show(&inv).await, "payment_id");
+    e.ctl.capture_payment(&pid).await.unwrap();
+    (inv, pid)
+}
+
+/// The body of the last POST Reji stored (and sent).
+fn last_request_body(e: &Env) -> Value {
+    let body: String = e
+        .ledger()
+        .connection()
+        .query_row(
+            "SELECT body FROM api_requests ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    serde_json::from_str(&body).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn card_sale_is_paid_at_once() {
     let e = env().await;
@@ -233,16 +277,7 @@ async fn full_and_partial_refunds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn konbini_refund_needs_a_bank_account() {
     let e = env().await;
-    let v = e
-        .charge(&["--amount", "3000", "--methods", "konbini"])
-        .await;
-    let inv = s(&v, "invoice_number");
-    e.ctl
-        .pay(&s(&v, "session_id"), "konbini", Some("lawson"))
-        .await
-        .unwrap();
-    let p = e.show(&inv).await;
-    e.ctl.capture_payment(&s(&p, "payment_id")).await.unwrap();
+    let (inv, pid) = paid_konbini(&e, "3000").await;
     assert_eq!(s(&e.show(&inv).await, "status"), "paid");
     let r = e.reji(&["refund", &inv]).await;
     assert_eq!(r.code, 2);
@@ -251,24 +286,15 @@ async fn konbini_refund_needs_a_bank_account() {
         "{}",
         r.stderr
     );
-    let r = e
-        .reji(&[
-            "refund",
-            &inv,
-            "--bank-name",
-            "みずほ銀行",
-            "--branch-number",
-            "123",
-            "--account-type",
-            "futsu",
-            "--account-number",
-            "0123456",
-            "--holder-kana",
-            "ヤマダ タロウ",
-        ])
-        .await
-        .ok()
-        .json();
+    let refund = |extra: &[&'static str]| -> Vec<String> {
+        ["refund", inv.as_str()]
+            .iter()
+            .chain(extra)
+            .chain(&BANK)
+            .map(|a| a.to_string())
+            .collect()
+    };
+    let r = e.reji_owned(&refund(&[])).await.ok().json();
     assert_eq!(
         s(&r, "status"),
         "paid",
@@ -277,35 +303,16 @@ async fn konbini_refund_needs_a_bank_account() {
     let reqs = r["refund_requests"].as_array().unwrap();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0]["status"], "pending");
-    let bank = [
-        "--bank-name",
-        "みずほ銀行",
-        "--branch-number",
-        "123",
-        "--account-type",
-        "futsu",
-        "--account-number",
-        "0123456",
-        "--holder-kana",
-        "ヤマダ タロウ",
-    ];
-    let with = |extra: &[&str]| {
-        let mut a = vec!["refund", inv.as_str()];
-        a.extend_from_slice(extra);
-        a.extend_from_slice(&bank);
-        a.into_iter().map(String::from).collect::<Vec<_>>()
-    };
     // All 3000 is requested: nothing is left to request while it is pending.
-    let args = with(&["--amount", "1"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_eq!(e.reji(&args).await.code, 4);
+    assert_eq!(e.reji_owned(&refund(&["--amount", "1"])).await.code, 4);
     // KOMOJU rejects it: the whole amount can be requested again, for 1000 this time.
-    let pid = s(&r, "payment_id");
     let rid = reqs[0]["id"].as_str().unwrap().to_string();
     e.ctl.reject_refund_request(&pid, &rid).await.unwrap();
-    let args = with(&["--amount", "1000"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = e.reji(&args).await.ok().json();
+    let r = e
+        .reji_owned(&refund(&["--amount", "1000"]))
+        .await
+        .ok()
+        .json();
     let rid = r["refund_requests"]
         .as_array()
         .unwrap()
@@ -323,9 +330,7 @@ async fn konbini_refund_needs_a_bank_account() {
     let v = e.show(&inv).await;
     assert_eq!(s(&v, "status"), "partially_refunded");
     assert_eq!(v["refunded_amount"], 1000);
-    let args = with(&["--amount", "2001"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = e.reji(&args).await;
+    let r = e.reji_owned(&refund(&["--amount", "2001"])).await;
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("refundable 2000"), "{}", r.stderr);
 }
@@ -693,16 +698,7 @@ async fn the_shops_payment_methods_and_locale_are_the_defaults_of_a_sale() {
     );
     assert_eq!(e.reji(&["settings", "locale", "fr"]).await.code, 2);
     e.charge(&["--amount", "500"]).await;
-    let body = e
-        .ledger()
-        .connection()
-        .query_row(
-            "SELECT body FROM api_requests ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .unwrap();
-    let body: Value = serde_json::from_str(&body).unwrap();
+    let body = last_request_body(&e);
     assert_eq!(
         body["payment_types"],
         serde_json::json!(["paypay", "konbini"]),
@@ -719,32 +715,14 @@ async fn the_shops_payment_methods_and_locale_are_the_defaults_of_a_sale() {
         "ja",
     ])
     .await;
-    let body = e
-        .ledger()
-        .connection()
-        .query_row(
-            "SELECT body FROM api_requests ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .unwrap();
-    let body: Value = serde_json::from_str(&body).unwrap();
+    let body = last_request_body(&e);
     assert_eq!(body["payment_types"], serde_json::json!(["credit_card"]));
     assert_eq!(body["default_locale"], "ja");
     // Cleared: KOMOJU's defaults again.
     e.reji(&["settings", "payment_methods", ""]).await.ok();
     e.reji(&["settings", "locale", ""]).await.ok();
     e.charge(&["--amount", "500"]).await;
-    let body = e
-        .ledger()
-        .connection()
-        .query_row(
-            "SELECT body FROM api_requests ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .unwrap();
-    let body: Value = serde_json::from_str(&body).unwrap();
+    let body = last_request_body(&e);
     assert!(body.get("payment_types").is_none(), "{body}");
     assert!(body.get("default_locale").is_none(), "{body}");
 }
@@ -754,16 +732,7 @@ async fn the_shops_payment_methods_and_locale_are_the_defaults_of_a_sale() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_falls_back_to_one_by_one_when_the_feed_fails() {
     let e = env().await;
-    let v = e
-        .charge(&["--amount", "2000", "--methods", "konbini"])
-        .await;
-    let inv = s(&v, "invoice_number");
-    e.ctl
-        .pay(&s(&v, "session_id"), "konbini", Some("lawson"))
-        .await
-        .unwrap();
-    let v = e.show(&inv).await;
-    e.ctl.capture_payment(&s(&v, "payment_id")).await.unwrap();
+    paid_konbini(&e, "2000").await;
     e.reji(&["settings", "feed", "events"]).await.ok();
     e.fault("status_500", |f| {
         f.count = Some(100);

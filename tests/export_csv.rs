@@ -432,7 +432,7 @@ fn write_atomically_replaces_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("invoices.csv");
     fs::write(&path, "old").unwrap();
-    write_atomically(&path, |w| {
+    write_atomically::<ExportError>(&path, |w| {
         let mut ex = CsvExporter::new(w, &opts(Encoding::Utf8))?;
         ex.write_row(&row(1))?;
         ex.finish()?;
@@ -455,7 +455,7 @@ fn write_atomically_keeps_old_file_on_error() {
     fs::write(&path, "old contents").unwrap();
     let mut bad = row(2);
     bad.customer_name = Some("😀".into());
-    let err = write_atomically(&path, |w| {
+    let err = write_atomically::<ExportError>(&path, |w| {
         let mut ex = CsvExporter::new(w, &opts(Encoding::Cp932))?;
         ex.write_row(&row(1))?;
         ex.write_row(&bad)?;
@@ -473,7 +473,10 @@ fn write_atomically_keeps_old_file_on_error() {
 
     // Also when there was no file before.
     let new = dir.path().join("new.csv");
-    assert!(write_atomically(&new, |_| Err(io::Error::other("disk full").into())).is_err());
+    assert!(
+        write_atomically::<ExportError>(&new, |_| Err(io::Error::other("disk full").into()))
+            .is_err()
+    );
     assert!(!new.exists());
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
 }
@@ -484,7 +487,7 @@ fn write_atomically_cleans_up_on_panic() {
     let path = dir.path().join("x.csv");
     let p = path.clone();
     let res = std::panic::catch_unwind(move || {
-        let _ = write_atomically(&p, |w| {
+        let _ = write_atomically::<ExportError>(&p, |w| {
             w.write_all(b"partial").unwrap();
             panic!("boom");
         });

@@ -244,11 +244,9 @@ pub async fn save_close(
         }
         other => return Err(bad("format", format!("{other:?} must be pdf or csv"))),
     };
-    reji::export::write_atomically(std::path::Path::new(&path), |w| {
-        use std::io::Write;
-        w.write_all(&bytes).map_err(reji::export::ExportError::Io)
-    })
-    .map_err(|e| bad("path", format!("{path}: {e}")))
+    use std::io::Write;
+    reji::export::write_atomically(std::path::Path::new(&path), |w| w.write_all(&bytes))
+        .map_err(|e| bad("path", format!("{path}: {e}")))
 }
 
 /// The QR is gone: the invoice goes back to the tracker's slow lane.

@@ -44,7 +44,7 @@ pub fn paid_later(
     to: InvoiceStatus,
     screen: &ChargeScreen,
 ) -> Option<PaidLater> {
-    (from == InvoiceStatus::AwaitingPayment && to.is_captured()).then(|| PaidLater {
+    InvoiceStatus::is_paid_later(from, to).then(|| PaidLater {
         invoice_number: screen.invoice_number.clone(),
         amount: screen.amount,
         currency: screen.currency.clone(),

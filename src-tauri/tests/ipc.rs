@@ -61,6 +61,21 @@ fn invoke(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Valu
     .map(|b| b.deserialize::<Value>().unwrap())
 }
 
+/// A fake KOMOJU on loopback and a register on `ledger` that talks to it.
+fn fake_register(ledger: Ledger) -> (FakeKomoju, Register) {
+    let fake = tauri::async_runtime::handle()
+        .block_on(FakeKomoju::start(FakeConfig::default()))
+        .unwrap();
+    let client = Client::new(
+        &fake.api_base(),
+        fake.secret_key().parse().unwrap(),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    let reg = Register::new(ledger, Some(client), Arc::new(SystemClock)).unwrap();
+    (fake, reg)
+}
+
 fn offline_register() -> Register {
     Register::new(
         Ledger::open_in_memory().unwrap(),
@@ -144,21 +159,7 @@ fn the_customer_display_cannot_call_commands() {
 #[test]
 fn charge_shows_a_qr_and_refresh_sees_the_payment() {
     let rt = tauri::async_runtime::handle();
-    let fake = rt
-        .block_on(FakeKomoju::start(FakeConfig::default()))
-        .unwrap();
-    let client = Client::new(
-        &fake.api_base(),
-        fake.secret_key().parse().unwrap(),
-        RetryPolicy::default(),
-    )
-    .unwrap();
-    let reg = Register::new(
-        Ledger::open_in_memory().unwrap(),
-        Some(client),
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let (fake, reg) = fake_register(Ledger::open_in_memory().unwrap());
     let app = app(reg);
     let staff = window(&app, "staff");
     let s = invoke(
@@ -226,22 +227,8 @@ fn wait_event(
 fn the_tracker_publishes_changes_and_konbini_paid_later_to_the_staff_window() {
     use tauri::Listener;
     let rt = tauri::async_runtime::handle();
-    let fake = rt
-        .block_on(FakeKomoju::start(FakeConfig::default()))
-        .unwrap();
-    let client = Client::new(
-        &fake.api_base(),
-        fake.secret_key().parse().unwrap(),
-        RetryPolicy::default(),
-    )
-    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let reg = Register::new(
-        Ledger::open(&dir.path().join("t.sqlite")).unwrap(),
-        Some(client),
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let (fake, reg) = fake_register(Ledger::open(&dir.path().join("t.sqlite")).unwrap());
     let app = app(reg);
     let staff = window(&app, "staff");
     let (tx, rx) = std::sync::mpsc::channel::<Value>();

@@ -496,12 +496,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 );
             }
             if let Some(path) = csv {
-                let text = reji::export::close_csv(&close);
-                reji::export::write_atomically(&path, |w| {
-                    use std::io::Write;
-                    w.write_all(text.as_bytes())
-                        .map_err(reji::export::ExportError::Io)
-                })?;
+                write_file("--csv", &path, reji::export::close_csv(&close).as_bytes())?;
             }
             if let (Some(path), Some(font)) = (&pdf, &font) {
                 let blocks = reji::receipt::close_layout(&close, &reg.settings().shop_details());
@@ -635,12 +630,12 @@ fn check_out_dir(path: &std::path::Path) -> Result<(), Error> {
 
 /// An export to `--out` that failed: a problem with the data (an unmappable character) keeps its
 /// own message; a file-system problem names `--out` and the path.
-fn out_error(path: &std::path::Path, e: reji::export::ExportError) -> Error {
+fn out_error(path: &std::path::Path, e: Error) -> Error {
     match e {
-        reji::export::ExportError::Io(io) => {
+        Error::Export(reji::export::ExportError::Io(io)) => {
             Error::bad("--out", format!("cannot write {}: {io}", path.display()))
         }
-        other => Error::Export(other),
+        other => other,
     }
 }
 
@@ -655,11 +650,9 @@ fn pdf_font(wanted: bool) -> Result<Option<reji::receipt::pdf::PdfFont>, Error> 
 
 /// Writes a file the user named with `flag`, atomically; a failure names the flag and the path.
 fn write_file(flag: &str, path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
-    reji::export::write_atomically(path, |w| {
-        use std::io::Write;
-        w.write_all(bytes).map_err(reji::export::ExportError::Io)
-    })
-    .map_err(|e| Error::bad(flag, format!("{}: {e}", path.display())))
+    use std::io::Write;
+    reji::export::write_atomically(path, |w| w.write_all(bytes))
+        .map_err(|e| Error::bad(flag, format!("{}: {e}", path.display())))
 }
 
 fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
@@ -907,12 +900,7 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
     if journal {
         return export_journal(ctx, &reg, &q, &a, encoding);
     }
-    let export = |w: &mut std::io::BufWriter<std::fs::File>| {
-        reg.export(&q, &opts, w).map_err(|e| match e {
-            Error::Export(x) => x,
-            other => reji::export::ExportError::Io(std::io::Error::other(other.to_string())),
-        })
-    };
+    let export = |w: &mut std::io::BufWriter<std::fs::File>| reg.export(&q, &opts, w);
     let rows = match &a.out {
         Some(path) => {
             check_out_dir(path)?;

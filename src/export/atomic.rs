@@ -6,19 +6,17 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::ExportError;
-
 /// Writes `path` atomically.
 ///
 /// `f` writes into a temporary file created in the same directory as `path`
 /// (`.<name>.<pid>-<n>.tmp`). When `f` succeeds the data is flushed, fsynced and the temporary
 /// file renamed over `path` (then the directory is fsynced, on Unix). When `f` fails — or
 /// panics, or flushing fails — the temporary file is removed and an existing `path` is left
-/// untouched.
-pub fn write_atomically(
+/// untouched. The error type is the caller's (any that an I/O error converts into).
+pub fn write_atomically<E: From<io::Error>>(
     path: &Path,
-    f: impl FnOnce(&mut BufWriter<File>) -> Result<(), ExportError>,
-) -> Result<(), ExportError> {
+    f: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+) -> Result<(), E> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -49,11 +47,11 @@ pub fn write_atomically(
 /// Writes to `out` only what `f` wrote completely: `f` writes into a temporary file (in the
 /// system's temp directory, removed afterwards), which is copied to `out` when `f` succeeds. A
 /// failure leaves `out` untouched (no half a CSV on standard output before an error message).
-/// Memory stays flat however large the output.
-pub fn write_spooled<T>(
+/// Memory stays flat however large the output. The error type is the caller's, as above.
+pub fn write_spooled<T, E: From<io::Error>>(
     mut out: impl io::Write,
-    f: impl FnOnce(&mut BufWriter<File>) -> Result<T, ExportError>,
-) -> Result<T, ExportError> {
+    f: impl FnOnce(&mut BufWriter<File>) -> Result<T, E>,
+) -> Result<T, E> {
     use std::io::Seek;
     let (file, tmp) = create_temp(&std::env::temp_dir(), std::ffi::OsStr::new("reji-export"))?;
     let _guard = RemoveOnDrop(Some(tmp));

@@ -69,17 +69,7 @@ impl Ledger {
              FROM invoices WHERE paid_at >= ?1 AND paid_at < ?2
                AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')",
                 params![f, u],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
-                },
+                |r| r.try_into(),
             )?;
         let mut per_method = Vec::new();
         {

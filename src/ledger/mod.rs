@@ -164,6 +164,15 @@ impl PaymentRecord {
     pub fn refunded(&self) -> i64 {
         self.amount_refunded.max(self.requests_total("completed"))
     }
+
+    /// What can still be refunded: a captured payment less what was refunded and what is requested
+    /// and still pending; 0 for any other payment.
+    pub fn refundable(&self) -> i64 {
+        if self.status != "captured" {
+            return 0;
+        }
+        (self.amount - self.refunded() - self.requests_total("pending")).max(0)
+    }
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -1326,16 +1335,7 @@ type EventRow = (
 );
 
 fn event_row_raw(r: &Row<'_>) -> rusqlite::Result<EventRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
+    r.try_into()
 }
 
 /// What `reji verify` found.

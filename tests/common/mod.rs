@@ -82,6 +82,12 @@ impl Env {
         self.cmd(&all).output().await.expect("reji runs").into()
     }
 
+    /// [`Env::reji`] with owned arguments.
+    pub async fn reji_owned(&self, args: &[String]) -> Run {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.reji(&args).await
+    }
+
     pub async fn charge(&self, args: &[&str]) -> Value {
         let mut all = vec!["charge"];
         all.extend_from_slice(args);
