@@ -185,22 +185,7 @@ impl Client {
     }
 
     pub async fn list_payments(&self, q: &PaymentQuery) -> Result<List<Payment>, KomojuError> {
-        let mut params: Vec<(&str, String)> = vec![
-            ("page", q.page.max(1).to_string()),
-            ("per_page", q.per_page.clamp(1, PER_PAGE).to_string()),
-        ];
-        if let Some(t) = q.start_time {
-            params.push((
-                "start_time",
-                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ));
-        }
-        if let Some(t) = q.end_time {
-            params.push((
-                "end_time",
-                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ));
-        }
+        let mut params = window_params(q.page, q.per_page, q.start_time, q.end_time);
         if let Some(s) = &q.status {
             params.push(("status", s.clone()));
         }
@@ -253,22 +238,7 @@ impl Client {
     // ---- events ---------------------------------------------------------------------------
 
     pub async fn list_events(&self, q: &EventQuery) -> Result<List<Event>, KomojuError> {
-        let mut params: Vec<(&str, String)> = vec![
-            ("page", q.page.max(1).to_string()),
-            ("per_page", q.per_page.clamp(1, PER_PAGE).to_string()),
-        ];
-        if let Some(t) = q.start_time {
-            params.push((
-                "start_time",
-                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ));
-        }
-        if let Some(t) = q.end_time {
-            params.push((
-                "end_time",
-                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ));
-        }
+        let params = window_params(q.page, q.per_page, q.start_time, q.end_time);
         self.get("/events", &params).await
     }
 
@@ -539,6 +509,26 @@ pub struct EventQuery {
     pub end_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// The query of a list endpoint: its page (from 1), page size (1..=PER_PAGE) and time window (RFC 3339,
+/// whole seconds, UTC).
+fn window_params(
+    page: u32,
+    per_page: u32,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    end: Option<chrono::DateTime<chrono::Utc>>,
+) -> Vec<(&'static str, String)> {
+    let mut params = vec![
+        ("page", page.max(1).to_string()),
+        ("per_page", per_page.clamp(1, PER_PAGE).to_string()),
+    ];
+    for (name, t) in [("start_time", start), ("end_time", end)] {
+        if let Some(t) = t {
+            params.push((name, t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+        }
+    }
+    params
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,6 +566,25 @@ mod tests {
         assert_eq!(e.code(), Some("not_refundable"));
         let e = api_error(StatusCode::UNAUTHORIZED, b"<html>");
         assert!(e.is_auth());
+    }
+
+    #[test]
+    fn list_queries_clamp_the_page_and_send_whole_utc_seconds() {
+        use chrono::TimeZone;
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 29, 10, 0, 5)
+            .unwrap();
+        assert_eq!(
+            window_params(0, 500, Some(t), None),
+            vec![
+                ("page", "1".to_string()),
+                ("per_page", "100".to_string()),
+                ("start_time", "2026-11-29T10:00:05Z".to_string()),
+            ]
+        );
+        let p = window_params(3, 0, None, Some(t + chrono::Duration::milliseconds(250)));
+        assert_eq!(p[1], ("per_page", "1".to_string()));
+        assert_eq!(p[2], ("end_time", "2026-11-29T10:00:05Z".to_string()));
     }
 
     #[test]
