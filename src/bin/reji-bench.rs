@@ -121,6 +121,7 @@ struct Sizes {
     ledger_writes: usize,
     concurrency: Duration,
     qr_calls: usize,
+    pdf_calls: usize,
 }
 
 impl Sizes {
@@ -133,6 +134,7 @@ impl Sizes {
                 ledger_writes: 300,
                 concurrency: Duration::from_secs(2),
                 qr_calls: 50,
+                pdf_calls: 12,
             }
         } else {
             Sizes {
@@ -142,6 +144,7 @@ impl Sizes {
                 ledger_writes: 5_000,
                 concurrency: Duration::from_secs(10),
                 qr_calls: 2_000,
+                pdf_calls: 500,
             }
         }
     }
@@ -1562,7 +1565,7 @@ fn bench_pdf(sizes: &Sizes) -> Res<Vec<Row>> {
     };
     let r = bench_receipt()?;
     let layout = r.layout();
-    let n = sizes.qr_calls / 4;
+    let n = sizes.pdf_calls;
     // The floor: a PDF holding one word in the same font (font subset, compression, file).
     let one_word = vec![reji::receipt::Block::Title {
         text: "領収書".into(),
