@@ -9,9 +9,9 @@ use crate::kana;
 use crate::keychain::KeyError;
 use crate::komoju::{Client, KomojuError, Payment, PaymentStatus, PaymentType, Session};
 use crate::ledger::{
-    Attempt, Filter, InvoiceRecord, Ledger, LedgerError, Move, MoveFacts, PaymentRecord,
+    ApiRequest, Attempt, Filter, InvoiceRecord, Ledger, LedgerError, Move, MoveFacts, PaymentRecord,
 };
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::status::{derive, Expectation, InvoiceStatus, MoveKind};
 use crate::tax::{PriceMode, Rounding, TaxRate};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -436,6 +436,9 @@ pub struct Register {
     client_error: Option<KeyError>,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    /// What staff should be told beside a use case's result (e.g. "the refund sent before the crash
+    /// went through; nothing new was sent"). Taken by the caller with `take_notices`.
+    notices: Vec<String>,
 }
 
 impl Register {
@@ -447,7 +450,34 @@ impl Register {
             client_error: None,
             clock,
             settings,
+            notices: Vec::new(),
         })
+    }
+
+    /// Messages for staff gathered since the last call (printed by the CLI on stderr).
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    fn notice(&mut self, message: String) {
+        self.notices.push(message);
+    }
+
+    /// Refreshes an invoice after replaying the POSTs an earlier, interrupted run stored but never
+    /// saw answered (with their original idempotency keys, so KOMOJU runs each once). Returns those
+    /// KOMOJU has now accepted: a use case repeated after a crash counts them instead of sending a
+    /// second request.
+    async fn refresh_settling(&mut self, invoice_id: i64) -> Result<Vec<ApiRequest>> {
+        let interrupted = self.ledger.unanswered_requests(invoice_id)?;
+        self.refresh(invoice_id).await?;
+        let mut settled = Vec::new();
+        for r in interrupted {
+            let r = self.ledger.request_by_id(r.id)?;
+            if r.outcome.as_deref() == Some("ok") {
+                settled.push(r);
+            }
+        }
+        Ok(settled)
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -515,6 +545,11 @@ impl Register {
             None => self.settings.expires_in,
         };
         self.client()?;
+        if let Err(e) = self.reconcile_after_restore().await {
+            self.notice(format!(
+                "could not check KOMOJU's payments after the restore ({e}); the next command tries again"
+            ));
+        }
         let now = self.now();
         let today = now.with_timezone(&self.settings.tz).date_naive();
         if self.ledger.daily_close(today)?.is_some() {
@@ -611,37 +646,197 @@ impl Register {
     }
 
     /// POSTs an attempt's stored create request and records the answer. A definitive refusal ends
-    /// the attempt (the invoice is cancelled); a lost answer leaves it for `sync`.
+    /// the attempt (the invoice is cancelled); a lost answer leaves it for `sync`. A refusal because
+    /// KOMOJU already knows the order number (a ledger restored from an older backup issued it
+    /// again) renumbers the invoice, as long as no customer has seen it, and sends again.
     async fn send_create(&mut self, inv: &InvoiceRecord, attempt: &Attempt) -> Result<()> {
         let client = self.client()?.clone();
-        let r = &attempt.request;
-        match client.create_session(&r.idempotency_key, &r.body).await {
-            Ok(session) => {
-                self.ledger
-                    .record_session(attempt.id, &session, inv.expires_in)?;
-                self.ledger.complete_request(r.id, "ok", self.now())?;
-                self.apply_session(inv.id, &session).await?;
-                Ok(())
-            }
-            Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+        let (mut inv, mut attempt) = (inv.clone(), attempt.clone());
+        let mut renumbered = 0;
+        loop {
+            let r = attempt.request.clone();
+            let e = match client.create_session(&r.idempotency_key, &r.body).await {
+                Ok(session) => {
+                    self.ledger
+                        .record_session(attempt.id, &session, inv.expires_in)?;
+                    self.ledger.complete_request(r.id, "ok", self.now())?;
+                    self.apply_session(inv.id, &session).await?;
+                    if renumbered > 0 {
+                        self.notice(format!(
+                            "{}: KOMOJU already knew {renumbered} number(s) before it (the ledger was restored from an older backup); this sale took the next free number",
+                            inv.number
+                        ));
+                    }
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            if order_number_taken(&e) && attempt.attempt == 1 && renumbered < MAX_RENUMBER {
                 let now = self.now();
-                self.ledger.complete_request(
-                    r.id,
-                    &format!("refused: {}", e.code().unwrap_or("")),
-                    now,
-                )?;
-                self.ledger.transition(
-                    inv.id,
-                    InvoiceStatus::Cancelled,
-                    MoveKind::Komoju,
-                    &format!("komoju:create_refused:{}", e.code().unwrap_or("")),
-                    &MoveFacts::default(),
-                    now,
-                )?;
-                Err(e.into())
+                let year = crate::ledger::shop_year(now, self.settings.tz);
+                let (draft, amount, methods, locale, expires_in) = self.redraft(&inv)?;
+                let ledger_id = self.ledger.ledger_id().to_string();
+                let next = self
+                    .ledger
+                    .renumber_unshown(inv.id, now, year, |num, eon| {
+                        session_body(
+                            &draft,
+                            amount,
+                            num,
+                            eon,
+                            &ledger_id,
+                            1,
+                            &methods,
+                            locale.as_deref(),
+                            expires_in,
+                        )
+                    })?;
+                if let Some((i, a)) = next {
+                    (inv, attempt) = (i, a);
+                    renumbered += 1;
+                    continue;
+                }
             }
-            Err(e) => Err(e.into()),
+            return match e {
+                e @ KomojuError::Api { .. } if !e.is_auth() => {
+                    self.create_refused(&inv, r.id, e).await
+                }
+                e => Err(e.into()),
+            };
         }
+    }
+
+    /// The draft, amount and options an invoice was charged with (to build a request body again).
+    #[allow(clippy::type_complexity)]
+    fn redraft(
+        &self,
+        inv: &InvoiceRecord,
+    ) -> Result<(Draft, i64, Vec<String>, Option<String>, u32)> {
+        let draft = Draft {
+            currency: inv
+                .currency
+                .parse()
+                .map_err(|_| Error::Ledger(LedgerError::Corrupt(inv.currency.clone())))?,
+            lines: self.ledger.line_items(inv.id)?,
+            customer: inv.customer.clone(),
+            price_mode: inv.price_mode.parse().unwrap_or_default(),
+            rounding: inv.rounding.parse().unwrap_or_default(),
+        };
+        Ok((
+            draft,
+            inv.amount,
+            inv.methods.clone(),
+            inv.locale.clone(),
+            inv.expires_in,
+        ))
+    }
+
+    /// A definitive refusal of a session create: the request is closed and the attempt ends.
+    async fn create_refused(
+        &mut self,
+        inv: &InvoiceRecord,
+        request_id: i64,
+        e: KomojuError,
+    ) -> Result<()> {
+        let now = self.now();
+        self.ledger.complete_request(
+            request_id,
+            &format!("refused: {}", e.code().unwrap_or("")),
+            now,
+        )?;
+        self.ledger.transition(
+            inv.id,
+            InvoiceStatus::Cancelled,
+            MoveKind::Komoju,
+            &format!("komoju:create_refused:{}", e.code().unwrap_or("")),
+            &MoveFacts::default(),
+            now,
+        )?;
+        Err(e.into())
+    }
+
+    // ---- after a restore ----------------------------------------------------------------------
+
+    /// After `reji restore` (see `ledger::restore`), once, when a KOMOJU key is at hand: lists
+    /// KOMOJU's payments since the restored ledger's newest invoice, moves the invoice counters past
+    /// every number of this ledger KOMOJU knows, and brings back the sales the ledger lacks (made
+    /// after the backup). Says what it did in the notices. Without a key it waits for a command
+    /// that has one.
+    pub async fn reconcile_after_restore(&mut self) -> Result<()> {
+        let Some(since) = self
+            .ledger
+            .meta(crate::ledger::RESTORE_RECONCILE_KEY)?
+            .filter(|v| !v.is_empty())
+        else {
+            return Ok(());
+        };
+        let Ok(client) = self.client().cloned() else {
+            return Ok(());
+        };
+        let since = crate::komoju::parse_time(&since).unwrap_or_else(|| self.now());
+        let prefix = format!("{}-", self.ledger.ledger_id());
+        let (mut moved, mut recovered) = (false, Vec::new());
+        let mut page = 1;
+        loop {
+            let list = client
+                .list_payments(&crate::komoju::PaymentQuery {
+                    page,
+                    per_page: crate::komoju::PER_PAGE,
+                    // Clocks differ: start a little before the newest invoice.
+                    start_time: Some(since - Duration::hours(1)),
+                    ..Default::default()
+                })
+                .await?;
+            for p in &list.data {
+                let Some((number, attempt)) = p
+                    .external_order_num
+                    .as_deref()
+                    .and_then(|e| e.strip_prefix(&prefix))
+                    .and_then(parse_order_number)
+                else {
+                    continue;
+                };
+                let (year, seq) = number;
+                moved |= self.ledger.counter_at_least(year, seq)?;
+                let number = InvoiceNumber::new(year, seq);
+                let eon =
+                    crate::invoice::external_order_num(self.ledger.ledger_id(), &number, attempt);
+                let now = self.now();
+                if let Some(id) = self
+                    .ledger
+                    .import_recovered(&number, attempt, &eon, p, now)?
+                {
+                    if let Some(sid) = &p.session {
+                        if let Ok(session) = client.get_session(sid).await {
+                            let a = self.ledger.current_attempt(id)?;
+                            self.ledger
+                                .record_session(a.id, &session, DEFAULT_EXPIRES_IN)?;
+                        }
+                    }
+                    self.reconcile(id)?;
+                    recovered.push(number.to_string());
+                }
+            }
+            if !list.has_more(crate::komoju::PER_PAGE) {
+                break;
+            }
+            page += 1;
+        }
+        self.ledger
+            .set_meta(crate::ledger::RESTORE_RECONCILE_KEY, "")?;
+        if !recovered.is_empty() {
+            self.notice(format!(
+                "after the restore, KOMOJU had {} sale(s) the ledger lacked, brought back: {} (one line each at 10 %: check them)",
+                recovered.len(),
+                recovered.join(", ")
+            ));
+        } else if moved {
+            self.notice(
+                "after the restore, invoice numbers continue after the last one KOMOJU knows"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 
     // ---- refresh ------------------------------------------------------------------------------
@@ -935,9 +1130,22 @@ impl Register {
     /// Cancels an unpaid invoice: the open session and any authorized (konbini, bank) payment.
     pub async fn cancel(&mut self, key: &str) -> Result<InvoiceView> {
         use InvoiceStatus::*;
-        let inv = self
-            .refreshed_in(key, &[Pending, Failed, AwaitingPayment], "cancel")
-            .await?;
+        let inv = self.ledger.find_invoice(key)?;
+        let settled = self.refresh_settling(inv.id).await?;
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        if inv.status == Cancelled
+            && settled
+                .iter()
+                .any(|r| matches!(r.kind.as_str(), "cancel_session" | "cancel_payment"))
+        {
+            // The same cancel, repeated after a crash: the first one went through.
+            self.notice(format!(
+                "{}: the cancel sent before the interruption went through; nothing new was sent",
+                inv.number
+            ));
+            return self.view(inv.id);
+        }
+        let inv = self.allowed_in(inv, &[Pending, Failed, AwaitingPayment], "cancel")?;
         let client = self.client()?.clone();
         self.cancel_authorized_payments(inv.id, &client).await?;
         let attempt = self.ledger.current_attempt(inv.id)?;
@@ -968,16 +1176,13 @@ impl Register {
         self.view(inv.id)
     }
 
-    /// Finds an invoice, refreshes it from KOMOJU, and checks that `action` is allowed in its status.
-    async fn refreshed_in(
-        &mut self,
-        key: &str,
+    /// Checks that `action` is allowed in the invoice's status.
+    fn allowed_in(
+        &self,
+        inv: InvoiceRecord,
         allowed: &[InvoiceStatus],
         action: &'static str,
     ) -> Result<InvoiceRecord> {
-        let inv = self.ledger.find_invoice(key)?;
-        self.refresh(inv.id).await?;
-        let inv = self.ledger.invoice_by_id(inv.id)?;
         if !allowed.contains(&inv.status) {
             return Err(Error::NotAllowed {
                 invoice: inv.number.to_string(),
@@ -1069,8 +1274,46 @@ impl Register {
                 ));
             }
         }
-        self.refresh(inv.id).await?;
+        // A refund (or refund request) stored by an earlier run that never saw its answer is replayed
+        // with its own key first, and counts against what is asked now: a repeat after a crash must
+        // not send a second refund.
+        let settled: i64 = self
+            .refresh_settling(inv.id)
+            .await?
+            .iter()
+            .filter(|r| matches!(r.kind.as_str(), "refund" | "refund_request"))
+            .filter_map(|r| serde_json::from_str::<Value>(&r.body).ok()?["amount"].as_i64())
+            .sum();
         let inv = self.ledger.invoice_by_id(inv.id)?;
+        let settled_notice = |number: &InvoiceNumber, sent: i64| {
+            format!(
+                "{number}: a refund of {} sent before the interruption went through{}",
+                Money::jpy(settled),
+                if sent > 0 {
+                    format!("; {} more was sent now", Money::jpy(sent))
+                } else {
+                    "; nothing new was sent".into()
+                }
+            )
+        };
+        let refundable_now = self
+            .ledger
+            .payments(inv.id)?
+            .iter()
+            .filter(|p| p.status == "captured")
+            .map(|p| p.refundable())
+            .max()
+            .unwrap_or(0);
+        let satisfied = match amount {
+            Some(a) => a <= settled,
+            // "All that is left", and the earlier run's refund left nothing.
+            None => !inv.status.can_refund() || refundable_now <= 0,
+        };
+        if settled > 0 && satisfied {
+            let n = inv.number.clone();
+            self.notice(settled_notice(&n, 0));
+            return self.view(inv.id);
+        }
         if !inv.status.can_refund() {
             return Err(Error::NotAllowed {
                 invoice: inv.number.to_string(),
@@ -1095,12 +1338,16 @@ impl Register {
                 action: "refund (nothing left to refund)",
             });
         }
-        let amount = amount.unwrap_or(left);
+        let amount = amount.map(|a| a - settled).unwrap_or(left);
         if amount > left {
             return Err(Error::bad(
                 "--amount",
                 format!("{amount} is more than the refundable {left}"),
             ));
+        }
+        if settled > 0 {
+            let n = inv.number.clone();
+            self.notice(settled_notice(&n, amount));
         }
         let pays_later = p
             .payment_type
@@ -1152,9 +1399,25 @@ impl Register {
     /// earlier attempt's still-authorized payment and still-open session are cancelled first.
     pub async fn retry(&mut self, key: &str) -> Result<InvoiceView> {
         use InvoiceStatus::*;
-        let inv = self
-            .refreshed_in(key, &[Cancelled, Expired, Failed], "retry")
-            .await?;
+        let inv = self.ledger.find_invoice(key)?;
+        let settled = self.refresh_settling(inv.id).await?;
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        let attempts = self.ledger.attempts(inv.id)?;
+        if attempts.len() > 1
+            && settled.iter().any(|r| {
+                r.kind == "create_session" && attempts.last().is_some_and(|a| a.request.id == r.id)
+            })
+            && !matches!(inv.status, Cancelled | Expired | Failed)
+        {
+            // The same retry, repeated after a crash: its new payment page was made then.
+            self.notice(format!(
+                "{}: the retry sent before the interruption went through (attempt {}); no other payment page was made",
+                inv.number,
+                attempts.len()
+            ));
+            return self.view(inv.id);
+        }
+        let inv = self.allowed_in(inv, &[Cancelled, Expired, Failed], "retry")?;
         let client = self.client()?.clone();
         self.cancel_authorized_payments(inv.id, &client).await?;
         let old = self.ledger.current_attempt(inv.id)?;
@@ -1798,6 +2061,44 @@ fn stored_session(a: &Attempt) -> Option<Session> {
 /// The session-create body (stored verbatim before it is sent). Reji sends the tax-inclusive total
 /// as `amount` and no `tax`.
 #[allow(clippy::too_many_arguments)]
+/// `YYYY-NNNNNN` or `YYYY-NNNNNN-K` (attempt K) → ((year, seq), attempt).
+fn parse_order_number(s: &str) -> Option<((i32, u32), u32)> {
+    let mut parts = s.split('-');
+    let (y, n) = (parts.next()?, parts.next()?);
+    let attempt = match parts.next() {
+        Some(k) => k.parse().ok()?,
+        None => 1,
+    };
+    if parts.next().is_some() || y.len() != 4 || n.len() < 6 {
+        return None;
+    }
+    Some(((y.parse().ok()?, n.parse().ok()?), attempt))
+}
+
+/// How many taken order numbers one charge skips before giving up (each costs one request).
+const MAX_RENUMBER: u32 = 500;
+
+/// KOMOJU's refusal of a session whose `external_order_num` another session already has.
+fn order_number_taken(e: &KomojuError) -> bool {
+    let KomojuError::Api {
+        status,
+        param,
+        message,
+        ..
+    } = e
+    else {
+        return false;
+    };
+    let about_order_number = param
+        .as_deref()
+        .is_some_and(|p| p.contains("external_order_num"))
+        || message.contains("external_order_num");
+    (400..500).contains(status)
+        && *status != 401
+        && about_order_number
+        && (message.contains("taken") || message.contains("already"))
+}
+
 fn session_body(
     draft: &Draft,
     amount: i64,

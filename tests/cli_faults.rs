@@ -142,3 +142,158 @@ async fn charge_killed_after_its_post_reached_komoju_then_sync_makes_one_session
     assert_eq!(e.sessions_for(&s(v, "external_order_num")).await, 1);
     assert!(e.stats().await["idempotent_replays"].as_u64().unwrap() >= 1);
 }
+
+/// Runs `reji ARGS` while the fake holds the answers of POSTs to `route_part` for 5 s, and kills it
+/// (SIGKILL) once the POST has reached the fake: a crash after KOMOJU did the work.
+async fn killed_after_post(e: &Env, args: &[&str], route_part: &str) {
+    e.fault("latency", |f| {
+        f.latency_ms = Some(5000);
+        f.path_prefix = Some("/api/v1/payments".into());
+        f.method = Some("POST".into());
+    })
+    .await;
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let mut c = e.cmd(&all);
+    c.env("REJI_HTTP_TIMEOUT_MS", "20000");
+    let mut child = c.spawn().unwrap();
+    let mut waited = 0;
+    loop {
+        let routes = e.stats().await["requests_by_route"].clone();
+        let reached = routes.as_object().is_some_and(|m| {
+            m.iter()
+                .any(|(k, n)| k.contains(route_part) && n.as_u64() > Some(0))
+        });
+        if reached {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 500, "the POST never reached the fake: {routes}");
+    }
+    child.start_kill().unwrap();
+    assert!(!child.wait().await.unwrap().success());
+    e.ctl.clear_faults().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refund_killed_after_its_post_reached_komoju_and_repeated_refunds_once() {
+    let e = env().await;
+    let v = e.charge(&["--amount", "5000"]).await;
+    let inv = s(&v, "invoice_number");
+    e.ctl
+        .pay(&s(&v, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    killed_after_post(&e, &["refund", &inv, "--amount", "1000"], "refund").await;
+
+    // The same refund again: the stored one is settled with its own key, nothing new is sent.
+    let again = e.reji(&["refund", &inv, "--amount", "1000"]).await.ok();
+    assert!(
+        again.stderr.contains("went through") && again.stderr.contains("nothing new was sent"),
+        "says what happened: {}",
+        again.stderr
+    );
+    let r = again.json();
+    assert_eq!(
+        r["refunded_amount"], 1000,
+        "one refund of 1000, not two: {r}"
+    );
+    assert_eq!(s(&r, "status"), "partially_refunded");
+
+    // Asking for 1500 in all after that sends only the 500 still missing.
+    let more = e.reji(&["refund", &inv, "--amount", "1500"]).await.ok();
+    assert_eq!(more.json()["refunded_amount"], 2500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_refund_killed_and_repeated_is_not_refused_and_not_sent_twice() {
+    let e = env().await;
+    let v = e.charge(&["--amount", "3000"]).await;
+    let inv = s(&v, "invoice_number");
+    e.ctl
+        .pay(&s(&v, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    killed_after_post(&e, &["refund", &inv], "refund").await;
+    let again = e.reji(&["refund", &inv]).await.ok();
+    assert!(
+        again.stderr.contains("nothing new was sent"),
+        "{}",
+        again.stderr
+    );
+    let r = again.json();
+    assert_eq!(s(&r, "status"), "refunded");
+    assert_eq!(r["refunded_amount"], 3000);
+    // A third time, with nothing pending any more, is refused as before.
+    assert_eq!(e.reji(&["refund", &inv]).await.code, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refund_request_killed_and_repeated_is_requested_once() {
+    let e = env().await;
+    let v = e
+        .charge(&["--amount", "3000", "--methods", "konbini"])
+        .await;
+    let inv = s(&v, "invoice_number");
+    e.ctl
+        .pay(&s(&v, "session_id"), "konbini", Some("lawson"))
+        .await
+        .unwrap();
+    let pid = s(&e.show(&inv).await, "payment_id");
+    e.ctl.capture_payment(&pid).await.unwrap();
+    let bank = [
+        "--bank-name",
+        "みずほ銀行",
+        "--branch-number",
+        "123",
+        "--account-type",
+        "futsu",
+        "--account-number",
+        "0123456",
+        "--holder-kana",
+        "ヤマダ タロウ",
+    ];
+    let mut args = vec!["refund", inv.as_str(), "--amount", "1000"];
+    args.extend_from_slice(&bank);
+    killed_after_post(&e, &args, "refund_request").await;
+    let again = e.reji(&args).await.ok();
+    assert!(
+        again.stderr.contains("nothing new was sent"),
+        "{}",
+        again.stderr
+    );
+    let reqs = again.json()["refund_requests"].as_array().unwrap().clone();
+    assert_eq!(reqs.len(), 1, "one refund request at KOMOJU: {reqs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_killed_after_its_post_reached_komoju_and_repeated_succeeds() {
+    let e = env().await;
+    let v = e.charge(&["--amount", "2000"]).await;
+    let inv = s(&v, "invoice_number");
+    e.fault("latency", |f| {
+        f.latency_ms = Some(5000);
+        f.path_prefix = Some("/api/v1/sessions".into());
+        f.method = Some("POST".into());
+    })
+    .await;
+    let mut c = e.cmd(&["--json", "cancel", &inv]);
+    c.env("REJI_HTTP_TIMEOUT_MS", "20000");
+    let mut child = c.spawn().unwrap();
+    let mut waited = 0;
+    while !e.stats().await["requests_by_route"]
+        .as_object()
+        .is_some_and(|m| m.keys().any(|k| k.contains("cancel")))
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 500, "the cancel never reached the fake");
+    }
+    child.start_kill().unwrap();
+    assert!(!child.wait().await.unwrap().success());
+    e.ctl.clear_faults().await.unwrap();
+    let again = e.reji(&["cancel", &inv]).await.ok();
+    assert!(again.stderr.contains("went through"), "{}", again.stderr);
+    assert_eq!(s(&again.json(), "status"), "cancelled");
+}

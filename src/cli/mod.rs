@@ -87,7 +87,12 @@ enum Cmd {
     /// Check the event log's hash chain and the SQLite file's integrity.
     Verify,
     /// Replace the ledger with a backup (checked first; the current ledger is backed up before).
+    /// Safe while the app or `reji watch` has the ledger open. Invoice numbers never move back, and
+    /// the next command with a KOMOJU key brings back sales made after the backup.
     Restore { file: PathBuf },
+    /// Repair a ledger whose recorded schema version is behind its tables (every command failing
+    /// with "duplicate column name" after two programs upgraded it at once), then migrate it.
+    Repair,
     /// Show or change a shop setting (time_zone, price_mode, rounding, expires_in, shop_name,
     /// registration_number, shop_address, shop_phone, receipt_footer; "" clears the last four).
     Settings {
@@ -415,8 +420,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let feed = reg.settings().feed;
             let reg = tokio::sync::Mutex::new(reg);
             let overlap = reji::tracker::TrackerConfig::default().overlap;
-            let report = reji::tracker::sync(&reg, feed, overlap).await?;
-            output::sync(ctx.json, &report);
+            let report = reji::tracker::sync(&reg, feed, overlap).await;
+            output::notices(reg.lock().await.take_notices());
+            output::sync(ctx.json, &report?);
             Ok(())
         }
         Cmd::Watch(a) => watch(&ctx, a).await,
@@ -430,6 +436,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Cmd::Cancel { id } => {
             let mut reg = ctx.register(true)?;
             let v = reg.cancel(&id).await?;
+            output::notices(reg.take_notices());
             output::invoice(ctx.json, &v, None);
             Ok(())
         }
@@ -446,6 +453,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             };
             let mut reg = ctx.register(true)?;
             let v = reg.refund(&a.id, amount, &bank).await?;
+            output::notices(reg.take_notices());
             output::invoice(ctx.json, &v, None);
             Ok(())
         }
@@ -465,6 +473,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Cmd::Retry { id } => {
             let mut reg = ctx.register(true)?;
             let v = reg.retry(&id).await?;
+            output::notices(reg.take_notices());
             output::invoice(ctx.json, &v, None);
             output::qr_to_stderr_if_json(ctx.json, v.session_url.as_deref());
             Ok(())
@@ -540,11 +549,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
             reji::ledger::Ledger::check_restorable(&file)
                 .map_err(|e| Error::bad("FILE", e.to_string()))?;
-            let saved = reji::ledger::restore(&ctx.db, &file, chrono::Utc::now())?;
-            output::path_result(ctx.json, "restored", &ctx.db);
-            if let Some(s) = saved {
-                eprintln!("reji: the previous ledger was saved as {}", s.display());
-            }
+            let report = reji::ledger::restore(&ctx.db, &file, chrono::Utc::now())?;
+            output::restored(ctx.json, &ctx.db, &report);
+            Ok(())
+        }
+        Cmd::Repair => {
+            let report = reji::ledger::repair(&ctx.db)?;
+            output::repaired(ctx.json, &ctx.db, &report);
             Ok(())
         }
         Cmd::Settings { key, value } => {
@@ -832,7 +843,9 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
         expires_in: a.expires_in,
     };
     let mut reg = ctx.register(true)?;
-    let mut v = reg.charge(req).await?;
+    let charged = reg.charge(req).await;
+    output::notices(reg.take_notices());
+    let mut v = charged?;
     if !ctx.json {
         output::charge_banner(&v);
     }

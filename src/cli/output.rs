@@ -345,6 +345,66 @@ pub fn path_result(json: bool, what: &str, path: &std::path::Path) {
     }
 }
 
+/// What the core wants staff to know beside a result (stderr; stdout stays one JSON value).
+pub fn notices(notices: Vec<String>) {
+    for n in notices {
+        eprintln!("reji: {n}");
+    }
+}
+
+pub fn restored(json: bool, db: &std::path::Path, r: &reji::ledger::RestoreReport) {
+    if json {
+        print_json(&serde_json::json!({
+            "restored": db,
+            "saved": r.saved,
+            "counters_carried": r.counters_carried.iter().map(|(year, from, to)| {
+                serde_json::json!({"year": year, "from": from, "to": to})
+            }).collect::<Vec<_>>(),
+            "reconcile_since": r.reconcile_since,
+        }));
+        return;
+    }
+    println!("restored: {}", db.display());
+    if let Some(s) = &r.saved {
+        eprintln!("reji: the previous ledger was saved as {}", s.display());
+    }
+    for (year, from, to) in &r.counters_carried {
+        eprintln!(
+            "reji: invoice numbers of {year} continue after {year}-{to:06} (the backup ended at {year}-{from:06}): numbers already issued are never reused"
+        );
+    }
+    eprintln!(
+        "reji: sales made after {} may be missing: the next `reji sync` (or any command that talks to KOMOJU) checks KOMOJU and brings them back",
+        r.reconcile_since.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+}
+
+pub fn repaired(json: bool, db: &std::path::Path, r: &reji::ledger::RepairReport) {
+    if json {
+        print_json(&serde_json::json!({
+            "repaired": db,
+            "recorded_version": r.recorded_version,
+            "found_version": r.found_version,
+            "version": r.version,
+            "integrity": r.integrity,
+        }));
+        return;
+    }
+    println!("repaired: {}", db.display());
+    if r.found_version > r.recorded_version {
+        println!(
+            "  schema version was recorded as {} but the file has the steps up to {}: fixed",
+            r.recorded_version, r.found_version
+        );
+    } else {
+        println!("  schema version {}: nothing to fix", r.recorded_version);
+    }
+    println!(
+        "  now at schema version {}; SQLite integrity check: {}",
+        r.version, r.integrity
+    );
+}
+
 pub fn close(json: bool, c: &reji::ledger::DailyClose) {
     if json {
         print_json(c);

@@ -32,7 +32,18 @@ pub enum LedgerError {
         supported: u32,
     },
     #[error("could not back up the ledger before migrating: {0}")]
+    PreMigrationBackup(String),
+    #[error("backup: {0}")]
     Backup(String),
+    #[error("restore: {0}")]
+    Restore(String),
+    #[error("could not migrate the ledger {path} from schema version {from} to {to}: {detail}; `reji repair` checks which steps the file already has and fixes its recorded version")]
+    Migration {
+        path: String,
+        from: u32,
+        to: u32,
+        detail: String,
+    },
     #[error("could not create the ledger's folder {path}: {detail}")]
     Folder { path: String, detail: String },
     #[error("no invoice {0:?} in the ledger")]
@@ -43,25 +54,43 @@ pub enum LedgerError {
 
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 
-/// Fixed-width UTC timestamps, so text order is time order.
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+/// How long a statement waits for another process's lock before giving up.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long opening a ledger waits for another process's migration of it.
+const MIGRATION_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
-fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.to_utc())
-        .map_err(|_| LedgerError::Corrupt(format!("timestamp {s:?}")))
-}
-
-fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
-    s.map(|s| parse_ts(&s)).transpose()
-}
-
-pub struct Ledger {
-    conn: Connection,
-    path: Option<PathBuf>,
-    ledger_id: String,
+/// The copy of an older ledger taken before migrating it: `<file>.v<N>-<stamp>.bak` beside it.
+/// Called while the migrating connection holds the write lock and has not written yet: a second,
+/// read-only connection (WAL readers are not blocked by the writer) copies the file exactly as it
+/// was before the steps, and only the one process that migrates takes it.
+fn backup_before_migration(path: &Path, from_version: u32) -> Result<()> {
+    let stamp = Utc::now().format("%Y%m%dT%H%M%S");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "reji.sqlite".into());
+    let mut target = path.with_file_name(format!("{name}.v{from_version}-{stamp}.bak"));
+    let mut n = 1;
+    while target.exists() {
+        target = path.with_file_name(format!("{name}.v{from_version}-{stamp}-{n}.bak"));
+        n += 1;
+    }
+    let partial = PathBuf::from(format!("{}.partial", target.display()));
+    let _ = std::fs::remove_file(&partial);
+    let result = (|| -> std::result::Result<(), String> {
+        let reader = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| e.to_string())?;
+        reader.busy_timeout(BUSY_WAIT).map_err(|e| e.to_string())?;
+        reader
+            .execute("VACUUM INTO ?1", params![partial.to_string_lossy()])
+            .map_err(|e| e.to_string())?;
+        drop(reader);
+        std::fs::rename(&partial, &target).map_err(|e| e.to_string())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result.map_err(|e| LedgerError::PreMigrationBackup(format!("{}: {e}", target.display())))
 }
 
 impl std::fmt::Debug for Ledger {
@@ -270,21 +299,31 @@ impl Ledger {
             })?;
         }
         let conn = Connection::open(path)?;
-        Self::setup(conn, Some(path.to_path_buf()), schema::LATEST)
+        Self::setup(conn, Some(path.to_path_buf()), schema::LATEST, true)
     }
 
     pub fn open_in_memory() -> Result<Ledger> {
-        Self::setup(Connection::open_in_memory()?, None, schema::LATEST)
+        Self::setup(Connection::open_in_memory()?, None, schema::LATEST, false)
     }
 
     /// Opens a file migrated only up to `version` (tests of migrations from older schemas).
     #[doc(hidden)]
     pub fn open_at_version(path: &Path, version: u32) -> Result<Ledger> {
-        Self::setup(Connection::open(path)?, Some(path.to_path_buf()), version)
+        Self::setup(
+            Connection::open(path)?,
+            Some(path.to_path_buf()),
+            version,
+            true,
+        )
     }
 
-    fn setup(conn: Connection, path: Option<PathBuf>, target: u32) -> Result<Ledger> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    fn setup(
+        conn: Connection,
+        path: Option<PathBuf>,
+        target: u32,
+        backup_first: bool,
+    ) -> Result<Ledger> {
+        conn.busy_timeout(BUSY_WAIT)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         if path.is_some() {
             let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -295,7 +334,7 @@ impl Ledger {
             path,
             ledger_id: String::new(),
         };
-        ledger.migrate(target)?;
+        ledger.migrate(target, backup_first)?;
         ledger.ledger_id = ledger.ensure_ledger_id()?;
         Ok(ledger)
     }
@@ -306,64 +345,87 @@ impl Ledger {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    fn migrate(&mut self, target: u32) -> Result<()> {
+    fn newer_schema(&self, found: u32) -> LedgerError {
+        LedgerError::NewerSchema {
+            path: self.display_path(),
+            found,
+            supported: schema::LATEST,
+        }
+    }
+
+    fn display_path(&self) -> String {
+        self.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| ":memory:".into())
+    }
+
+    /// Brings the schema to `target`. Several processes may open an old ledger at once (the app and
+    /// `reji watch` after an upgrade): the whole migration is one exclusive transaction that reads the
+    /// version again under the lock and skips what another process already did, so steps run once,
+    /// the backup before them is taken once, and the version only ever moves forward.
+    fn migrate(&mut self, target: u32, backup_first: bool) -> Result<()> {
         let current = self.schema_version()?;
         if current > schema::LATEST {
+            return Err(self.newer_schema(current));
+        }
+        if current >= target {
+            return Ok(());
+        }
+        // Waiting for another process's migration (a backup and a search-index rebuild of a large
+        // ledger) may take longer than the usual busy wait.
+        self.conn.busy_timeout(MIGRATION_WAIT)?;
+        let result = self.migrate_locked(target, backup_first);
+        self.conn.busy_timeout(BUSY_WAIT)?;
+        result
+    }
+
+    fn migrate_locked(&mut self, target: u32, backup_first: bool) -> Result<()> {
+        let path = self.path.clone().filter(|_| backup_first);
+        let display = self.display_path();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current > schema::LATEST {
             return Err(LedgerError::NewerSchema {
-                path: self
-                    .path
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
+                path: display,
                 found: current,
                 supported: schema::LATEST,
             });
         }
         if current >= target {
+            // Another process migrated while this one waited for the lock.
             return Ok(());
         }
         if current > 0 {
-            self.backup_before_migration(current)?;
+            if let Some(path) = &path {
+                backup_before_migration(path, current)?;
+            }
         }
         for v in current..target {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Exclusive)?;
-            tx.execute_batch(schema::MIGRATIONS[v as usize])?;
-            if v + 1 == 3 {
-                backfill_hashes(&tx)?;
-            }
-            if v + 1 == 5 {
-                search::rebuild(&tx)?;
-            }
-            if let Some(sql) = schema::after(v + 1) {
-                tx.execute_batch(sql)?;
-            }
-            tx.pragma_update(None, "user_version", v + 1)?;
-            tx.commit()?;
+            let step = || -> Result<()> {
+                tx.execute_batch(schema::MIGRATIONS[v as usize])?;
+                if v + 1 == 3 {
+                    backfill_hashes(&tx)?;
+                }
+                if v + 1 == 5 {
+                    search::rebuild(&tx)?;
+                }
+                if let Some(sql) = schema::after(v + 1) {
+                    tx.execute_batch(sql)?;
+                }
+                Ok(())
+            };
+            step().map_err(|e| LedgerError::Migration {
+                path: display.clone(),
+                from: v,
+                to: v + 1,
+                detail: e.to_string(),
+            })?;
         }
-        Ok(())
-    }
-
-    /// `VACUUM INTO` a sibling file: a consistent copy even with WAL.
-    fn backup_before_migration(&self, from_version: u32) -> Result<()> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        let stamp = Utc::now().format("%Y%m%dT%H%M%S");
-        let name = format!(
-            "{}.v{from_version}-{stamp}.bak",
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "reji.sqlite".into())
-        );
-        let target = path.with_file_name(name);
-        if target.exists() {
-            return Ok(());
-        }
-        self.conn
-            .execute("VACUUM INTO ?1", params![target.to_string_lossy()])
-            .map_err(|e| LedgerError::Backup(e.to_string()))?;
+        tx.pragma_update(None, "user_version", target)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -766,7 +828,7 @@ impl Ledger {
         self.request_by_id(self.conn.last_insert_rowid())
     }
 
-    fn request_by_id(&self, id: i64) -> Result<ApiRequest> {
+    pub fn request_by_id(&self, id: i64) -> Result<ApiRequest> {
         self.conn.query_row(
             "SELECT id, invoice_id, kind, path, idempotency_key, body, created_at, completed_at, outcome
              FROM api_requests WHERE id = ?1",
@@ -1814,6 +1876,231 @@ impl Ledger {
     }
 }
 
+/// After a restore: numbers KOMOJU already knows are never issued again.
+impl Ledger {
+    /// Moves the year's counter to at least `seq` (never back). Returns whether it moved.
+    pub fn counter_at_least(&self, year: i32, seq: u32) -> Result<bool> {
+        let n = self.conn.execute(
+            "INSERT INTO invoice_counters(year, last) VALUES (?1, ?2)
+             ON CONFLICT(year) DO UPDATE SET last = excluded.last WHERE last < excluded.last",
+            params![year, seq],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Gives an invoice whose session KOMOJU refused because its `external_order_num` is taken (a
+    /// restored ledger reissued a number KOMOJU had seen) the next free number. Only an invoice
+    /// never shown to a customer (first attempt, no session) is renumbered; the refused request is
+    /// closed and a new one (new key, body from `body`) is stored for the caller to send. Logged as
+    /// a `renumbered` event. Returns the new attempt, or `None` if the invoice may not change.
+    pub fn renumber_unshown(
+        &mut self,
+        invoice_id: i64,
+        now: DateTime<Utc>,
+        shop_year: i32,
+        body: impl FnOnce(&InvoiceNumber, &str) -> String,
+    ) -> Result<Option<(InvoiceRecord, Attempt)>> {
+        let ledger_id = self.ledger_id.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<(String, String, i64, Option<String>, i64, String, Option<String>, Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT i.number, i.status, a.id, a.session_id, a.request_id, a.external_order_num,
+                        i.customer_name, i.customer_name_kana, i.customer_email
+                 FROM invoices i JOIN session_attempts a ON a.invoice_id = i.id
+                 WHERE i.id = ?1 AND a.attempt = 1
+                   AND NOT EXISTS (SELECT 1 FROM session_attempts b WHERE b.invoice_id = i.id AND b.attempt > 1)",
+                [invoice_id],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((old, status, attempt_id, session, request_id, old_eon, name, kana, email)) = row
+        else {
+            return Ok(None);
+        };
+        if status != "pending" || session.is_some() {
+            return Ok(None);
+        }
+        let seq: u32 = tx.query_row(
+            "INSERT INTO invoice_counters(year, last) VALUES (?1, 1)
+             ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last",
+            [shop_year],
+            |r| r.get(0),
+        )?;
+        let number = InvoiceNumber::new(shop_year, seq);
+        let eon = external_order_num(&ledger_id, &number, 1);
+        let body = body(&number, &eon);
+        tx.execute(
+            "UPDATE invoices SET number = ?2, updated_at = ?3 WHERE id = ?1",
+            params![invoice_id, number.as_str(), ts(now)],
+        )?;
+        search::index_invoice(
+            &tx,
+            invoice_id,
+            number.as_str(),
+            name.as_deref(),
+            kana.as_deref(),
+            email.as_deref(),
+        )?;
+        tx.execute(
+            "UPDATE api_requests SET completed_at = ?2, outcome = 'refused: external_order_num taken'
+             WHERE id = ?1 AND completed_at IS NULL",
+            params![request_id, ts(now)],
+        )?;
+        tx.execute(
+            "INSERT INTO api_requests(invoice_id, kind, path, idempotency_key, body, created_at)
+             VALUES (?1, 'create_session', '/sessions', ?2, ?3, ?4)",
+            params![invoice_id, new_idempotency_key(), body, ts(now)],
+        )?;
+        let new_request = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE session_attempts SET external_order_num = ?2, request_id = ?3 WHERE id = ?1",
+            params![attempt_id, eon, new_request],
+        )?;
+        log_event(
+            &tx,
+            invoice_id,
+            now,
+            "renumbered",
+            None,
+            None,
+            "komoju:external_order_num_taken",
+            Some(&format!(
+                "{old} → {number}: KOMOJU already knows {old_eon} (a restored ledger had issued it before)"
+            )),
+        )?;
+        tx.commit()?;
+        Ok(Some((
+            self.invoice_by_id(invoice_id)?,
+            self.attempt_by_id(attempt_id)?,
+        )))
+    }
+
+    /// Brings back a sale KOMOJU has and the ledger lacks (it was made after the backup that was
+    /// restored): an invoice under its original number and order number, one line for the whole
+    /// amount (KOMOJU does not keep the tax rates of the lines), the payment attached, and a
+    /// `created` event saying where it came from. Returns `None` if the number is in the ledger.
+    pub fn import_recovered(
+        &mut self,
+        number: &InvoiceNumber,
+        attempt: u32,
+        eon: &str,
+        p: &Payment,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        let created = p.created_at.unwrap_or(now);
+        let business_date = created
+            .with_timezone(&self.shop_tz()?)
+            .date_naive()
+            .to_string();
+        let draft = crate::invoice::Draft {
+            currency: p
+                .currency
+                .parse()
+                .map_err(|_| LedgerError::Corrupt(format!("currency {:?}", p.currency)))?,
+            lines: vec![LineItem {
+                name: format!("KOMOJU {} (recovered after a restore)", p.id),
+                unit_price: p.amount,
+                quantity: 1,
+                tax_rate: TaxRate::Standard,
+            }],
+            customer: Default::default(),
+            price_mode: crate::tax::PriceMode::Inclusive,
+            rounding: crate::tax::Rounding::Down,
+        };
+        let b = draft
+            .breakdown()
+            .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: bool = tx
+            .query_row(
+                "SELECT 1 FROM invoices WHERE number = ?1",
+                [number.as_str()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if exists {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO invoices(number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8,
+                price_mode, rounding, methods, expires_in, updated_at, business_date, gross_0)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, 0, ?6, 0, 'inclusive', 'down', '', ?7, ?8, ?9, 0)",
+            params![
+                number.as_str(),
+                ts(created),
+                p.currency,
+                b.total,
+                b.tax_at(TaxRate::Standard),
+                b.gross_at(TaxRate::Standard),
+                crate::invoice::DEFAULT_EXPIRES_IN,
+                ts(now),
+                business_date,
+            ],
+        )?;
+        let invoice_id = tx.last_insert_rowid();
+        search::index_invoice(&tx, invoice_id, number.as_str(), None, None, None)?;
+        tx.execute(
+            "INSERT INTO line_items(invoice_id, position, name, unit_price, quantity, tax_rate)
+             VALUES (?1, 0, ?2, ?3, 1, 10)",
+            params![invoice_id, draft.lines[0].name, p.amount],
+        )?;
+        tx.execute(
+            "INSERT INTO api_requests(invoice_id, kind, path, idempotency_key, body, created_at, completed_at, outcome)
+             VALUES (?1, 'recovered', ?2, ?3, '{}', ?4, ?4, 'ok')",
+            params![invoice_id, format!("/payments/{}", p.id), new_idempotency_key(), ts(now)],
+        )?;
+        let request_id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO session_attempts(invoice_id, attempt, external_order_num, request_id, session_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![invoice_id, attempt, eon, request_id, p.session, ts(created)],
+        )?;
+        let (year, seq) = number
+            .as_str()
+            .split_once('-')
+            .and_then(|(y, n)| Some((y.parse::<i32>().ok()?, n.parse::<u32>().ok()?)))
+            .ok_or_else(|| LedgerError::Corrupt(number.to_string()))?;
+        tx.execute(
+            "INSERT INTO invoice_counters(year, last) VALUES (?1, ?2)
+             ON CONFLICT(year) DO UPDATE SET last = excluded.last WHERE last < excluded.last",
+            params![year, seq],
+        )?;
+        log_event(
+            &tx,
+            invoice_id,
+            now,
+            "created",
+            None,
+            Some(InvoiceStatus::Pending),
+            "komoju:recovered_after_restore",
+            Some(&format!(
+                "{eon}: payment {} at KOMOJU, missing from the restored ledger; one line at 10 % (KOMOJU keeps no tax rates): check the sale",
+                p.id
+            )),
+        )?;
+        tx.commit()?;
+        self.upsert_payment(Some(invoice_id), p, now)?;
+        Ok(Some(invoice_id))
+    }
+}
+
 /// Backups: consistent copies (`VACUUM INTO`), rotated, and a checked restore.
 impl Ledger {
     /// Writes a consistent copy of the ledger to `target` (which must not exist).
@@ -1881,13 +2168,13 @@ impl Ledger {
         let ok: String = conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .map_err(|e| {
-                LedgerError::Backup(format!(
+                LedgerError::Restore(format!(
                     "{} is not a readable SQLite file: {e}",
                     file.display()
                 ))
             })?;
         if ok != "ok" {
-            return Err(LedgerError::Backup(format!(
+            return Err(LedgerError::Restore(format!(
                 "{} fails the integrity check: {ok}",
                 file.display()
             )));
@@ -1906,7 +2193,7 @@ impl Ledger {
             |r| r.get(0),
         )?;
         if v == 0 || has_invoices == 0 {
-            return Err(LedgerError::Backup(format!(
+            return Err(LedgerError::Restore(format!(
                 "{} is not a Reji ledger",
                 file.display()
             )));
@@ -1915,31 +2202,222 @@ impl Ledger {
     }
 }
 
-/// Replaces the ledger at `ledger_path` with `backup` after checking it; the current ledger is first
-/// backed up itself. The swap is a rename, so a crash leaves either the old or the new file.
-pub fn restore(ledger_path: &Path, backup: &Path, now: DateTime<Utc>) -> Result<Option<PathBuf>> {
+/// What `restore` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RestoreReport {
+    /// Where the ledger as it was before the restore was saved (none when there was no ledger).
+    pub saved: Option<PathBuf>,
+    /// Invoice counters moved past the restored file's (year, from, to): the replaced ledger had
+    /// already issued those numbers, and KOMOJU may have seen them.
+    pub counters_carried: Vec<(i32, i64, i64)>,
+    /// Invoices created after this moment may exist at KOMOJU but not in the restored ledger: the
+    /// next command with a KOMOJU key lists KOMOJU's payments since then and brings them back.
+    pub reconcile_since: DateTime<Utc>,
+}
+
+/// The meta key holding the time from which KOMOJU's payments are checked after a restore.
+pub const RESTORE_RECONCILE_KEY: &str = "restore.reconcile_since";
+
+/// Replaces the ledger at `ledger_path` with `backup`, safely while other processes (the desktop
+/// app, `reji watch`) have it open:
+///
+/// 1. the backup is checked, copied beside the ledger and migrated there;
+/// 2. the current ledger is saved into `backups/` as it is (read with a plain connection, so even a
+///    ledger whose schema is broken can be restored over);
+/// 3. invoice counters never move back: numbers the replaced ledger issued may be known to KOMOJU;
+/// 4. the prepared copy is written into the live database through SQLite's backup API, inside
+///    SQLite's own locking: open connections see either the old or the new ledger, and the file,
+///    its WAL and shared-memory index are never deleted or renamed under them.
+pub fn restore(ledger_path: &Path, backup: &Path, now: DateTime<Utc>) -> Result<RestoreReport> {
     Ledger::check_restorable(backup)?;
-    let saved = if ledger_path.exists() {
-        let current = Ledger::open(ledger_path)?;
-        let saved = current.backup_rotated(usize::MAX, now)?;
-        drop(current);
-        Some(saved)
-    } else {
-        None
+    let prepared_path = ledger_path.with_extension("restore-tmp");
+    let remove_prepared = || {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", prepared_path.display()));
+        }
     };
-    let tmp = ledger_path.with_extension("restore-tmp");
-    let _ = std::fs::remove_file(&tmp);
-    {
-        let src = Connection::open_with_flags(backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        src.execute("VACUUM INTO ?1", params![tmp.to_string_lossy()])
-            .map_err(|e| LedgerError::Backup(e.to_string()))?;
+    remove_prepared();
+    let result = (|| {
+        {
+            let src =
+                Connection::open_with_flags(backup, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            src.execute("VACUUM INTO ?1", params![prepared_path.to_string_lossy()])
+                .map_err(|e| {
+                    LedgerError::Restore(format!("could not copy {}: {e}", backup.display()))
+                })?;
+        }
+        let prepared = Ledger::setup(
+            Connection::open(&prepared_path)?,
+            Some(prepared_path.clone()),
+            schema::LATEST,
+            false,
+        )?;
+        let reconcile_since = prepared
+            .conn
+            .query_row("SELECT MAX(created_at) FROM invoices", [], |r| {
+                r.get::<_, Option<String>>(0)
+            })?
+            .map(|t| parse_ts(&t))
+            .transpose()?
+            .unwrap_or(now);
+        let mut report = RestoreReport {
+            saved: None,
+            counters_carried: Vec::new(),
+            reconcile_since,
+        };
+        if ledger_path.exists() {
+            let live = Connection::open(ledger_path)?;
+            live.busy_timeout(BUSY_WAIT)?;
+            report.saved = Some(save_raw(&live, ledger_path, now)?);
+            let live_id: Option<String> = live
+                .query_row("SELECT value FROM meta WHERE key = 'ledger_id'", [], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .unwrap_or(None);
+            if live_id.as_deref() == Some(prepared.ledger_id()) {
+                let counters: Vec<(i32, i64)> = live
+                    .prepare("SELECT year, last FROM invoice_counters")
+                    .and_then(|mut st| {
+                        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                            .collect::<rusqlite::Result<_>>()
+                    })
+                    .unwrap_or_default();
+                for (year, last) in counters {
+                    let mine: i64 = prepared
+                        .conn
+                        .query_row(
+                            "SELECT last FROM invoice_counters WHERE year = ?1",
+                            [year],
+                            |r| r.get(0),
+                        )
+                        .optional()?
+                        .unwrap_or(0);
+                    if last > mine {
+                        prepared.conn.execute(
+                            "INSERT INTO invoice_counters(year, last) VALUES (?1, ?2)
+                             ON CONFLICT(year) DO UPDATE SET last = excluded.last",
+                            params![year, last],
+                        )?;
+                        report.counters_carried.push((year, mine, last));
+                    }
+                }
+            }
+        }
+        prepared.set_meta(RESTORE_RECONCILE_KEY, &ts(report.reconcile_since))?;
+        let mut live = Connection::open(ledger_path)?;
+        live.busy_timeout(BUSY_WAIT)?;
+        copy_into_live(&prepared.conn, &mut live)?;
+        drop(live);
+        drop(prepared);
+        // The restored ledger opens (and is at the latest schema).
+        drop(Ledger::open(ledger_path)?);
+        Ok(report)
+    })();
+    remove_prepared();
+    result
+}
+
+/// Saves the database behind `conn` into `<ledger folder>/backups/` as it is, without opening it as
+/// a `Ledger` (no migration, so a ledger with a broken schema can be saved too).
+fn save_raw(conn: &Connection, ledger_path: &Path, now: DateTime<Utc>) -> Result<PathBuf> {
+    let dir = ledger_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("backups");
+    std::fs::create_dir_all(&dir).map_err(|e| LedgerError::Folder {
+        path: dir.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    let stem = ledger_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "reji".into());
+    let stamp = now.format("%Y%m%dT%H%M%S%3fZ");
+    let mut target = dir.join(format!("{stem}-{stamp}-before-restore.sqlite"));
+    let mut n = 1;
+    while target.exists() {
+        target = dir.join(format!("{stem}-{stamp}-before-restore-{n}.sqlite"));
+        n += 1;
     }
-    let wal = PathBuf::from(format!("{}-wal", ledger_path.display()));
-    let shm = PathBuf::from(format!("{}-shm", ledger_path.display()));
-    let _ = std::fs::remove_file(wal);
-    let _ = std::fs::remove_file(shm);
-    std::fs::rename(&tmp, ledger_path).map_err(|e| LedgerError::Backup(e.to_string()))?;
-    // Migrate it forward if it is older.
-    drop(Ledger::open(ledger_path)?);
-    Ok(saved)
+    conn.execute("VACUUM INTO ?1", params![target.to_string_lossy()])
+        .map_err(|e| {
+            LedgerError::Restore(format!(
+                "could not save the current ledger before replacing it ({}): {e}",
+                target.display()
+            ))
+        })?;
+    Ok(target)
+}
+
+/// Writes `src` into the live database `dst` with SQLite's backup API, waiting for writers (each
+/// step takes the write lock like any transaction), up to a limit.
+fn copy_into_live(src: &Connection, dst: &mut Connection) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let deadline = std::time::Instant::now() + MIGRATION_WAIT;
+    let b = Backup::new(src, dst)
+        .map_err(|e| LedgerError::Restore(format!("could not start the copy: {e}")))?;
+    loop {
+        match b
+            .step(-1)
+            .map_err(|e| LedgerError::Restore(format!("could not copy into the ledger: {e}")))?
+        {
+            StepResult::Done => return Ok(()),
+            StepResult::More => {}
+            _ if std::time::Instant::now() > deadline => {
+                return Err(LedgerError::Restore(
+                    "another process kept the ledger busy; nothing was changed: try again".into(),
+                ))
+            }
+            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+}
+
+/// What `repair` found and did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RepairReport {
+    /// The version the file said it had.
+    pub recorded_version: u32,
+    /// The version its tables, columns and triggers show.
+    pub found_version: u32,
+    /// The version after the repair (and any remaining migration).
+    pub version: u32,
+    pub integrity: String,
+}
+
+/// Repairs a ledger whose recorded schema version is behind the steps it actually has (a ledger
+/// left so by the migration race of Reji before 0.9: every command failed with "duplicate column
+/// name"). The version is read from the schema itself and only ever moved forward; then the
+/// remaining steps run as at any open.
+pub fn repair(ledger_path: &Path) -> Result<RepairReport> {
+    if !ledger_path.is_file() {
+        return Err(LedgerError::NotFound(ledger_path.display().to_string()));
+    }
+    let (recorded, found) = {
+        let mut conn = Connection::open(ledger_path)?;
+        conn.busy_timeout(MIGRATION_WAIT)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        let recorded: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if recorded > schema::LATEST {
+            return Err(LedgerError::NewerSchema {
+                path: ledger_path.display().to_string(),
+                found: recorded,
+                supported: schema::LATEST,
+            });
+        }
+        let found = schema::detect_version(&tx)?;
+        if found > recorded {
+            tx.pragma_update(None, "user_version", found)?;
+        }
+        tx.commit()?;
+        (recorded, found)
+    };
+    let ledger = Ledger::open(ledger_path)?;
+    Ok(RepairReport {
+        recorded_version: recorded,
+        found_version: found,
+        version: ledger.schema_version()?,
+        integrity: ledger.integrity_check()?,
+    })
 }

@@ -238,3 +238,36 @@ pub fn after(version: u32) -> Option<&'static str> {
 }
 
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
+
+/// The schema version a ledger's tables, columns and triggers show, whatever its `user_version`
+/// says: the highest step whose marks (and those of every step before it) are all present.
+pub fn detect_version(conn: &rusqlite::Connection) -> rusqlite::Result<u32> {
+    let object = |kind: &str, name: &str| -> rusqlite::Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        conn.query_row(
+            "SELECT COALESCE(sql, '') FROM sqlite_master WHERE type = ?1 AND name = ?2",
+            [kind, name],
+            |r| r.get(0),
+        )
+        .optional()
+    };
+    let column = |table: &str, col: &str| -> rusqlite::Result<bool> {
+        let n: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+            [table, col],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    };
+    let marks: [bool; 7] = [
+        object("table", "invoices")?.is_some(),
+        object("table", "feed_cursor")?.is_some(),
+        column("events", "hash")? && object("index", "events_hash")?.is_some(),
+        object("table", "daily_closes")?.is_some(),
+        object("table", "invoice_search")?.is_some(),
+        object("trigger", "invoices_closed_day_locked")?
+            .is_some_and(|sql| !sql.contains("customer_name")),
+        column("invoices", "gross_0")?,
+    ];
+    Ok(marks.iter().take_while(|m| **m).count() as u32)
+}

@@ -541,8 +541,10 @@ pub async fn sync(
     overlap: chrono::Duration,
 ) -> Result<crate::register::SyncReport, Error> {
     let (client, open) = {
-        let r = reg.lock().await;
-        (r.client_handle()?, r.ledger().open_invoices()?)
+        let mut r = reg.lock().await;
+        let client = r.client_handle()?;
+        r.reconcile_after_restore().await?;
+        (client, r.ledger().open_invoices()?)
     };
     let mut one_by_one = Vec::new();
     let mut waiting = Vec::new();
