@@ -87,6 +87,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::NotAllowed { .. } | Error::DayClosed(_) => "not_allowed",
             Error::Komoju(e) if e.is_auth() => "komoju_auth",
+            Error::Komoju(e) if e.is_bad_base() => "bad_input",
             Error::Komoju(KomojuError::Api { .. }) => "komoju_refused",
             Error::Komoju(KomojuError::Transport { .. }) => "network",
             Error::Komoju(_) => "komoju_response",
@@ -108,13 +109,14 @@ impl Error {
         }
     }
 
-    /// A message for people: a 401 is a key problem, not a generic failure.
+    /// A message for people: a 401 is a key problem, not a generic failure. Anything shaped like
+    /// a key is masked ([`crate::keychain::mask_secrets`]): messages can hold a server's words.
     pub fn user_message(&self) -> String {
         match self {
             Error::Komoju(e) if e.is_auth() => {
                 "KOMOJU rejected the secret key (401 unauthorized): check it with `reji keys show` and set the right one with `reji keys set`".into()
             }
-            other => other.to_string(),
+            other => crate::keychain::mask_secrets(&other.to_string()).into_owned(),
         }
     }
 }

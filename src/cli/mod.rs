@@ -5,11 +5,11 @@ mod output;
 
 use clap::{Args, Parser, Subcommand};
 use reji::clock::{Clock, SystemClock};
-use reji::keychain::{self, KeyStore, OsKeychain, SecretKey};
+use reji::keychain::{self, mask_secrets, KeyStore, OsKeychain, SecretKey};
 use reji::komoju::{Client, RetryPolicy, DEFAULT_API_BASE};
 use reji::ledger::Ledger;
 use reji::register::{BankAccount, ChargeRequest, Error, ListQuery, Register};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -273,7 +273,13 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            if code == 0 {
+                let _ = e.print(); // --help, --version
+            } else {
+                // An argument can be a pasted key: errors are printed masked (and plain).
+                let rendered = e.render().to_string();
+                let _ = write!(std::io::stderr(), "{}", mask_secrets(&rendered));
+            }
             // `--json` promises one JSON value on stdout, also when the arguments do not parse.
             let wants_json = std::env::args()
                 .skip(1)
@@ -281,7 +287,7 @@ pub fn main() -> i32 {
                 .any(|a| a == "--json");
             if code == 2 && wants_json {
                 let rendered = e.render().to_string();
-                let message = rendered
+                let message = mask_secrets(&rendered)
                     .lines()
                     .next()
                     .unwrap_or("bad arguments")
@@ -650,7 +656,6 @@ fn pdf_font(wanted: bool) -> Result<Option<reji::receipt::pdf::PdfFont>, Error> 
 
 /// Writes a file the user named with `flag`, atomically; a failure names the flag and the path.
 fn write_file(flag: &str, path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
     reji::export::write_atomically(path, |w| w.write_all(bytes))
         .map_err(|e| Error::bad(flag, format!("{}: {e}", path.display())))
 }
