@@ -1236,7 +1236,11 @@ impl Register {
         let (close, new) = self.ledger.close_day(day, now)?;
         if new && self.ledger.path().is_some() {
             if let Err(e) = self.ledger.backup_rotated(30, now) {
-                eprintln!("reji: the day is closed, but the backup after it failed: {e}");
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "reji: the day is closed, but the backup after it failed: {e}"
+                );
             }
         }
         Ok((close, new))

@@ -1,5 +1,7 @@
 //! Argument parsing and dispatch.
 
+#[macro_use]
+mod stdio;
 mod demo;
 mod output;
 
@@ -308,7 +310,7 @@ pub fn main() -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("reji: cannot start: {e}");
+            errln!("reji: cannot start: {e}");
             return 1;
         }
     };
@@ -316,7 +318,7 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(e) => {
             let msg = e.user_message();
-            eprintln!("reji: {msg}");
+            errln!("reji: {msg}");
             if json {
                 output::print_json(
                     &serde_json::json!({ "error": { "code": e.code(), "message": msg } }),
@@ -496,9 +498,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let mut reg = ctx.register(false)?;
             let (close, new) = reg.close_day(date.as_deref())?;
             if !new {
-                eprintln!(
+                errln!(
                     "reji: {} was already closed at {}; showing the stored close",
-                    close.business_date, close.closed_at
+                    close.business_date,
+                    close.closed_at
                 );
             }
             if let Some(path) = csv {
@@ -521,7 +524,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if ctx.json {
                 output::print_json(&r);
             } else if r.ok {
-                println!(
+                outln!(
                     "ok: {} events, hash chain intact, SQLite integrity ok",
                     r.events
                 );
@@ -549,7 +552,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let saved = reji::ledger::restore(&ctx.db, &file, chrono::Utc::now())?;
             output::path_result(ctx.json, "restored", &ctx.db);
             if let Some(s) = saved {
-                eprintln!("reji: the previous ledger was saved as {}", s.display());
+                errln!("reji: the previous ledger was saved as {}", s.display());
             }
             Ok(())
         }
@@ -559,7 +562,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 (Some(k), Some(v)) => {
                     reg.set_setting(&k, &v)?;
                     for w in reg.settings().warnings() {
-                        eprintln!("reji: warning: {w}");
+                        errln!("reji: warning: {w}");
                     }
                 }
                 (Some(k), None) if reg.settings().get(&k).is_none() => {
@@ -601,14 +604,14 @@ fn export_journal(
             .map_err(|e| out_error(path, e))?;
             n
         }
-        None => reji::export::write_spooled(std::io::stdout().lock(), |w| {
+        None => reji::export::write_spooled(stdio::Stdout, |w| {
             write_yayoi(w, &lines, encoding, a.lossy)
         })?,
     };
     if ctx.json && a.out.is_some() {
         output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
     } else {
-        eprintln!("reji: exported {rows} journal lines");
+        errln!("reji: exported {rows} journal lines");
     }
     Ok(())
 }
@@ -704,10 +707,10 @@ fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
     if ctx.json {
         output::print_json(&r);
     } else if a.pdf.is_none() && a.html.is_none() {
-        print!("{}", r.to_text(40));
+        out!("{}", r.to_text(40));
     } else {
         for p in [&a.pdf, &a.html].into_iter().flatten() {
-            println!("{}", p.display());
+            outln!("{}", p.display());
         }
     }
     Ok(())
@@ -752,9 +755,10 @@ async fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<(), Error> {
             if ctx.json {
                 output::print_json(&check);
             } else {
-                println!(
+                outln!(
                     "ok: KOMOJU accepted the {} key ({} ms)",
-                    check.mode, check.millis
+                    check.mode,
+                    check.millis
                 );
             }
         }
@@ -851,7 +855,7 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
                 break;
             }
             if tokio::time::Instant::now() + delay > deadline {
-                eprintln!(
+                errln!(
                     "reji: still waiting after the timeout; `reji show {}` looks again",
                     v.invoice_number
                 );
@@ -917,12 +921,12 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
             .map_err(|e| out_error(path, e))?;
             n
         }
-        None => reji::export::write_spooled(std::io::stdout().lock(), export)?,
+        None => reji::export::write_spooled(stdio::Stdout, export)?,
     };
     if ctx.json && a.out.is_some() {
         output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
     } else {
-        eprintln!("reji: exported {rows} invoices");
+        errln!("reji: exported {rows} invoices");
     }
     Ok(())
 }
@@ -973,7 +977,7 @@ async fn watch(ctx: &Ctx, a: WatchArgs) -> Result<(), Error> {
         tracker.watch(id).await?;
     }
     if !ctx.json {
-        eprintln!("reji: watching (Ctrl-C to stop)");
+        errln!("reji: watching (Ctrl-C to stop)");
     }
     let mut done_passes = 0;
     loop {
