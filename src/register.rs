@@ -101,10 +101,17 @@ impl Error {
 
     /// The CLI contract's exit codes.
     pub fn exit_code(&self) -> i32 {
-        match self.code() {
+        Self::exit_code_of(self.code())
+    }
+
+    /// The exit code for an error [`code`](Error::code): 1 KOMOJU or network error, 2 bad input,
+    /// 3 not found, 4 not allowed, 5 the ledger or a local file could not be read or written.
+    pub fn exit_code_of(code: &str) -> i32 {
+        match code {
             "bad_input" => 2,
             "not_found" => 3,
             "not_allowed" => 4,
+            "ledger" | "export_io" => 5,
             _ => 1,
         }
     }

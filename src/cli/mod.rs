@@ -16,11 +16,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 KOMOJU or network error, 2 bad input, 3 not found, \
+4 not allowed in the invoice's current state, 5 the ledger or a local file could not be read or written.";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "reji",
     version,
     about = "Reji (レジ): point of sale and invoicing with KOMOJU",
+    after_help = EXIT_CODES,
     args_override_self = true
 )]
 pub struct Cli {
@@ -315,7 +319,7 @@ pub fn main() -> i32 {
         }
     };
     match rt.block_on(run(cli)) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             let msg = e.user_message();
             errln!("reji: {msg}");
@@ -399,7 +403,8 @@ impl Ctx {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Error> {
+/// Runs the command; the exit code of a command that finished but failed in part (`sync`).
+async fn run(cli: Cli) -> Result<i32, Error> {
     let ctx = Ctx {
         db: cli.db.clone().unwrap_or_else(default_db),
         api_base: cli
@@ -408,9 +413,48 @@ async fn run(cli: Cli) -> Result<(), Error> {
             .unwrap_or_else(|| DEFAULT_API_BASE.to_string()),
         json: cli.json,
     };
-    match cli.cmd {
-        Cmd::Keys { cmd } => keys(&ctx, cmd).await,
-        Cmd::Charge(a) => charge(&ctx, a).await,
+    if let Cmd::Sync = cli.cmd {
+        return sync(&ctx).await;
+    }
+    run_command(&ctx, cli.cmd).await.map(|()| 0)
+}
+
+/// `reji sync`: the report is printed whatever happened to each invoice; the exit code is not 0
+/// when no invoice could be refreshed (the first error's code) or when the ledger failed (5).
+async fn sync(ctx: &Ctx) -> Result<i32, Error> {
+    let reg = ctx.register(true)?;
+    let feed = reg.settings().feed;
+    let reg = tokio::sync::Mutex::new(reg);
+    let overlap = reji::tracker::TrackerConfig::default().overlap;
+    let report = reji::tracker::sync(&reg, feed, overlap).await?;
+    output::sync(ctx.json, &report);
+    let ledger_failed = report.errors.iter().any(|e| e.code == "ledger");
+    let all_failed = !report.errors.is_empty() && report.invoices.is_empty();
+    if !(ledger_failed || all_failed) {
+        return Ok(0);
+    }
+    let code = if ledger_failed {
+        Error::exit_code_of("ledger")
+    } else {
+        Error::exit_code_of(report.errors[0].code)
+    };
+    errln!(
+        "reji: sync: {} of {} invoices could not be refreshed{}",
+        report.errors.len(),
+        report.errors.len() + report.invoices.len(),
+        if ledger_failed {
+            " (the ledger could not be written)"
+        } else {
+            ""
+        }
+    );
+    Ok(code)
+}
+
+async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
+    match cmd {
+        Cmd::Keys { cmd } => keys(ctx, cmd).await,
+        Cmd::Charge(a) => charge(ctx, a).await,
         Cmd::Show { id } => {
             let mut reg = ctx.register(true)?;
             let v = reg.show(&id).await?;
@@ -418,16 +462,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::invoice(ctx.json, &v, Some(&events));
             Ok(())
         }
-        Cmd::Sync => {
-            let reg = ctx.register(true)?;
-            let feed = reg.settings().feed;
-            let reg = tokio::sync::Mutex::new(reg);
-            let overlap = reji::tracker::TrackerConfig::default().overlap;
-            let report = reji::tracker::sync(&reg, feed, overlap).await?;
-            output::sync(ctx.json, &report);
-            Ok(())
-        }
-        Cmd::Watch(a) => watch(&ctx, a).await,
+        Cmd::Sync => unreachable!("handled by run"),
+        Cmd::Watch(a) => watch(ctx, a).await,
         Cmd::List(a) => {
             let reg = ctx.register(false)?;
             let q = list_query(&a)?;
@@ -477,7 +513,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::qr_to_stderr_if_json(ctx.json, v.session_url.as_deref());
             Ok(())
         }
-        Cmd::Export(a) => export(&ctx, a),
+        Cmd::Export(a) => export(ctx, a),
         Cmd::Backup { out } => {
             let ledger = Ledger::open(&ctx.db)?;
             let path = match out {
@@ -517,7 +553,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::close(ctx.json, &close);
             Ok(())
         }
-        Cmd::Receipt(a) => receipt(&ctx, a),
+        Cmd::Receipt(a) => receipt(ctx, a),
         Cmd::Verify => {
             let ledger = Ledger::open(&ctx.db)?;
             let r = ledger.verify()?;
