@@ -45,6 +45,14 @@ pub enum Error {
     NoClient,
     #[error("{0} is already closed (日計表): no new sale can be dated on a closed day")]
     DayClosed(String),
+    /// A file the user named (`flag`: `--out`, `--pdf`, …) could not be written.
+    #[error("{flag}: cannot write {path}: {source}")]
+    WriteFile {
+        flag: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Writing an export or a report file (the file helpers of `export` take the caller's error type).
@@ -94,7 +102,9 @@ impl Error {
             Error::Ledger(_) => "ledger",
             Error::Key(KeyError::Invalid(_)) => "bad_input",
             Error::Key(_) | Error::NoClient => "no_key",
-            Error::Export(crate::export::ExportError::Io(_)) => "export_io",
+            Error::Export(crate::export::ExportError::Io(_)) | Error::WriteFile { .. } => {
+                "export_io"
+            }
             Error::Export(_) => "bad_input",
         }
     }

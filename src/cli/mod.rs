@@ -529,8 +529,14 @@ async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
             Ok(())
         }
         Cmd::Close { date, csv, pdf } => {
-            // The font first: a missing font must not leave a half-done command behind.
+            // The font and the files first: a missing font or a folder given as FILE must not
+            // leave a half-done command behind.
             let font = pdf_font(pdf.is_some())?;
+            for (flag, p) in [("--csv", &csv), ("--pdf", &pdf)] {
+                if let Some(p) = p {
+                    check_out(flag, p)?;
+                }
+            }
             let mut reg = ctx.register(false)?;
             let (close, new) = reg.close_day(date.as_deref())?;
             if !new {
@@ -631,13 +637,13 @@ fn export_journal(
     let lines = reg.journal(q)?;
     let rows = match &a.out {
         Some(path) => {
-            check_out_dir(path)?;
+            check_out("--out", path)?;
             let mut n = 0;
             reji::export::write_atomically(path, |w| {
                 n = write_yayoi(w, &lines, encoding, a.lossy)?;
                 Ok(())
             })
-            .map_err(|e| out_error(path, e))?;
+            .map_err(|e| out_error("--out", path, e))?;
             n
         }
         None => reji::export::write_spooled(stdio::Stdout, |w| {
@@ -652,34 +658,43 @@ fn export_journal(
     Ok(())
 }
 
-/// `--out` must name a file in a folder that exists (checked before anything is written).
-fn check_out_dir(path: &std::path::Path) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    if path.is_dir() {
-        return Err(Error::bad(
-            "--out",
-            format!("{} is a folder; name a file", path.display()),
-        ));
-    }
-    if !dir.is_dir() {
-        return Err(Error::bad(
-            "--out",
-            format!("the folder {} does not exist", dir.display()),
-        ));
+/// A file the user named with `flag` must be a file in a folder that exists, a link to one, or a
+/// device or FIFO (`/dev/null`, a pipe): checked before anything is done or written. A folder, a
+/// socket or a block device is bad input naming the path.
+fn check_out(flag: &str, path: &std::path::Path) -> Result<(), Error> {
+    use reji::export::Target;
+    let target = reji::export::check_target(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            Error::bad(flag, e.to_string())
+        } else {
+            Error::bad(flag, format!("cannot write {}: {e}", path.display()))
+        }
+    })?;
+    if let Target::File(file) = target {
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::bad(
+                flag,
+                format!("the folder {} does not exist", dir.display()),
+            ));
+        }
     }
     Ok(())
 }
 
-/// An export to `--out` that failed: a problem with the data (an unmappable character) keeps its
-/// own message; a file-system problem names `--out` and the path.
-fn out_error(path: &std::path::Path, e: Error) -> Error {
+/// A write to a file named with `flag` that failed: a problem with the data (an unmappable
+/// character) keeps its own message; a file-system problem (a full disk, `/dev/full`) names the
+/// flag and the path, and is a local file error (exit 5).
+fn out_error(flag: &str, path: &std::path::Path, e: Error) -> Error {
     match e {
-        Error::Export(reji::export::ExportError::Io(io)) => {
-            Error::bad("--out", format!("cannot write {}: {io}", path.display()))
-        }
+        Error::Export(reji::export::ExportError::Io(source)) => Error::WriteFile {
+            flag: flag.to_string(),
+            path: path.display().to_string(),
+            source,
+        },
         other => other,
     }
 }
@@ -693,10 +708,11 @@ fn pdf_font(wanted: bool) -> Result<Option<reji::receipt::pdf::PdfFont>, Error> 
         .transpose()
 }
 
-/// Writes a file the user named with `flag`, atomically; a failure names the flag and the path.
+/// Writes a file the user named with `flag` ([`reji::export::write_atomically`]); a failure names
+/// the flag and the path.
 fn write_file(flag: &str, path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
-    reji::export::write_atomically(path, |w| w.write_all(bytes))
-        .map_err(|e| Error::bad(flag, format!("{}: {e}", path.display())))
+    reji::export::write_atomically(path, |w| w.write_all(bytes).map_err(Error::from))
+        .map_err(|e| out_error(flag, path, e))
 }
 
 fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
@@ -724,9 +740,7 @@ fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
     // Check the targets before anything is logged as issued.
     for (flag, p) in [("--pdf", &a.pdf), ("--html", &a.html)] {
         if let Some(p) = p {
-            if p.is_dir() {
-                return Err(Error::bad(flag, format!("{} is a directory", p.display())));
-            }
+            check_out(flag, p)?;
         }
     }
     let font = pdf_font(a.pdf.is_some())?;
@@ -948,13 +962,13 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
     let export = |w: &mut std::io::BufWriter<std::fs::File>| reg.export(&q, &opts, w);
     let rows = match &a.out {
         Some(path) => {
-            check_out_dir(path)?;
+            check_out("--out", path)?;
             let mut n = 0;
             reji::export::write_atomically(path, |w| {
                 n = export(w)?;
                 Ok(())
             })
-            .map_err(|e| out_error(path, e))?;
+            .map_err(|e| out_error("--out", path, e))?;
             n
         }
         None => reji::export::write_spooled(stdio::Stdout, export)?,

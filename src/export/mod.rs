@@ -25,7 +25,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use atomic::{write_atomically, write_spooled};
+pub use atomic::{check_target, write_atomically, write_spooled, Target};
 pub use close::close_csv;
 pub use from_ledger::export_ledger;
 pub use from_ledger::{export_ledger_reporting, PROGRESS_EVERY};
