@@ -1658,7 +1658,7 @@ impl Register {
         q: &ListQuery,
         opts: &crate::export::ExportOptions,
         out: W,
-    ) -> Result<u64> {
+    ) -> Result<crate::export::ExportSummary> {
         let f = self.filter(q)?;
         crate::export::export_ledger(&self.ledger, &f, opts, out).map_err(Error::from)
     }
@@ -1689,7 +1689,8 @@ impl ExportJob {
                 &self.opts,
                 w,
                 &mut |done| progress(done, total.max(done)),
-            )?;
+            )?
+            .rows;
             Ok::<_, Error>(())
         })?;
         Ok(n)

@@ -355,3 +355,95 @@ async fn out_writes_through_links_and_into_devices_and_fifos_but_never_replaces_
         .unwrap()
         .is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lossy_cp932_export_says_how_many_characters_it_replaced_and_where() {
+    let e = env().await;
+    let a = e.charge(&["--amount", "500", "--name", "𠮷野 家"]).await;
+    e.charge(&["--amount", "600", "--name", "山田"]).await;
+    let c = e
+        .charge(&["--item", "😀セット🍣,700,1,8", "--name", "山𠮷"])
+        .await;
+    let (inv_a, inv_c) = (s(&a, "invoice_number"), s(&c, "invoice_number"));
+
+    // To stdout: the CSV there, the report on stderr.
+    let r: Run = e
+        .cmd(&["export", "--encoding", "cp932", "--lossy"])
+        .output()
+        .await
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for needle in [
+        "4 characters",
+        "'?'",
+        &format!("row 1 ({inv_a}) customer_name (1)"),
+        &format!("row 3 ({inv_c}) customer_name (1)"),
+        &format!("row 3 ({inv_c}) items (2)"),
+    ] {
+        assert!(r.stderr.contains(needle), "names {needle:?}: {}", r.stderr);
+    }
+
+    // With --json --out: the same in the JSON result.
+    let out = e.dir.path().join("lossy.csv");
+    let v = e
+        .reji(&[
+            "export",
+            "--encoding",
+            "cp932",
+            "--lossy",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(v["rows"], 3);
+    assert_eq!(v["replaced"]["count"], 4, "{v}");
+    let first = &v["replaced"]["first"];
+    assert_eq!(first.as_array().unwrap().len(), 3, "{v}");
+    assert_eq!(first[0]["row"], 1);
+    assert_eq!(first[0]["invoice"], inv_a.as_str());
+    assert_eq!(first[0]["column"], "customer_name");
+    assert_eq!(first[2]["column"], "items");
+    assert_eq!(first[2]["count"], 2);
+
+    // Nothing replaced: no warning, and the count is 0.
+    let v = e
+        .reji(&[
+            "export",
+            "--encoding",
+            "utf-8",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(v["replaced"]["count"], 0);
+
+    // The journal: an account name CP932 lacks is replaced on every line, and said so.
+    e.ctl
+        .pay(&s(&a, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    e.show(&inv_a).await;
+    e.reji(&["settings", "journal_credit_account", "売上高😀"])
+        .await
+        .ok();
+    let r: Run = e
+        .cmd(&["export", "--format", "journal", "--lossy"])
+        .output()
+        .await
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("1 character that CP932 cannot hold was written as '?'")
+            && r.stderr.contains("row 1")
+            && r.stderr.contains("貸方勘定科目"),
+        "{}",
+        r.stderr
+    );
+}

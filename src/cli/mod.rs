@@ -635,27 +635,40 @@ fn export_journal(
 ) -> Result<(), Error> {
     use reji::export::journal::write_yayoi;
     let lines = reg.journal(q)?;
-    let rows = match &a.out {
+    let done = match &a.out {
         Some(path) => {
             check_out("--out", path)?;
-            let mut n = 0;
+            let mut done = Default::default();
             reji::export::write_atomically(path, |w| {
-                n = write_yayoi(w, &lines, encoding, a.lossy)?;
+                done = write_yayoi(w, &lines, encoding, a.lossy)?;
                 Ok(())
             })
             .map_err(|e| out_error("--out", path, e))?;
-            n
+            done
         }
         None => reji::export::write_spooled(stdio::Stdout, |w| {
             write_yayoi(w, &lines, encoding, a.lossy)
         })?,
     };
-    if ctx.json && a.out.is_some() {
-        output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
-    } else {
-        errln!("reji: exported {rows} journal lines");
-    }
+    export_done(ctx, a, &done, "journal lines");
     Ok(())
+}
+
+/// After an export: the count (JSON with `--json --out`, else on stderr), and what a lossy CP932
+/// export wrote as `?` (always on stderr; in the JSON too).
+fn export_done(ctx: &Ctx, a: &ExportArgs, done: &reji::export::ExportSummary, what: &str) {
+    if let Some(s) = done.replaced.summary() {
+        errln!("reji: warning: {s}");
+    }
+    if ctx.json && a.out.is_some() {
+        output::print_json(&serde_json::json!({
+            "rows": done.rows,
+            "out": a.out,
+            "replaced": done.replaced,
+        }));
+    } else {
+        errln!("reji: exported {} {what}", done.rows);
+    }
 }
 
 /// A file the user named with `flag` must be a file in a folder that exists, a link to one, or a
@@ -960,24 +973,20 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
         return export_journal(ctx, &reg, &q, &a, encoding);
     }
     let export = |w: &mut std::io::BufWriter<std::fs::File>| reg.export(&q, &opts, w);
-    let rows = match &a.out {
+    let done = match &a.out {
         Some(path) => {
             check_out("--out", path)?;
-            let mut n = 0;
+            let mut done = Default::default();
             reji::export::write_atomically(path, |w| {
-                n = export(w)?;
+                done = export(w)?;
                 Ok(())
             })
             .map_err(|e| out_error("--out", path, e))?;
-            n
+            done
         }
         None => reji::export::write_spooled(stdio::Stdout, export)?,
     };
-    if ctx.json && a.out.is_some() {
-        output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
-    } else {
-        errln!("reji: exported {rows} invoices");
-    }
+    export_done(ctx, &a, &done, "invoices");
     Ok(())
 }
 
