@@ -140,6 +140,51 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The years a date argument may name: the shop's records start after 2000, and a year beyond
+/// 2099 is a typo.
+pub const DATE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
+/// A day given as exactly `YYYY-MM-DD` (four, two and two digits: `26-1-1` is not the year 26),
+/// a real calendar date, its year in [`DATE_YEARS`]. `field` names the argument in errors. Every
+/// date argument (`close --date`, `list` / `export` `--from` / `--to`, the app's dates) goes
+/// through this.
+pub fn parse_day(field: &str, s: &str) -> Result<NaiveDate> {
+    use chrono::Datelike;
+    let t = s.trim();
+    let b = t.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(Error::bad(
+            field,
+            format!("{s:?} is not a date in YYYY-MM-DD form (e.g. 2026-01-31)"),
+        ));
+    }
+    let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+        Error::bad(
+            field,
+            format!("{s:?} is not a calendar date (YYYY-MM-DD; no such month or day)"),
+        )
+    })?;
+    if !DATE_YEARS.contains(&d.year()) {
+        return Err(Error::bad(
+            field,
+            format!(
+                "{s:?} is out of range: the year must be from {} to {}",
+                DATE_YEARS.start(),
+                DATE_YEARS.end()
+            ),
+        ));
+    }
+    Ok(d)
+}
+
 /// Shop settings stored in the ledger (`meta` keys `setting.*`).
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -1239,9 +1284,7 @@ impl Register {
         let now = self.now();
         let today = now.with_timezone(&self.settings.tz).date_naive();
         let day = match date {
-            Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
-                Error::bad("--date", format!("{d:?} is not a date in YYYY-MM-DD form"))
-            })?,
+            Some(d) => parse_day("--date", d)?,
             None => today,
         };
         if day > today {
@@ -1266,8 +1309,7 @@ impl Register {
     /// A shop-local day given as `YYYY-MM-DD` (`field` names it in errors), or today.
     fn day(&self, date: Option<&str>, field: &str) -> Result<NaiveDate> {
         match date.map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| Error::bad(field, format!("{d:?} is not a date in YYYY-MM-DD form"))),
+            Some(d) => parse_day(field, d),
             None => Ok(self.now().with_timezone(&self.settings.tz).date_naive()),
         }
     }
@@ -1509,9 +1551,7 @@ impl Register {
     /// Turns the CLI's / UI's query (shop-local dates) into a ledger filter, validating it.
     pub fn filter(&self, q: &ListQuery) -> Result<Filter> {
         let day = |field: &str, s: &str| -> Result<DateTime<Utc>> {
-            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-                Error::bad(field, format!("{s:?} is not a date in YYYY-MM-DD form"))
-            })?;
+            let d = parse_day(field, s)?;
             let local = self
                 .settings
                 .tz
