@@ -959,6 +959,17 @@ impl Register {
             .ledger
             .invoice_for(p.session.as_deref(), p.external_order_num.as_deref())?;
         self.ledger.upsert_payment(invoice_id, p, self.now())?;
+        // A feed carries the payment, not its session: a payment that went through (or did and
+        // then ended) means KOMOJU completed the session, which the ledger still has as `pending`.
+        if let (Some(_), Some(sid)) = (invoice_id, p.session.as_deref()) {
+            use PaymentStatus::*;
+            if matches!(
+                p.status,
+                Authorized | Captured | Refunded | Cancelled | Expired
+            ) {
+                self.ledger.mark_session_completed(sid)?;
+            }
+        }
         match invoice_id {
             Some(id) => Ok(Some((id, self.reconcile(id)?))),
             None => Ok(None),

@@ -821,6 +821,17 @@ impl Ledger {
         Ok(())
     }
 
+    /// Marks a session `completed` when a payment on it is learnt without the session itself (a
+    /// change feed): only a session still stored as open (`pending` or unknown) changes.
+    pub fn mark_session_completed(&self, session_id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE session_attempts SET session_status = 'completed'
+             WHERE session_id = ?1 AND (session_status IS NULL OR session_status = 'pending')",
+            params![session_id],
+        )?;
+        Ok(())
+    }
+
     // ---- payments ------------------------------------------------------------------------------
 
     /// Inserts or refreshes a payment as KOMOJU reported it. `invoice_id` None = a payment Reji does not
