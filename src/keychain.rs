@@ -139,6 +139,80 @@ pub trait KeyStore {
     fn delete(&self) -> Result<bool, KeyError>;
 }
 
+/// Hides anything shaped like a KOMOJU key in `text`, keeping a short recognisable prefix:
+/// `sk_test_…`, `sk_live_…`, `pk_test_…`, `pk_live_…`, `sk_…` / `pk_…` (a key without the mode), the
+/// credential after `Basic ` / `Bearer `, and base64 of a key (`c2tf…` is base64 of `sk_`, `cGtf…`
+/// of `pk_`). Every error message that may hold text from elsewhere (a server's error body, an OS
+/// message) goes through this before it is shown.
+pub fn mask_secrets(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let at_boundary = i == 0 || !is_word_byte(b[i - 1]);
+        if at_boundary {
+            if let Some((end, keep)) = secret_at(b, i) {
+                let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                // Matches start and end on ASCII bytes, so these are char boundaries.
+                o.push_str(&text[copied..i + keep]);
+                o.push('…');
+                copied = end;
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            std::borrow::Cow::Owned(o)
+        }
+    }
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+fn is_base64_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'-' | b'_' | b'.' | b'~')
+}
+
+/// A secret starting at `b[i]`: where it ends and how many of its bytes stay visible.
+fn secret_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    let rest = &b[i..];
+    let run = |from: usize, ok: fn(u8) -> bool| -> usize {
+        rest.get(from..)
+            .map_or(0, |r| r.iter().take_while(|c| ok(**c)).count())
+    };
+    if rest.starts_with(b"sk_") || rest.starts_with(b"pk_") {
+        if rest[3..].starts_with(b"test_") || rest[3..].starts_with(b"live_") {
+            let n = run(8, is_word_byte);
+            return (n > 0).then_some((i + 8 + n, 8));
+        }
+        let n = run(3, is_word_byte);
+        return (n >= 8).then_some((i + 3 + n, 3));
+    }
+    for scheme in [&b"basic "[..], b"bearer "] {
+        if rest.len() > scheme.len() && rest[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            let n = run(scheme.len(), is_base64_byte);
+            let token = &rest[scheme.len()..scheme.len() + n];
+            // A word of prose ("Basic authentication") is not a credential.
+            if n >= 8 && !token.iter().all(|c| c.is_ascii_lowercase()) {
+                return Some((i + scheme.len() + n, scheme.len()));
+            }
+        }
+    }
+    if rest.starts_with(b"c2tf") || rest.starts_with(b"cGtf") {
+        let n = run(0, is_base64_byte);
+        return (n >= 12).then_some((i + n, 4));
+    }
+    None
+}
+
 /// The OS keychain, through the `keyring` crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OsKeychain {
@@ -329,6 +403,40 @@ fn resolve_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_shaped_text_is_masked_with_a_recognisable_prefix() {
+        let m = |s: &str| mask_secrets(s).into_owned();
+        assert_eq!(
+            m("bad key sk_test_zq9vx7wk3jrm2bt5ny8hc4dp!"),
+            "bad key sk_test_…!"
+        );
+        assert_eq!(m("\"sk_live_abcdEFGH1234\","), "\"sk_live_…\",");
+        assert_eq!(
+            m("pk_test_abcdefgh and pk_live_x"),
+            "pk_test_… and pk_live_…"
+        );
+        assert_eq!(m("key=sk_abcdefgh12345678"), "key=sk_…");
+        assert_eq!(
+            m("Authorization: Basic c2tfdGVzdF96cTl2eDd3azNqcm0yYnQ1bnk4aGM0ZHA6"),
+            "Authorization: Basic …"
+        );
+        assert_eq!(m("echo c2tfdGVzdF96cTl2eDd3azNq"), "echo c2tf…");
+        assert_eq!(m("bearer abcdefgh.ijk"), "bearer …");
+        // Not secrets: our own hints, words that merely contain the letters, short tails.
+        for s in [
+            "expected a key starting with sk_test_ or sk_live_",
+            "publishable key (pk_…)",
+            "disk_full task_abcdefghij",
+            "sk_short",
+            "Basic authentication failed",
+            "支払い sk_test_",
+        ] {
+            assert_eq!(m(s), s);
+            assert!(matches!(mask_secrets(s), std::borrow::Cow::Borrowed(_)));
+        }
+        assert_eq!(m("レジ sk_test_abcdefgh レジ"), "レジ sk_test_… レジ");
+    }
 
     const KEY: &str = "sk_test_abcdefgh1234wxyz";
 

@@ -45,6 +45,14 @@ pub enum Error {
     NoClient,
     #[error("{0} is already closed (日計表): no new sale can be dated on a closed day")]
     DayClosed(String),
+    /// A file the user named (`flag`: `--out`, `--pdf`, …) could not be written.
+    #[error("{flag}: cannot write {path}: {source}")]
+    WriteFile {
+        flag: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Writing an export or a report file (the file helpers of `export` take the caller's error type).
@@ -87,39 +95,95 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::NotAllowed { .. } | Error::DayClosed(_) => "not_allowed",
             Error::Komoju(e) if e.is_auth() => "komoju_auth",
+            Error::Komoju(e) if e.is_bad_base() => "bad_input",
             Error::Komoju(KomojuError::Api { .. }) => "komoju_refused",
             Error::Komoju(KomojuError::Transport { .. }) => "network",
             Error::Komoju(_) => "komoju_response",
             Error::Ledger(_) => "ledger",
             Error::Key(KeyError::Invalid(_)) => "bad_input",
             Error::Key(_) | Error::NoClient => "no_key",
-            Error::Export(crate::export::ExportError::Io(_)) => "export_io",
+            Error::Export(crate::export::ExportError::Io(_)) | Error::WriteFile { .. } => {
+                "export_io"
+            }
             Error::Export(_) => "bad_input",
         }
     }
 
     /// The CLI contract's exit codes.
     pub fn exit_code(&self) -> i32 {
-        match self.code() {
+        Self::exit_code_of(self.code())
+    }
+
+    /// The exit code for an error [`code`](Error::code): 1 KOMOJU or network error, 2 bad input,
+    /// 3 not found, 4 not allowed, 5 the ledger or a local file could not be read or written.
+    pub fn exit_code_of(code: &str) -> i32 {
+        match code {
             "bad_input" => 2,
             "not_found" => 3,
             "not_allowed" => 4,
+            "ledger" | "export_io" => 5,
             _ => 1,
         }
     }
 
-    /// A message for people: a 401 is a key problem, not a generic failure.
+    /// A message for people: a 401 is a key problem, not a generic failure. Anything shaped like
+    /// a key is masked ([`crate::keychain::mask_secrets`]): messages can hold a server's words.
     pub fn user_message(&self) -> String {
         match self {
             Error::Komoju(e) if e.is_auth() => {
                 "KOMOJU rejected the secret key (401 unauthorized): check it with `reji keys show` and set the right one with `reji keys set`".into()
             }
-            other => other.to_string(),
+            other => crate::keychain::mask_secrets(&other.to_string()).into_owned(),
         }
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The years a date argument may name: the shop's records start after 2000, and a year beyond
+/// 2099 is a typo.
+pub const DATE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
+/// A day given as exactly `YYYY-MM-DD` (four, two and two digits: `26-1-1` is not the year 26),
+/// a real calendar date, its year in [`DATE_YEARS`]. `field` names the argument in errors. Every
+/// date argument (`close --date`, `list` / `export` `--from` / `--to`, the app's dates) goes
+/// through this.
+pub fn parse_day(field: &str, s: &str) -> Result<NaiveDate> {
+    use chrono::Datelike;
+    let t = s.trim();
+    let b = t.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(Error::bad(
+            field,
+            format!("{s:?} is not a date in YYYY-MM-DD form (e.g. 2026-01-31)"),
+        ));
+    }
+    let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+        Error::bad(
+            field,
+            format!("{s:?} is not a calendar date (YYYY-MM-DD; no such month or day)"),
+        )
+    })?;
+    if !DATE_YEARS.contains(&d.year()) {
+        return Err(Error::bad(
+            field,
+            format!(
+                "{s:?} is out of range: the year must be from {} to {}",
+                DATE_YEARS.start(),
+                DATE_YEARS.end()
+            ),
+        ));
+    }
+    Ok(d)
+}
 
 /// Shop settings stored in the ledger (`meta` keys `setting.*`).
 #[derive(Clone, Debug)]
@@ -1090,6 +1154,17 @@ impl Register {
             .ledger
             .invoice_for(p.session.as_deref(), p.external_order_num.as_deref())?;
         self.ledger.upsert_payment(invoice_id, p, self.now())?;
+        // A feed carries the payment, not its session: a payment that went through (or did and
+        // then ended) means KOMOJU completed the session, which the ledger still has as `pending`.
+        if let (Some(_), Some(sid)) = (invoice_id, p.session.as_deref()) {
+            use PaymentStatus::*;
+            if matches!(
+                p.status,
+                Authorized | Captured | Refunded | Cancelled | Expired
+            ) {
+                self.ledger.mark_session_completed(sid)?;
+            }
+        }
         match invoice_id {
             Some(id) => Ok(Some((id, self.reconcile(id)?))),
             None => Ok(None),
@@ -1483,9 +1558,7 @@ impl Register {
         let now = self.now();
         let today = now.with_timezone(&self.settings.tz).date_naive();
         let day = match date {
-            Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
-                Error::bad("--date", format!("{d:?} is not a date in YYYY-MM-DD form"))
-            })?,
+            Some(d) => parse_day("--date", d)?,
             None => today,
         };
         if day > today {
@@ -1497,7 +1570,11 @@ impl Register {
         let (close, new) = self.ledger.close_day(day, now)?;
         if new && self.ledger.path().is_some() {
             if let Err(e) = self.ledger.backup_rotated(30, now) {
-                eprintln!("reji: the day is closed, but the backup after it failed: {e}");
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "reji: the day is closed, but the backup after it failed: {e}"
+                );
             }
         }
         Ok((close, new))
@@ -1506,8 +1583,7 @@ impl Register {
     /// A shop-local day given as `YYYY-MM-DD` (`field` names it in errors), or today.
     fn day(&self, date: Option<&str>, field: &str) -> Result<NaiveDate> {
         match date.map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| Error::bad(field, format!("{d:?} is not a date in YYYY-MM-DD form"))),
+            Some(d) => parse_day(field, d),
             None => Ok(self.now().with_timezone(&self.settings.tz).date_naive()),
         }
     }
@@ -1749,9 +1825,7 @@ impl Register {
     /// Turns the CLI's / UI's query (shop-local dates) into a ledger filter, validating it.
     pub fn filter(&self, q: &ListQuery) -> Result<Filter> {
         let day = |field: &str, s: &str| -> Result<DateTime<Utc>> {
-            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-                Error::bad(field, format!("{s:?} is not a date in YYYY-MM-DD form"))
-            })?;
+            let d = parse_day(field, s)?;
             let local = self
                 .settings
                 .tz
@@ -1898,7 +1972,7 @@ impl Register {
         q: &ListQuery,
         opts: &crate::export::ExportOptions,
         out: W,
-    ) -> Result<u64> {
+    ) -> Result<crate::export::ExportSummary> {
         let f = self.filter(q)?;
         crate::export::export_ledger(&self.ledger, &f, opts, out).map_err(Error::from)
     }
@@ -1929,7 +2003,8 @@ impl ExportJob {
                 &self.opts,
                 w,
                 &mut |done| progress(done, total.max(done)),
-            )?;
+            )?
+            .rows;
             Ok::<_, Error>(())
         })?;
         Ok(n)

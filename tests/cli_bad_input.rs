@@ -256,3 +256,40 @@ async fn bad_input_is_reported_before_a_missing_key() {
     assert!(r.stderr.contains("publishable"), "{}", r.stderr);
     assert_eq!(e.invoice_count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dates_are_strict_yyyy_mm_dd_within_2000_to_2099() {
+    let e = env().await;
+    e.charge(&["--amount", "500"]).await;
+    let shape = "YYYY-MM-DD";
+    let range = "from 2000 to 2099";
+    let cases: &[(&[&str], &[&str])] = &[
+        // `26-1-1` was the year 26, `0000-01-01` the year 0.
+        (&["close", "--date", "26-1-1"], &["--date", shape]),
+        (&["close", "--date", "0000-01-01"], &["--date", range]),
+        (&["close", "--date", "1999-12-31"], &["--date", range]),
+        (&["close", "--date", "2026-1-01"], &["--date", shape]),
+        (&["close", "--date", "2026-01-1"], &["--date", shape]),
+        (&["close", "--date", "02026-01-01"], &["--date", shape]),
+        (&["close", "--date", "+2026-01-01"], &["--date", shape]),
+        (&["close", "--date", "2026-02-30"], &["--date", "calendar"]),
+        (&["close", "--date", "２０２６-01-01"], &["--date", shape]),
+        (&["list", "--from", "26-1-1"], &["--from", shape]),
+        (&["list", "--to", "0000-01-01"], &["--to", range]),
+        (&["export", "--from", "2100-01-01"], &["--from", range]),
+        (&["export", "--to", "2026-1-1"], &["--to", shape]),
+    ];
+    for (args, needles) in cases {
+        expect_bad(&e, args, needles).await;
+    }
+    assert!(e
+        .ledger()
+        .daily_close("2026-01-01".parse().unwrap())
+        .unwrap()
+        .is_none());
+    // The edges of the range and surrounding spaces are fine.
+    e.reji(&["list", "--from", "2000-01-01", "--to", "2099-12-31"])
+        .await
+        .ok();
+    e.reji(&["close", "--date", " 2026-01-01 "]).await.ok();
+}

@@ -164,7 +164,11 @@ async fn close_sums_the_day_and_locks_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_rejects_bad_and_future_dates() {
     let e = env().await;
-    for (d, needle) in [("tomorrow", "YYYY-MM-DD"), ("2999-01-01", "future")] {
+    for (d, needle) in [
+        ("tomorrow", "YYYY-MM-DD"),
+        ("2099-12-31", "future"),
+        ("2999-01-01", "2099"),
+    ] {
         let r = e.reji(&["close", "--date", d]).await;
         assert_eq!(r.code, 2, "{}", r.stderr);
         assert!(r.stderr.contains(needle), "{}", r.stderr);

@@ -297,3 +297,99 @@ async fn cancel_killed_after_its_post_reached_komoju_and_repeated_succeeds() {
     assert!(again.stderr.contains("went through"), "{}", again.stderr);
     assert_eq!(s(&again.json(), "status"), "cancelled");
 }
+
+/// Makes every write to the ledger fail as a full disk would (root ignores file permissions, so a
+/// read-only file is no test): a trigger on each table aborts inserts and updates.
+fn break_ledger_writes(e: &Env) {
+    let l = e.ledger();
+    let c = l.connection();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE TABLE%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in tables {
+        for op in ["INSERT", "UPDATE"] {
+            // Shadow tables of the search index may refuse triggers: the others are enough.
+            let _ = c.execute_batch(&format!(
+                "CREATE TRIGGER test_full_{t}_{op} BEFORE {op} ON \"{t}\" \
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;"
+            ));
+        }
+    }
+}
+
+fn mend_ledger_writes(e: &Env) {
+    let l = e.ledger();
+    let c = l.connection();
+    let names: Vec<String> = c
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'test_full_%'",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for n in names {
+        c.execute_batch(&format!("DROP TRIGGER \"{n}\"")).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_write_failures_exit_5_and_a_sync_that_refreshed_nothing_fails() {
+    let e = env().await;
+    let a = e.charge(&["--amount", "1200"]).await;
+    e.charge(&["--amount", "800"]).await;
+    e.ctl
+        .pay(&s(&a, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    break_ledger_writes(&e);
+
+    // sync: the report is printed, every invoice failed on the ledger, the exit code says so.
+    let r = e.reji(&["sync"]).await;
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    let rep = r.json();
+    let errors = rep["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{rep}");
+    assert!(errors.iter().all(|x| x["code"] == "ledger"), "{rep}");
+    assert!(rep["invoices"].as_array().unwrap().is_empty(), "{rep}");
+    assert!(
+        r.stderr.contains("2 of 2") && r.stderr.contains("ledger"),
+        "{}",
+        r.stderr
+    );
+    let human: Run = e.cmd(&["sync"]).output().await.unwrap().into();
+    assert_eq!(human.code, 5, "{}", human.stderr);
+    assert!(human.stderr.contains("disk is full"), "{}", human.stderr);
+
+    // charge: a ledger error is exit 5 (not 1, the KOMOJU code), and nothing reached KOMOJU.
+    let sessions = e.stats().await["sessions"].clone();
+    let r = e.reji(&["charge", "--amount", "500"]).await;
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert_eq!(r.json()["error"]["code"], "ledger");
+    assert!(r.stderr.contains("disk is full"), "{}", r.stderr);
+    assert_eq!(e.stats().await["sessions"], sessions);
+
+    // Writable again: the same sync succeeds and records the payment.
+    mend_ledger_writes(&e);
+    let rep = e.reji(&["sync"]).await.ok().json();
+    assert!(rep["errors"].as_array().unwrap().is_empty(), "{rep}");
+    assert_eq!(s(&e.show(&s(&a, "invoice_number")).await, "status"), "paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_where_every_invoice_failed_on_the_network_exits_1() {
+    let e = env().await;
+    e.charge(&["--amount", "1200"]).await;
+    let mut c = e.cmd(&["--json", "sync"]);
+    c.env("REJI_API_BASE", "http://127.0.0.1:9/api/v1")
+        .env("REJI_RETRIES", "1");
+    let r: Run = c.output().await.unwrap().into();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let rep = r.json();
+    assert_eq!(rep["errors"][0]["code"], "network", "{rep}");
+}

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
+use std::time::Duration;
 
 /// A customer's bank account for a konbini refund request.
 const BANK: [&str; 10] = [
@@ -744,4 +745,38 @@ async fn sync_falls_back_to_one_by_one_when_the_feed_fails() {
     assert_eq!(r["changed"], 1, "{r}");
     let list = e.reji(&["list"]).await.ok().json();
     assert_eq!(list[0]["status"], "paid", "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_stdout_pipe_ends_quietly_without_a_panic() {
+    let e = env().await;
+    let v = e.charge(&["--amount", "100", "--name", "山田"]).await;
+    let inv = s(&v, "invoice_number");
+    for args in [
+        vec!["settings"],
+        vec!["list"],
+        vec!["show", inv.as_str()],
+        vec!["--json", "list"],
+        vec!["export"],
+        vec!["receipt", inv.as_str()], // an error (not paid): exit 4, still no panic
+        vec!["--json", "watch", "--interval", "0.05"],
+    ] {
+        let mut c = e.cmd(&args);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        // The reader goes away before reji writes anything (`reji list | head -0`).
+        drop(child.stdout.take());
+        let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("{args:?} kept running with nobody reading"))
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+        let want = if args[0] == "receipt" { 4 } else { 0 };
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {stderr}");
+    }
 }

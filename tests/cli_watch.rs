@@ -97,3 +97,57 @@ async fn watch_rejects_bad_arguments() {
         assert!(r.stderr.contains(needle), "{}", r.stderr);
     }
 }
+
+/// A card invoice paid while nobody looked: `watch` learns it from a feed (no session fetch) and
+/// must report the session as KOMOJU has it, completed, not the `pending` stored at the charge.
+async fn watch_card_paid(events: bool) {
+    let e = env_with(FakeConfig {
+        events_enabled: events,
+        ..Default::default()
+    })
+    .await;
+    let v = e
+        .charge(&["--amount", "1100", "--methods", "credit_card"])
+        .await;
+    assert_eq!(v["session_status"], "pending");
+    let inv = s(&v, "invoice_number");
+    e.ctl
+        .pay(&s(&v, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+
+    let feed = if events { "events" } else { "list" };
+    let mut c = e.cmd(&["--json", "watch", "--interval", "0.2", "--feed", feed]);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let change = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let n: Value = serde_json::from_str(&line).unwrap();
+            if n["kind"] == "change" && n["invoice_number"] == inv.as_str() {
+                return n;
+            }
+        }
+        panic!("watch ended early");
+    })
+    .await;
+    child.start_kill().unwrap();
+    let n = change.expect("the change was printed in time");
+    assert_eq!(n["to"], "paid", "{n}");
+    assert_eq!(n["invoice"]["session_status"], "completed", "{n}");
+    let _ = child.wait().await;
+    // The ledger keeps it: `list` (no KOMOJU request) shows the same.
+    let list = e.reji(&["list"]).await.ok().json();
+    assert_eq!(list[0]["session_status"], "completed", "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_shows_a_paid_card_session_as_completed_with_the_events_feed() {
+    watch_card_paid(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_shows_a_paid_card_session_as_completed_with_the_list_feed() {
+    watch_card_paid(false).await;
+}

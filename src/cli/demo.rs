@@ -42,19 +42,19 @@ pub async fn fake_komoju(port: u16, json: bool) -> Result<(), Error> {
             "secret_key": fake.secret_key(),
         }));
     } else {
-        println!("Fake KOMOJU listening");
-        println!("  API base     {}", fake.api_base());
-        println!("  secret key   {}", fake.secret_key());
-        println!(
+        outln!("Fake KOMOJU listening");
+        outln!("  API base     {}", fake.api_base());
+        outln!("  secret key   {}", fake.secret_key());
+        outln!(
             "  control API  {}/_fake/ (see docs/fake-komoju.md)",
             fake.origin()
         );
-        println!(
+        outln!(
             "Use it:  REJI_API_BASE={} REJI_SECRET_KEY={} reji charge --amount 1000",
             fake.api_base(),
             fake.secret_key()
         );
-        println!("Stop with Ctrl-C.");
+        outln!("Stop with Ctrl-C.");
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -82,8 +82,8 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
     let mut reg = Register::new(ledger, Some(client), Arc::new(SystemClock))?;
 
     step("Reji demo: a fake KOMOJU runs on this machine; nothing leaves it.");
-    println!("  fake KOMOJU   {}", fake.api_base());
-    println!("  demo ledger   {}", db.display());
+    outln!("  fake KOMOJU   {}", fake.api_base());
+    outln!("  demo ledger   {}", db.display());
     tokio::time::sleep(pace).await;
 
     step("1. A café sale: two coffees to take away (8 %), a cake (8 %) and a paper bag (10 %).");
@@ -131,7 +131,7 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
         .map_err(fake_err)?;
     let v = reg.show(&sale.invoice_number).await?;
     output::invoice(false, &v, None);
-    println!("   Authorized is not paid: the invoice waits for the customer to pay at the store.");
+    outln!("   Authorized is not paid: the invoice waits for the customer to pay at the store.");
     tokio::time::sleep(pace).await;
 
     step("3. Two days later the customer pays at Lawson; Reji learns it on its next sync.");
@@ -157,7 +157,7 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
     };
     let mut csv = Vec::new();
     reg.export(&ListQuery::default(), &opts, &mut csv)?;
-    println!("{}", String::from_utf8_lossy(&csv));
+    outln!("{}", String::from_utf8_lossy(&csv));
 
     if a.keep_running {
         step("5. Your turn: open this page in a browser (or scan the QR) and pay with any method.");
@@ -192,5 +192,5 @@ fn item(e: reji::invoice::ItemError) -> Error {
 }
 
 fn step(s: &str) {
-    println!("\n\x1b[1m{s}\x1b[0m");
+    outln!("\n\x1b[1m{s}\x1b[0m");
 }

@@ -1,24 +1,30 @@
 //! Argument parsing and dispatch.
 
+#[macro_use]
+mod stdio;
 mod demo;
 mod output;
 
 use clap::{Args, Parser, Subcommand};
 use reji::clock::{Clock, SystemClock};
-use reji::keychain::{self, KeyStore, OsKeychain, SecretKey};
+use reji::keychain::{self, mask_secrets, KeyStore, OsKeychain, SecretKey};
 use reji::komoju::{Client, RetryPolicy, DEFAULT_API_BASE};
 use reji::ledger::Ledger;
 use reji::register::{BankAccount, ChargeRequest, Error, ListQuery, Register};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 KOMOJU or network error, 2 bad input, 3 not found, \
+4 not allowed in the invoice's current state, 5 the ledger or a local file could not be read or written.";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "reji",
     version,
     about = "Reji (レジ): point of sale and invoicing with KOMOJU",
+    after_help = EXIT_CODES,
     args_override_self = true
 )]
 pub struct Cli {
@@ -278,7 +284,13 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            if code == 0 {
+                let _ = e.print(); // --help, --version
+            } else {
+                // An argument can be a pasted key: errors are printed masked (and plain).
+                let rendered = e.render().to_string();
+                let _ = write!(std::io::stderr(), "{}", mask_secrets(&rendered));
+            }
             // `--json` promises one JSON value on stdout, also when the arguments do not parse.
             let wants_json = std::env::args()
                 .skip(1)
@@ -286,7 +298,7 @@ pub fn main() -> i32 {
                 .any(|a| a == "--json");
             if code == 2 && wants_json {
                 let rendered = e.render().to_string();
-                let message = rendered
+                let message = mask_secrets(&rendered)
                     .lines()
                     .next()
                     .unwrap_or("bad arguments")
@@ -307,15 +319,15 @@ pub fn main() -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("reji: cannot start: {e}");
+            errln!("reji: cannot start: {e}");
             return 1;
         }
     };
     match rt.block_on(run(cli)) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             let msg = e.user_message();
-            eprintln!("reji: {msg}");
+            errln!("reji: {msg}");
             if json {
                 output::print_json(
                     &serde_json::json!({ "error": { "code": e.code(), "message": msg } }),
@@ -396,7 +408,8 @@ impl Ctx {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Error> {
+/// Runs the command; the exit code of a command that finished but failed in part (`sync`).
+async fn run(cli: Cli) -> Result<i32, Error> {
     let ctx = Ctx {
         db: cli.db.clone().unwrap_or_else(default_db),
         api_base: cli
@@ -405,9 +418,50 @@ async fn run(cli: Cli) -> Result<(), Error> {
             .unwrap_or_else(|| DEFAULT_API_BASE.to_string()),
         json: cli.json,
     };
-    match cli.cmd {
-        Cmd::Keys { cmd } => keys(&ctx, cmd).await,
-        Cmd::Charge(a) => charge(&ctx, a).await,
+    if let Cmd::Sync = cli.cmd {
+        return sync(&ctx).await;
+    }
+    run_command(&ctx, cli.cmd).await.map(|()| 0)
+}
+
+/// `reji sync`: the report is printed whatever happened to each invoice; the exit code is not 0
+/// when no invoice could be refreshed (the first error's code) or when the ledger failed (5).
+async fn sync(ctx: &Ctx) -> Result<i32, Error> {
+    let reg = ctx.register(true)?;
+    let feed = reg.settings().feed;
+    let reg = tokio::sync::Mutex::new(reg);
+    let overlap = reji::tracker::TrackerConfig::default().overlap;
+    let report = reji::tracker::sync(&reg, feed, overlap).await;
+    output::notices(reg.lock().await.take_notices());
+    let report = report?;
+    output::sync(ctx.json, &report);
+    let ledger_failed = report.errors.iter().any(|e| e.code == "ledger");
+    let all_failed = !report.errors.is_empty() && report.invoices.is_empty();
+    if !(ledger_failed || all_failed) {
+        return Ok(0);
+    }
+    let code = if ledger_failed {
+        Error::exit_code_of("ledger")
+    } else {
+        Error::exit_code_of(report.errors[0].code)
+    };
+    errln!(
+        "reji: sync: {} of {} invoices could not be refreshed{}",
+        report.errors.len(),
+        report.errors.len() + report.invoices.len(),
+        if ledger_failed {
+            " (the ledger could not be written)"
+        } else {
+            ""
+        }
+    );
+    Ok(code)
+}
+
+async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
+    match cmd {
+        Cmd::Keys { cmd } => keys(ctx, cmd).await,
+        Cmd::Charge(a) => charge(ctx, a).await,
         Cmd::Show { id } => {
             let mut reg = ctx.register(true)?;
             let v = reg.show(&id).await?;
@@ -415,17 +469,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::invoice(ctx.json, &v, Some(&events));
             Ok(())
         }
-        Cmd::Sync => {
-            let reg = ctx.register(true)?;
-            let feed = reg.settings().feed;
-            let reg = tokio::sync::Mutex::new(reg);
-            let overlap = reji::tracker::TrackerConfig::default().overlap;
-            let report = reji::tracker::sync(&reg, feed, overlap).await;
-            output::notices(reg.lock().await.take_notices());
-            output::sync(ctx.json, &report?);
-            Ok(())
-        }
-        Cmd::Watch(a) => watch(&ctx, a).await,
+        Cmd::Sync => unreachable!("handled by run"),
+        Cmd::Watch(a) => watch(ctx, a).await,
         Cmd::List(a) => {
             let reg = ctx.register(false)?;
             let q = list_query(&a)?;
@@ -478,7 +523,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::qr_to_stderr_if_json(ctx.json, v.session_url.as_deref());
             Ok(())
         }
-        Cmd::Export(a) => export(&ctx, a),
+        Cmd::Export(a) => export(ctx, a),
         Cmd::Backup { out } => {
             let ledger = Ledger::open(&ctx.db)?;
             let path = match out {
@@ -494,14 +539,21 @@ async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Cmd::Close { date, csv, pdf } => {
-            // The font first: a missing font must not leave a half-done command behind.
+            // The font and the files first: a missing font or a folder given as FILE must not
+            // leave a half-done command behind.
             let font = pdf_font(pdf.is_some())?;
+            for (flag, p) in [("--csv", &csv), ("--pdf", &pdf)] {
+                if let Some(p) = p {
+                    check_out(flag, p)?;
+                }
+            }
             let mut reg = ctx.register(false)?;
             let (close, new) = reg.close_day(date.as_deref())?;
             if !new {
-                eprintln!(
+                errln!(
                     "reji: {} was already closed at {}; showing the stored close",
-                    close.business_date, close.closed_at
+                    close.business_date,
+                    close.closed_at
                 );
             }
             if let Some(path) = csv {
@@ -517,14 +569,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::close(ctx.json, &close);
             Ok(())
         }
-        Cmd::Receipt(a) => receipt(&ctx, a),
+        Cmd::Receipt(a) => receipt(ctx, a),
         Cmd::Verify => {
             let ledger = Ledger::open(&ctx.db)?;
             let r = ledger.verify()?;
             if ctx.json {
                 output::print_json(&r);
             } else if r.ok {
-                println!(
+                outln!(
                     "ok: {} events, hash chain intact, SQLite integrity ok",
                     r.events
                 );
@@ -564,7 +616,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 (Some(k), Some(v)) => {
                     reg.set_setting(&k, &v)?;
                     for w in reg.settings().warnings() {
-                        eprintln!("reji: warning: {w}");
+                        errln!("reji: warning: {w}");
                     }
                 }
                 (Some(k), None) if reg.settings().get(&k).is_none() => {
@@ -595,57 +647,79 @@ fn export_journal(
 ) -> Result<(), Error> {
     use reji::export::journal::write_yayoi;
     let lines = reg.journal(q)?;
-    let rows = match &a.out {
+    let done = match &a.out {
         Some(path) => {
-            check_out_dir(path)?;
-            let mut n = 0;
+            check_out("--out", path)?;
+            let mut done = Default::default();
             reji::export::write_atomically(path, |w| {
-                n = write_yayoi(w, &lines, encoding, a.lossy)?;
+                done = write_yayoi(w, &lines, encoding, a.lossy)?;
                 Ok(())
             })
-            .map_err(|e| out_error(path, e))?;
-            n
+            .map_err(|e| out_error("--out", path, e))?;
+            done
         }
-        None => reji::export::write_spooled(std::io::stdout().lock(), |w| {
+        None => reji::export::write_spooled(stdio::Stdout, |w| {
             write_yayoi(w, &lines, encoding, a.lossy)
         })?,
     };
+    export_done(ctx, a, &done, "journal lines");
+    Ok(())
+}
+
+/// After an export: the count (JSON with `--json --out`, else on stderr), and what a lossy CP932
+/// export wrote as `?` (always on stderr; in the JSON too).
+fn export_done(ctx: &Ctx, a: &ExportArgs, done: &reji::export::ExportSummary, what: &str) {
+    if let Some(s) = done.replaced.summary() {
+        errln!("reji: warning: {s}");
+    }
     if ctx.json && a.out.is_some() {
-        output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
+        output::print_json(&serde_json::json!({
+            "rows": done.rows,
+            "out": a.out,
+            "replaced": done.replaced,
+        }));
     } else {
-        eprintln!("reji: exported {rows} journal lines");
+        errln!("reji: exported {} {what}", done.rows);
     }
-    Ok(())
 }
 
-/// `--out` must name a file in a folder that exists (checked before anything is written).
-fn check_out_dir(path: &std::path::Path) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    if path.is_dir() {
-        return Err(Error::bad(
-            "--out",
-            format!("{} is a folder; name a file", path.display()),
-        ));
-    }
-    if !dir.is_dir() {
-        return Err(Error::bad(
-            "--out",
-            format!("the folder {} does not exist", dir.display()),
-        ));
-    }
-    Ok(())
-}
-
-/// An export to `--out` that failed: a problem with the data (an unmappable character) keeps its
-/// own message; a file-system problem names `--out` and the path.
-fn out_error(path: &std::path::Path, e: Error) -> Error {
-    match e {
-        Error::Export(reji::export::ExportError::Io(io)) => {
-            Error::bad("--out", format!("cannot write {}: {io}", path.display()))
+/// A file the user named with `flag` must be a file in a folder that exists, a link to one, or a
+/// device or FIFO (`/dev/null`, a pipe): checked before anything is done or written. A folder, a
+/// socket or a block device is bad input naming the path.
+fn check_out(flag: &str, path: &std::path::Path) -> Result<(), Error> {
+    use reji::export::Target;
+    let target = reji::export::check_target(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            Error::bad(flag, e.to_string())
+        } else {
+            Error::bad(flag, format!("cannot write {}: {e}", path.display()))
         }
+    })?;
+    if let Target::File(file) = target {
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::bad(
+                flag,
+                format!("the folder {} does not exist", dir.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A write to a file named with `flag` that failed: a problem with the data (an unmappable
+/// character) keeps its own message; a file-system problem (a full disk, `/dev/full`) names the
+/// flag and the path, and is a local file error (exit 5).
+fn out_error(flag: &str, path: &std::path::Path, e: Error) -> Error {
+    match e {
+        Error::Export(reji::export::ExportError::Io(source)) => Error::WriteFile {
+            flag: flag.to_string(),
+            path: path.display().to_string(),
+            source,
+        },
         other => other,
     }
 }
@@ -659,11 +733,11 @@ fn pdf_font(wanted: bool) -> Result<Option<reji::receipt::pdf::PdfFont>, Error> 
         .transpose()
 }
 
-/// Writes a file the user named with `flag`, atomically; a failure names the flag and the path.
+/// Writes a file the user named with `flag` ([`reji::export::write_atomically`]); a failure names
+/// the flag and the path.
 fn write_file(flag: &str, path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
-    reji::export::write_atomically(path, |w| w.write_all(bytes))
-        .map_err(|e| Error::bad(flag, format!("{}: {e}", path.display())))
+    reji::export::write_atomically(path, |w| w.write_all(bytes).map_err(Error::from))
+        .map_err(|e| out_error(flag, path, e))
 }
 
 fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
@@ -691,9 +765,7 @@ fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
     // Check the targets before anything is logged as issued.
     for (flag, p) in [("--pdf", &a.pdf), ("--html", &a.html)] {
         if let Some(p) = p {
-            if p.is_dir() {
-                return Err(Error::bad(flag, format!("{} is a directory", p.display())));
-            }
+            check_out(flag, p)?;
         }
     }
     let font = pdf_font(a.pdf.is_some())?;
@@ -710,10 +782,10 @@ fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
     if ctx.json {
         output::print_json(&r);
     } else if a.pdf.is_none() && a.html.is_none() {
-        print!("{}", r.to_text(40));
+        out!("{}", r.to_text(40));
     } else {
         for p in [&a.pdf, &a.html].into_iter().flatten() {
-            println!("{}", p.display());
+            outln!("{}", p.display());
         }
     }
     Ok(())
@@ -758,9 +830,10 @@ async fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<(), Error> {
             if ctx.json {
                 output::print_json(&check);
             } else {
-                println!(
+                outln!(
                     "ok: KOMOJU accepted the {} key ({} ms)",
-                    check.mode, check.millis
+                    check.mode,
+                    check.millis
                 );
             }
         }
@@ -859,7 +932,7 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
                 break;
             }
             if tokio::time::Instant::now() + delay > deadline {
-                eprintln!(
+                errln!(
                     "reji: still waiting after the timeout; `reji show {}` looks again",
                     v.invoice_number
                 );
@@ -914,24 +987,20 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
         return export_journal(ctx, &reg, &q, &a, encoding);
     }
     let export = |w: &mut std::io::BufWriter<std::fs::File>| reg.export(&q, &opts, w);
-    let rows = match &a.out {
+    let done = match &a.out {
         Some(path) => {
-            check_out_dir(path)?;
-            let mut n = 0;
+            check_out("--out", path)?;
+            let mut done = Default::default();
             reji::export::write_atomically(path, |w| {
-                n = export(w)?;
+                done = export(w)?;
                 Ok(())
             })
-            .map_err(|e| out_error(path, e))?;
-            n
+            .map_err(|e| out_error("--out", path, e))?;
+            done
         }
-        None => reji::export::write_spooled(std::io::stdout().lock(), export)?,
+        None => reji::export::write_spooled(stdio::Stdout, export)?,
     };
-    if ctx.json && a.out.is_some() {
-        output::print_json(&serde_json::json!({ "rows": rows, "out": a.out }));
-    } else {
-        eprintln!("reji: exported {rows} invoices");
-    }
+    export_done(ctx, &a, &done, "invoices");
     Ok(())
 }
 
@@ -981,7 +1050,7 @@ async fn watch(ctx: &Ctx, a: WatchArgs) -> Result<(), Error> {
         tracker.watch(id).await?;
     }
     if !ctx.json {
-        eprintln!("reji: watching (Ctrl-C to stop)");
+        errln!("reji: watching (Ctrl-C to stop)");
     }
     let mut done_passes = 0;
     loop {

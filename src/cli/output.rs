@@ -9,9 +9,10 @@ use serde::Serialize;
 use std::io::Write;
 
 pub fn print_json<T: Serialize + ?Sized>(v: &T) {
-    let mut out = std::io::stdout().lock();
-    let _ = serde_json::to_writer_pretty(&mut out, v);
-    let _ = writeln!(out);
+    // Serialising into memory cannot fail for these types; the write ends quietly on a closed pipe.
+    let mut buf = serde_json::to_vec_pretty(v).unwrap_or_default();
+    buf.push(b'\n');
+    let _ = super::stdio::Stdout.write_all(&buf);
 }
 
 fn money(amount: i64, currency: &str) -> String {
@@ -22,25 +23,25 @@ fn money(amount: i64, currency: &str) -> String {
 }
 
 pub fn charge_banner(v: &InvoiceView) {
-    println!("Invoice   {}", v.invoice_number);
-    println!("Amount    {}", money(v.amount, &v.currency));
+    outln!("Invoice   {}", v.invoice_number);
+    outln!("Amount    {}", money(v.amount, &v.currency));
     if let Some(s) = &v.session_id {
-        println!("Session   {s}");
+        outln!("Session   {s}");
     }
     if let Some(u) = &v.session_url {
-        println!("Pay at    {u}");
+        outln!("Pay at    {u}");
         if let Ok(qr) = reji::qr::terminal(u) {
-            println!("{qr}");
+            outln!("{qr}");
         }
     } else {
-        println!("(KOMOJU has not answered yet: `reji sync` finishes this charge)");
+        outln!("(KOMOJU has not answered yet: `reji sync` finishes this charge)");
     }
 }
 
 pub fn qr_to_stderr_if_json(json: bool, url: Option<&str>) {
     if let (false, Some(u)) = (json, url) {
         if let Ok(qr) = reji::qr::terminal(u) {
-            println!("{qr}");
+            outln!("{qr}");
         }
     }
 }
@@ -50,18 +51,18 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
         print_json(v);
         return;
     }
-    println!(
+    outln!(
         "{}  {}  {}",
         v.invoice_number,
         v.status,
         money(v.amount, &v.currency)
     );
-    println!("  created   {}", v.created_at);
+    outln!("  created   {}", v.created_at);
     if let Some(p) = &v.paid_at {
-        println!("  paid      {p}");
+        outln!("  paid      {p}");
     }
     if v.tax_10 > 0 || v.tax_8 > 0 {
-        println!(
+        outln!(
             "  tax       10%: {}   8%※: {}",
             money(v.tax_10, &v.currency),
             money(v.tax_8, &v.currency)
@@ -73,7 +74,7 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
             0 => " (exempt)",
             _ => "",
         };
-        println!(
+        outln!(
             "  · {} × {} @ {}{mark}",
             it.name,
             it.quantity,
@@ -81,33 +82,33 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
         );
     }
     if let Some(n) = &v.customer.name {
-        println!("  customer  {n}");
+        outln!("  customer  {n}");
     }
     if let Some(s) = &v.session_id {
-        println!(
+        outln!(
             "  session   {s} ({}), attempt {}",
             v.session_status.as_deref().unwrap_or("?"),
             v.attempt
         );
     }
     if let Some(u) = &v.session_url {
-        println!("  url       {u}");
+        outln!("  url       {u}");
     }
     if let Some(e) = &v.expires_at {
-        println!("  expires   {e}");
+        outln!("  expires   {e}");
     }
     if let Some(m) = &v.payment_method {
-        println!(
+        outln!(
             "  payment   {m} {} {}",
             v.payment_status.as_deref().unwrap_or(""),
             v.payment_id.as_deref().unwrap_or("")
         );
     }
     if v.refunded_amount > 0 {
-        println!("  refunded  {}", money(v.refunded_amount, &v.currency));
+        outln!("  refunded  {}", money(v.refunded_amount, &v.currency));
     }
     for r in &v.refund_requests {
-        println!(
+        outln!(
             "  refund request {} {}",
             r.get("status")
                 .and_then(|s| s.as_str())
@@ -119,14 +120,14 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
         );
     }
     if v.unanswered_requests > 0 {
-        println!(
+        outln!(
             "  {} request(s) to KOMOJU still unanswered: `reji sync` retries them",
             v.unanswered_requests
         );
     }
     instructions(v);
     if let Some(evs) = events {
-        println!("  history");
+        outln!("  history");
         // In the shop's time zone, like every other time shown (the offset of the invoice's own time).
         let offset = chrono::DateTime::parse_from_rfc3339(&v.created_at)
             .map(|t| *t.offset())
@@ -137,7 +138,7 @@ pub fn invoice(json: bool, v: &InvoiceView, events: Option<&[EventRecord]>) {
                 (None, Some(t)) => format!("→ {t}"),
                 _ => e.detail.clone().unwrap_or_default(),
             };
-            println!(
+            outln!(
                 "    {}  {:<8} {mv}  ({})",
                 e.at.with_timezone(&offset)
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
@@ -157,66 +158,66 @@ fn instructions(v: &InvoiceView) {
         .unwrap_or("(see instructions)");
     match d {
         PaymentDetails::Konbini(k) => {
-            println!("  ── konbini payment ──");
-            println!("  store              {}", k.store.as_deref().unwrap_or("-"));
+            outln!("  ── konbini payment ──");
+            outln!("  store              {}", k.store.as_deref().unwrap_or("-"));
             if let Some(r) = &k.receipt {
-                println!("  payment number     {r}");
+                outln!("  payment number     {r}");
             }
             if let Some(c) = &k.confirmation_code {
-                println!("  confirmation code  {c}");
+                outln!("  confirmation code  {c}");
             }
-            println!("  pay by             {deadline}");
+            outln!("  pay by             {deadline}");
             if let Some(u) = &k.instructions_url {
-                println!("  instructions       {u}");
+                outln!("  instructions       {u}");
             }
         }
         PaymentDetails::BankTransfer(b) => {
-            println!("  ── bank transfer ──");
-            println!(
+            outln!("  ── bank transfer ──");
+            outln!(
                 "  bank               {}",
                 b.bank_name.as_deref().unwrap_or("-")
             );
-            println!(
+            outln!(
                 "  branch             {}",
                 b.account_branch_name.as_deref().unwrap_or("-")
             );
-            println!(
+            outln!(
                 "  account            {} {}",
                 b.account_type.as_deref().unwrap_or(""),
                 b.account_number.as_deref().unwrap_or("-")
             );
-            println!(
+            outln!(
                 "  account name       {}",
                 b.account_name.as_deref().unwrap_or("-")
             );
             if let Some(o) = &b.order_id {
-                println!("  order id           {o}");
+                outln!("  order id           {o}");
             }
-            println!(
+            outln!(
                 "  pay by             {}",
                 b.payment_deadline.as_deref().unwrap_or(deadline)
             );
             if let Some(u) = &b.instructions_url {
-                println!("  instructions       {u}");
+                outln!("  instructions       {u}");
             }
         }
         PaymentDetails::PayEasy(p) => {
-            println!("  ── Pay-easy ──");
-            println!(
+            outln!("  ── Pay-easy ──");
+            outln!(
                 "  bank id (収納機関番号)  {}",
                 p.bank_id.as_deref().unwrap_or("-")
             );
-            println!(
+            outln!(
                 "  customer id        {}",
                 p.customer_id.as_deref().unwrap_or("-")
             );
-            println!(
+            outln!(
                 "  confirmation id    {}",
                 p.confirmation_id.as_deref().unwrap_or("-")
             );
-            println!("  pay by             {deadline}");
+            outln!("  pay by             {deadline}");
             if let Some(u) = &p.instructions_url {
-                println!("  instructions       {u}");
+                outln!("  instructions       {u}");
             }
         }
         _ => {}
@@ -229,11 +230,11 @@ pub fn list(json: bool, list: &[InvoiceView]) {
         return;
     }
     if list.is_empty() {
-        eprintln!("no invoices match");
+        errln!("no invoices match");
         return;
     }
     for v in list {
-        println!(
+        outln!(
             "{}  {:<18} {:>12}  {:<13} {}  {}",
             v.invoice_number,
             v.status.as_str(),
@@ -250,22 +251,22 @@ pub fn sync(json: bool, r: &SyncReport) {
         print_json(r);
         return;
     }
-    println!(
+    outln!(
         "{} open invoices checked, {} changed",
         r.invoices.len(),
         r.changed
     );
     if let Some(feed) = &r.feed {
-        println!(
+        outln!(
             "  waiting konbini / bank payments: {feed} feed, {} request(s)",
             r.feed_requests
         );
     }
     for v in &r.invoices {
-        println!("  {}  {}", v.invoice_number, v.status);
+        outln!("  {}  {}", v.invoice_number, v.status);
     }
     for e in &r.errors {
-        eprintln!("  {}: {} ({})", e.invoice_number, e.message, e.code);
+        errln!("  {}: {} ({})", e.invoice_number, e.message, e.code);
     }
 }
 
@@ -279,12 +280,12 @@ pub fn key(json: bool, k: Option<&SecretKey>, note: &str) {
         return;
     }
     match k {
-        Some(k) => println!(
+        Some(k) => outln!(
             "{} ({} key, {note})",
             k.masked(),
             if k.is_live() { "live" } else { "test" }
         ),
-        None => println!("{note}"),
+        None => outln!("{note}"),
     }
 }
 
@@ -301,7 +302,7 @@ pub fn settings(json: bool, s: &Settings) {
         print_json(&map);
     } else {
         for (k, v) in pairs {
-            println!("{k} = {v}");
+            outln!("{k} = {v}");
         }
     }
 }
@@ -310,7 +311,8 @@ pub fn settings(json: bool, s: &Settings) {
 pub fn notice(json: bool, n: &reji::tracker::Notice) {
     use reji::tracker::Notice;
     if json {
-        let mut out = std::io::stdout().lock();
+        // One line per notice, flushed: a reader that went away ends the watch.
+        let mut out = super::stdio::Stdout;
         let _ = serde_json::to_writer(&mut out, n);
         let _ = writeln!(out);
         let _ = out.flush();
@@ -322,17 +324,17 @@ pub fn notice(json: bool, n: &reji::tracker::Notice) {
             from,
             to,
             invoice,
-        } => println!(
+        } => outln!(
             "{invoice_number}  {from} → {to}  {}  {}",
             money(invoice.amount, &invoice.currency),
             invoice.payment_method.as_deref().unwrap_or("")
         ),
-        Notice::Feed { feed } => eprintln!("reji: slow lane uses the {} feed", feed.as_str()),
-        Notice::KeyProblem { message } => eprintln!("reji: {message}"),
+        Notice::Feed { feed } => errln!("reji: slow lane uses the {} feed", feed.as_str()),
+        Notice::KeyProblem { message } => errln!("reji: {message}"),
         Notice::Network { ok: false, message } => {
-            eprintln!("reji: network trouble, retrying: {message}")
+            errln!("reji: network trouble, retrying: {message}")
         }
-        Notice::Network { ok: true, .. } => eprintln!("reji: connection to KOMOJU is back"),
+        Notice::Network { ok: true, .. } => errln!("reji: connection to KOMOJU is back"),
         Notice::Pass { .. } => {}
     }
 }
@@ -341,14 +343,14 @@ pub fn path_result(json: bool, what: &str, path: &std::path::Path) {
     if json {
         print_json(&serde_json::json!({ what: path }));
     } else {
-        println!("{what}: {}", path.display());
+        outln!("{what}: {}", path.display());
     }
 }
 
 /// What the core wants staff to know beside a result (stderr; stdout stays one JSON value).
 pub fn notices(notices: Vec<String>) {
     for n in notices {
-        eprintln!("reji: {n}");
+        errln!("reji: {n}");
     }
 }
 
@@ -364,16 +366,16 @@ pub fn restored(json: bool, db: &std::path::Path, r: &reji::ledger::RestoreRepor
         }));
         return;
     }
-    println!("restored: {}", db.display());
+    outln!("restored: {}", db.display());
     if let Some(s) = &r.saved {
-        eprintln!("reji: the previous ledger was saved as {}", s.display());
+        errln!("reji: the previous ledger was saved as {}", s.display());
     }
     for (year, from, to) in &r.counters_carried {
-        eprintln!(
+        errln!(
             "reji: invoice numbers of {year} continue after {year}-{to:06} (the backup ended at {year}-{from:06}): numbers already issued are never reused"
         );
     }
-    eprintln!(
+    errln!(
         "reji: sales made after {} may be missing: the next `reji sync` (or any command that talks to KOMOJU) checks KOMOJU and brings them back",
         r.reconcile_since.format("%Y-%m-%d %H:%M:%S UTC")
     );
@@ -390,18 +392,20 @@ pub fn repaired(json: bool, db: &std::path::Path, r: &reji::ledger::RepairReport
         }));
         return;
     }
-    println!("repaired: {}", db.display());
+    outln!("repaired: {}", db.display());
     if r.found_version > r.recorded_version {
-        println!(
+        outln!(
             "  schema version was recorded as {} but the file has the steps up to {}: fixed",
-            r.recorded_version, r.found_version
+            r.recorded_version,
+            r.found_version
         );
     } else {
-        println!("  schema version {}: nothing to fix", r.recorded_version);
+        outln!("  schema version {}: nothing to fix", r.recorded_version);
     }
-    println!(
+    outln!(
         "  now at schema version {}; SQLite integrity check: {}",
-        r.version, r.integrity
+        r.version,
+        r.integrity
     );
 }
 
@@ -410,19 +414,19 @@ pub fn close(json: bool, c: &reji::ledger::DailyClose) {
         print_json(c);
         return;
     }
-    println!("日計表 daily close {}  ({})", c.business_date, c.time_zone);
-    println!(
+    outln!("日計表 daily close {}  ({})", c.business_date, c.time_zone);
+    outln!(
         "  sales            {:>5}  {:>14}",
         c.sales_count,
         money(c.sales_total, "JPY")
     );
     for r in &c.per_rate {
         if r.rate == 0 {
-            println!("    exempt (非課税)         {:>14}", money(r.gross, "JPY"));
+            outln!("    exempt (非課税)         {:>14}", money(r.gross, "JPY"));
             continue;
         }
         let mark = if r.rate == 8 { " ※" } else { "" };
-        println!(
+        outln!(
             "    {:>2}% taxable{mark:<3}        {:>14}  (tax {})",
             r.rate,
             money(r.gross, "JPY"),
@@ -430,19 +434,19 @@ pub fn close(json: bool, c: &reji::ledger::DailyClose) {
         );
     }
     for m in &c.per_method {
-        println!(
+        outln!(
             "    {:<18} {:>5}  {:>14}",
             m.method,
             m.count,
             money(m.total, "JPY")
         );
     }
-    println!(
+    outln!(
         "  refunds          {:>5}  {:>14}",
         c.refunds_count,
         money(c.refunds_total, "JPY")
     );
-    println!(
+    outln!(
         "  awaiting payment {:>5}  {:>14}",
         c.pending_count,
         money(c.pending_total, "JPY")
@@ -452,7 +456,7 @@ pub fn close(json: bool, c: &reji::ledger::DailyClose) {
         .iter()
         .map(|(s, n)| format!("{s} {n}"))
         .collect();
-    println!(
+    outln!(
         "  rung up today    {}",
         if created.is_empty() {
             "-".to_string()
@@ -460,5 +464,5 @@ pub fn close(json: bool, c: &reji::ledger::DailyClose) {
             created.join(", ")
         }
     );
-    println!("  closed at        {}", c.closed_at);
+    outln!("  closed at        {}", c.closed_at);
 }

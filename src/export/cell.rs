@@ -40,31 +40,33 @@ impl RowBuf {
         self.ends.push(self.bytes.len());
     }
 
-    /// A text cell, neutralised if a spreadsheet could take it for a formula.
-    /// On an unmappable character (CP932, not lossy) the cell is dropped and the char returned.
-    pub(super) fn text(&mut self, s: &str, opts: &ExportOptions) -> Result<(), char> {
+    /// A text cell, neutralised if a spreadsheet could take it for a formula. Returns how many
+    /// characters were written as `?` (CP932, lossy). On an unmappable character (CP932, not
+    /// lossy) the cell is dropped and the char returned.
+    pub(super) fn text(&mut self, s: &str, opts: &ExportOptions) -> Result<u64, char> {
         let start = self.bytes.len();
         if needs_neutralising(s) {
             self.bytes.push(b'\'');
         }
-        self.encode(s, opts)
+        let replaced = self
+            .encode(s, opts)
             .inspect_err(|_| self.bytes.truncate(start))?;
         self.end_cell();
-        Ok(())
+        Ok(replaced)
     }
 
     /// A text cell written as is (headers).
-    pub(super) fn raw_text(&mut self, s: &str, opts: &ExportOptions) -> Result<(), char> {
-        self.encode(s, opts)?;
+    pub(super) fn raw_text(&mut self, s: &str, opts: &ExportOptions) -> Result<u64, char> {
+        let replaced = self.encode(s, opts)?;
         self.end_cell();
-        Ok(())
+        Ok(replaced)
     }
 
-    fn encode(&mut self, s: &str, opts: &ExportOptions) -> Result<(), char> {
+    fn encode(&mut self, s: &str, opts: &ExportOptions) -> Result<u64, char> {
         match opts.encoding {
             Encoding::Utf8Bom | Encoding::Utf8 => {
                 self.bytes.extend_from_slice(s.as_bytes());
-                Ok(())
+                Ok(0)
             }
             Encoding::Cp932 => encode_cp932(s, &mut self.bytes, &mut self.scratch, opts.lossy),
         }
@@ -182,18 +184,19 @@ pub(super) fn excel_map(c: char) -> Option<char> {
     })
 }
 
-/// Appends `s` encoded as CP932 to `out`. An unmappable character is replaced with `?` when
-/// `lossy`, otherwise returned as the error (with `out` possibly holding part of the cell).
+/// Appends `s` encoded as CP932 to `out`; returns how many characters were replaced. An
+/// unmappable character is replaced with `?` when `lossy`, otherwise returned as the error (with
+/// `out` possibly holding part of the cell).
 pub(super) fn encode_cp932(
     s: &str,
     out: &mut Vec<u8>,
     scratch: &mut String,
     lossy: bool,
-) -> Result<(), char> {
+) -> Result<u64, char> {
     if s.is_ascii() {
         // ASCII is identical in CP932 (encoding_rs maps U+005C and U+007E to themselves).
         out.extend_from_slice(s.as_bytes());
-        return Ok(());
+        return Ok(0);
     }
     let src: &str = if s.chars().any(|c| excel_map(c).is_some()) {
         scratch.clear();
@@ -204,6 +207,7 @@ pub(super) fn encode_cp932(
     };
     let mut encoder = SHIFT_JIS.new_encoder();
     let mut rest = src;
+    let mut replaced = 0;
     loop {
         let max = encoder
             .max_buffer_length_from_utf8_without_replacement(rest.len())
@@ -215,9 +219,12 @@ pub(super) fn encode_cp932(
         out.truncate(old + written);
         rest = &rest[read..];
         match res {
-            EncoderResult::InputEmpty => return Ok(()),
+            EncoderResult::InputEmpty => return Ok(replaced),
             EncoderResult::OutputFull => {}
-            EncoderResult::Unmappable(_) if lossy => out.push(b'?'),
+            EncoderResult::Unmappable(_) if lossy => {
+                out.push(b'?');
+                replaced += 1;
+            }
             EncoderResult::Unmappable(ch) => return Err(ch),
         }
     }
@@ -229,7 +236,7 @@ mod tests {
 
     fn cp932(s: &str, lossy: bool) -> Result<Vec<u8>, char> {
         let mut out = Vec::new();
-        encode_cp932(s, &mut out, &mut String::new(), lossy).map(|()| out)
+        encode_cp932(s, &mut out, &mut String::new(), lossy).map(|_| out)
     }
 
     #[test]
@@ -245,6 +252,13 @@ mod tests {
         assert_eq!(cp932("吉𠮷田", false), Err('𠮷'));
         let bytes = cp932("a😀b𠮷c", true).unwrap();
         assert_eq!(SHIFT_JIS.decode(&bytes).0, "a?b?c");
+        let mut out = Vec::new();
+        let n = encode_cp932("a😀b𠮷c吉", &mut out, &mut String::new(), true);
+        assert_eq!(n, Ok(2), "two characters were replaced");
+        assert_eq!(
+            encode_cp932("吉田", &mut out, &mut String::new(), true),
+            Ok(0)
+        );
     }
 
     #[test]

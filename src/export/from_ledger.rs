@@ -1,18 +1,19 @@
 //! Streams the ledger's invoices into a [`CsvExporter`]: one reused row buffer, no rows held in memory.
 
-use super::{CsvExporter, ExportError, ExportOptions, ExportRow};
+use super::{CsvExporter, ExportError, ExportOptions, ExportRow, ExportSummary};
 use crate::ledger::{ExportRowsError, Filter, Ledger};
 use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use std::io::Write;
 
-/// Writes every invoice matching `filter` (oldest first) as CSV to `out`; returns the row count.
+/// Writes every invoice matching `filter` (oldest first) as CSV to `out`; returns the row count
+/// and what a lossy CP932 export replaced.
 pub fn export_ledger<W: Write>(
     ledger: &Ledger,
     filter: &Filter,
     opts: &ExportOptions,
     out: W,
-) -> Result<u64, ExportRowsError> {
+) -> Result<ExportSummary, ExportRowsError> {
     export_ledger_reporting(ledger, filter, opts, out, &mut |_| {})
 }
 
@@ -27,7 +28,7 @@ pub fn export_ledger_reporting<W: Write>(
     opts: &ExportOptions,
     out: W,
     progress: &mut dyn FnMut(u64),
-) -> Result<u64, ExportRowsError> {
+) -> Result<ExportSummary, ExportRowsError> {
     let mut exporter = CsvExporter::new(out, opts)?;
     let mut row = ExportRow::default();
     ledger.for_each_export_row(filter, |r| {
@@ -41,9 +42,10 @@ pub fn export_ledger_reporting<W: Write>(
     })?;
     let n = exporter.rows_written();
     progress(n);
+    let replaced = exporter.replacements().clone();
     let mut w = exporter.finish()?;
     w.flush().map_err(ExportError::Io)?;
-    Ok(n)
+    Ok(ExportSummary { rows: n, replaced })
 }
 
 /// Appends SQLite text (UTF-8 unless the file was written by something else) without a copy.

@@ -206,7 +206,8 @@ impl JournalLine {
     }
 }
 
-/// Writes the lines in Yayoi's layout. Returns the number of lines written.
+/// Writes the lines in Yayoi's layout. Returns the number of lines written and, with `lossy`,
+/// which characters were written as `?` (line and Yayoi column).
 ///
 /// A line that cannot be encoded (a character CP932 lacks, without `lossy`) fails the whole
 /// export with the invoice named: an accountant's import must not silently miss a sale.
@@ -215,12 +216,13 @@ pub fn write_yayoi<W: Write>(
     lines: &[JournalLine],
     encoding: Encoding,
     lossy: bool,
-) -> Result<u64, ExportError> {
+) -> Result<super::ExportSummary, ExportError> {
+    let mut replaced = super::Replacements::default();
     let mut out = std::io::BufWriter::new(out);
     if encoding == Encoding::Utf8Bom {
         out.write_all(b"\xEF\xBB\xBF")?;
     }
-    let mut n = 0;
+    let mut n: u64 = 0;
     for l in lines {
         let mut wtr = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
@@ -234,13 +236,22 @@ pub fn write_yayoi<W: Write>(
             Encoding::Cp932 => {
                 let mut bytes = Vec::with_capacity(text.len());
                 let mut scratch = String::new();
-                super::cell::encode_cp932(&text, &mut bytes, &mut scratch, lossy).map_err(
-                    |ch| ExportError::Unmappable {
+                let lost = super::cell::encode_cp932(&text, &mut bytes, &mut scratch, lossy)
+                    .map_err(|ch| ExportError::Unmappable {
                         invoice_number: l.note.clone(),
                         column: "摘要",
                         ch,
-                    },
-                )?;
+                    })?;
+                if lost > 0 {
+                    // Rare: find the columns by encoding the fields one by one.
+                    let mut probe = Vec::new();
+                    for (field, column) in l.fields().iter().zip(YAYOI_COLUMNS) {
+                        probe.clear();
+                        let k = super::cell::encode_cp932(field, &mut probe, &mut scratch, true)
+                            .unwrap_or(0);
+                        replaced.add(n + 1, &l.note, column, k);
+                    }
+                }
                 out.write_all(&bytes)?;
             }
             _ => out.write_all(text.as_bytes())?,
@@ -248,7 +259,7 @@ pub fn write_yayoi<W: Write>(
         n += 1;
     }
     out.flush()?;
-    Ok(n)
+    Ok(super::ExportSummary { rows: n, replaced })
 }
 
 #[cfg(test)]
@@ -308,7 +319,9 @@ mod tests {
         assert_eq!(lines.len(), 2);
         let mut buf = Vec::new();
         assert_eq!(
-            write_yayoi(&mut buf, &lines, Encoding::Utf8, false).unwrap(),
+            write_yayoi(&mut buf, &lines, Encoding::Utf8, false)
+                .unwrap()
+                .rows,
             2
         );
         let text = String::from_utf8(buf).unwrap();
@@ -372,6 +385,14 @@ mod tests {
         let lines = sale_lines(&f, d, &Accounts::default(), "2026-😀");
         let e = write_yayoi(Vec::new(), &lines, Encoding::Cp932, false).unwrap_err();
         assert!(e.to_string().contains("2026-😀"), "{e}");
-        assert!(write_yayoi(Vec::new(), &lines, Encoding::Cp932, true).is_ok());
+        // Lossy: every replaced character is counted, with its line and Yayoi column (the memo and
+        // the note both hold the invoice number).
+        let done = write_yayoi(Vec::new(), &lines, Encoding::Cp932, true).unwrap();
+        assert_eq!(done.rows, 2);
+        assert_eq!(done.replaced.count, 4, "{:?}", done.replaced);
+        let first = &done.replaced.first[0];
+        assert_eq!((first.row, first.column, first.count), (1, "摘要", 1));
+        assert_eq!(first.invoice, "2026-😀");
+        assert_eq!(done.replaced.first[2].row, 2);
     }
 }

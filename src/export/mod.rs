@@ -9,6 +9,9 @@
 //! * [`write_atomically`] writes a file so that readers see either the old or the new export,
 //!   never a half-written one.
 //!
+//! * A lossy CP932 export says what it replaced ([`Replacements`]): how many characters, and the
+//!   row and column of the first few.
+//!
 //! The column list, with English and Japanese headers, is [`COLUMNS`]; `docs/csv.md` documents
 //! every column.
 
@@ -25,7 +28,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use atomic::{write_atomically, write_spooled};
+pub use atomic::{check_target, write_atomically, write_spooled, Target};
 pub use close::close_csv;
 pub use from_ledger::export_ledger;
 pub use from_ledger::{export_ledger_reporting, PROGRESS_EVERY};
@@ -214,6 +217,83 @@ pub const COLUMNS: [Column; 22] = [
     col("exempt_amount", "非課税額"),
 ];
 
+/// What a lossy CP932 export wrote as `?`: how many characters, and in which cells the first
+/// [`Replacements::LISTED`] were.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Replacements {
+    /// Characters written as `?`, in all.
+    pub count: u64,
+    /// The first cells with replaced characters, in file order.
+    pub first: Vec<Replaced>,
+}
+
+/// One cell with characters written as `?`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replaced {
+    /// The data row (1 = the first row after the header).
+    pub row: u64,
+    /// The invoice number (the journal: its 仕訳メモ, which starts with the invoice).
+    pub invoice: String,
+    /// The column's header (English for the invoice export, Yayoi's for the journal).
+    pub column: &'static str,
+    /// Characters replaced in this cell.
+    pub count: u64,
+}
+
+impl Replacements {
+    /// How many cells are listed in [`Replacements::first`].
+    pub const LISTED: usize = 5;
+
+    /// Counts `count` replaced characters in a cell.
+    pub fn add(&mut self, row: u64, invoice: &str, column: &'static str, count: u64) {
+        if count == 0 {
+            return;
+        }
+        self.count += count;
+        if self.first.len() < Self::LISTED {
+            self.first.push(Replaced {
+                row,
+                invoice: invoice.to_owned(),
+                column,
+                count,
+            });
+        }
+    }
+
+    /// A sentence for people, or `None` when nothing was replaced: `3 characters that CP932 cannot
+    /// hold were written as '?': row 1 (invoice 2026-000001) customer_name (2), …`.
+    pub fn summary(&self) -> Option<String> {
+        if self.count == 0 {
+            return None;
+        }
+        let listed: u64 = self.first.iter().map(|r| r.count).sum();
+        let mut cells: Vec<String> = self
+            .first
+            .iter()
+            .map(|r| format!("row {} ({}) {} ({})", r.row, r.invoice, r.column, r.count))
+            .collect();
+        if listed < self.count {
+            cells.push(format!("{} more", self.count - listed));
+        }
+        Some(format!(
+            "{} character{} that CP932 cannot hold {} written as '?': {}",
+            self.count,
+            if self.count == 1 { "" } else { "s" },
+            if self.count == 1 { "was" } else { "were" },
+            cells.join(", ")
+        ))
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExportSummary {
+    /// Data rows written (the header row is not counted).
+    pub rows: u64,
+    /// Characters a lossy CP932 export wrote as `?`.
+    pub replaced: Replacements,
+}
+
 /// Everything that can go wrong while exporting.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -258,6 +338,7 @@ pub struct CsvExporter<W: Write> {
     opts: ExportOptions,
     row: cell::RowBuf,
     rows_written: u64,
+    replaced: Replacements,
 }
 
 impl<W: Write> CsvExporter<W> {
@@ -275,6 +356,7 @@ impl<W: Write> CsvExporter<W> {
             opts: *opts,
             row: cell::RowBuf::default(),
             rows_written: 0,
+            replaced: Replacements::default(),
         };
         exporter.row.clear();
         for (i, c) in COLUMNS.iter().enumerate() {
@@ -298,6 +380,8 @@ impl<W: Write> CsvExporter<W> {
         let b = &mut self.row;
         b.clear();
         let inv = r.invoice_number.as_str();
+        let row_no = self.rows_written + 1;
+        let replaced = &mut self.replaced;
         // The closure names the column for an unmappable character; `b.len()` is the index of
         // the column being written.
         let unmappable = |col: usize, ch: char| ExportError::Unmappable {
@@ -308,7 +392,8 @@ impl<W: Write> CsvExporter<W> {
         macro_rules! text {
             ($s:expr) => {{
                 let col = b.len();
-                b.text($s, &opts).map_err(|ch| unmappable(col, ch))?
+                let n = b.text($s, &opts).map_err(|ch| unmappable(col, ch))?;
+                replaced.add(row_no, inv, COLUMNS[col].en, n);
             }};
         }
         text!(inv);
@@ -342,6 +427,11 @@ impl<W: Write> CsvExporter<W> {
     /// Number of invoice rows written so far (the header row is not counted).
     pub fn rows_written(&self) -> u64 {
         self.rows_written
+    }
+
+    /// Characters written as `?` so far (lossy CP932).
+    pub fn replacements(&self) -> &Replacements {
+        &self.replaced
     }
 
     /// Flushes everything and returns the writer.

@@ -8,7 +8,7 @@ mod types;
 
 pub use types::*;
 
-use crate::keychain::SecretKey;
+use crate::keychain::{mask_secrets, SecretKey};
 use rand::Rng;
 use reqwest::{header, Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -22,6 +22,9 @@ pub const API_VERSION: &str = "2025-01-28";
 pub const PER_PAGE: u32 = 100;
 /// Least wait after a 409 (the first request with the same idempotency key is still in flight).
 const IN_FLIGHT_WAIT: Duration = Duration::from_secs(1);
+/// The largest response body read: KOMOJU's biggest answers (a page of 100 payments) are a few
+/// hundred KB. A longer body is not read to its end.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KomojuError {
@@ -41,6 +44,31 @@ pub enum KomojuError {
     Decode { what: &'static str, detail: String },
     #[error("invalid API base URL {0:?}")]
     BadBaseUrl(String),
+    /// A live key would travel in cleartext: `http://` to a host that is not this machine.
+    #[error(
+        "refusing to send a live secret key (sk_live_…) over plain http to {0}: use an https:// API \
+         base URL (http:// is allowed only with a test key or on this machine: 127.0.0.1, ::1, localhost)"
+    )]
+    CleartextLiveKey(String),
+    /// A 3xx answer. Redirects are never followed: the request carries the secret key, and KOMOJU's
+    /// API has no reason to send it elsewhere.
+    #[error(
+        "the API at {url} answered with a redirect (HTTP {status}{}); Reji does not follow \
+         redirects, so the secret key is not sent elsewhere: check the API base URL",
+        location.as_deref().map(|l| format!(" to {l}")).unwrap_or_default()
+    )]
+    Redirect {
+        status: u16,
+        url: String,
+        location: Option<String>,
+    },
+    /// The response body was longer than [`MAX_RESPONSE_BYTES`] (reading stopped there).
+    #[error(
+        "the response from {url} is larger than the {} MiB limit (more than {received} bytes); \
+         no KOMOJU answer is that large, so reading stopped",
+        MAX_RESPONSE_BYTES / (1024 * 1024)
+    )]
+    TooLarge { url: String, received: u64 },
 }
 
 impl KomojuError {
@@ -63,6 +91,13 @@ impl KomojuError {
     }
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404) || self.code() == Some("not_found")
+    }
+    /// The API base URL itself is unusable (malformed, or unsafe for the key).
+    pub fn is_bad_base(&self) -> bool {
+        matches!(
+            self,
+            KomojuError::BadBaseUrl(_) | KomojuError::CleartextLiveKey(_)
+        )
     }
 }
 
@@ -137,7 +172,14 @@ impl Client {
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
             return Err(KomojuError::BadBaseUrl(base));
         }
+        if key.is_live() && parsed.scheme() == "http" && !is_loopback(&parsed) {
+            return Err(KomojuError::CleartextLiveKey(
+                mask_secrets(&parsed.origin().ascii_serialization()).into_owned(),
+            ));
+        }
         let http = reqwest::Client::builder()
+            // Every request carries the secret key: never follow a redirect (a 3xx is an error).
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("reji/", env!("CARGO_PKG_VERSION")))
@@ -370,9 +412,27 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(|c| c.contains("json"))
             .unwrap_or(true);
-        let bytes = match resp.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(e) => {
+        if status.is_redirection() {
+            let location = resp
+                .headers()
+                .get(header::LOCATION)
+                .map(|v| {
+                    String::from_utf8_lossy(v.as_bytes())
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                })
+                .map(|l| mask_secrets(&l).into_owned());
+            return Attempt::Fail(KomojuError::Redirect {
+                status: status.as_u16(),
+                url: mask_secrets(url).into_owned(),
+                location,
+            });
+        }
+        let bytes = match read_capped(resp, url).await {
+            Ok(b) => b,
+            Err(BodyError::TooLarge(e)) => return Attempt::Fail(e),
+            Err(BodyError::Transport(e)) => {
                 return Attempt::Retry {
                     detail: describe(&e),
                     after: None,
@@ -418,6 +478,45 @@ impl Client {
     }
 }
 
+/// Whether the URL's host is this machine (127.0.0.0/8, ::1, `localhost`).
+fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+enum BodyError {
+    TooLarge(KomojuError),
+    Transport(reqwest::Error),
+}
+
+/// Reads a response body of at most [`MAX_RESPONSE_BYTES`], chunk by chunk: a longer one (or one
+/// announced as longer) stops the reading at once.
+async fn read_capped(mut resp: reqwest::Response, url: &str) -> Result<Vec<u8>, BodyError> {
+    let too_large = |received: u64| {
+        BodyError::TooLarge(KomojuError::TooLarge {
+            url: mask_secrets(url).into_owned(),
+            received,
+        })
+    };
+    if let Some(n) = resp.content_length() {
+        if n > MAX_RESPONSE_BYTES as u64 {
+            return Err(too_large(MAX_RESPONSE_BYTES as u64));
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large(MAX_RESPONSE_BYTES as u64));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
@@ -435,7 +534,7 @@ fn describe(e: &reqwest::Error) -> String {
         s.push_str(&format!(": {inner}"));
         src = inner.source();
     }
-    s
+    mask_secrets(&s).into_owned()
 }
 
 fn api_error(status: StatusCode, bytes: &[u8]) -> KomojuError {
@@ -456,11 +555,14 @@ fn api_error(status: StatusCode, bytes: &[u8]) -> KomojuError {
         .as_ref()
         .and_then(|e| e.message.clone())
         .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+    // The server's words are shown to people: a server that echoes the key must not print it.
     KomojuError::Api {
         status: status.as_u16(),
-        code,
-        message,
-        param: parsed.and_then(|e| e.param),
+        code: mask_secrets(&code).into_owned(),
+        message: mask_secrets(&message).into_owned(),
+        param: parsed
+            .and_then(|e| e.param)
+            .map(|p| mask_secrets(&p).into_owned()),
     }
 }
 
@@ -470,7 +572,8 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, KomojuError> {
             .rsplit("::")
             .next()
             .unwrap_or("object"),
-        detail: e.to_string(),
+        // serde quotes the offending value, which a hostile server could make the key.
+        detail: mask_secrets(&e.to_string()).into_owned(),
     })
 }
 
@@ -585,6 +688,39 @@ mod tests {
         let p = window_params(3, 0, None, Some(t + chrono::Duration::milliseconds(250)));
         assert_eq!(p[1], ("per_page", "1".to_string()));
         assert_eq!(p[2], ("end_time", "2026-11-29T10:00:05Z".to_string()));
+    }
+
+    #[test]
+    fn live_keys_need_https_unless_on_this_machine() {
+        let live: SecretKey = "sk_live_abcdefgh12345678".parse().unwrap();
+        let test: SecretKey = "sk_test_abcdefgh12345678".parse().unwrap();
+        for base in [
+            "http://komoju.com/api/v1",
+            "http://10.0.0.5:8080/api/v1",
+            "http://[2001:db8::1]/api/v1",
+            "http://0.0.0.0/api/v1",
+            "http://localhost.evil.example/api/v1",
+        ] {
+            let e = Client::new(base, live.clone(), Default::default()).unwrap_err();
+            assert!(matches!(e, KomojuError::CleartextLiveKey(_)), "{base}");
+            assert!(e.is_bad_base());
+            let m = e.to_string();
+            assert!(m.contains("https://") && !m.contains("abcdefgh"), "{m}");
+            assert!(Client::new(base, test.clone(), Default::default()).is_ok());
+        }
+        for base in [
+            "https://komoju.com/api/v1",
+            "http://127.0.0.1:1234/api/v1",
+            "http://127.8.9.10/api/v1",
+            "http://[::1]:99/api/v1",
+            "http://localhost:8765/api/v1",
+            "http://LOCALHOST/api/v1",
+        ] {
+            assert!(
+                Client::new(base, live.clone(), Default::default()).is_ok(),
+                "{base}"
+            );
+        }
     }
 
     #[test]

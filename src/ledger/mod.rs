@@ -93,6 +93,27 @@ fn backup_before_migration(path: &Path, from_version: u32) -> Result<()> {
     result.map_err(|e| LedgerError::PreMigrationBackup(format!("{}: {e}", target.display())))
 }
 
+/// Fixed-width UTC timestamps, so text order is time order.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|_| LedgerError::Corrupt(format!("timestamp {s:?}")))
+}
+
+fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    s.map(|s| parse_ts(&s)).transpose()
+}
+
+pub struct Ledger {
+    conn: Connection,
+    path: Option<PathBuf>,
+    ledger_id: String,
+}
+
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
@@ -879,6 +900,17 @@ impl Ledger {
                 s.created_at.map(ts),
                 deadline.map(ts)
             ],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a session `completed` when a payment on it is learnt without the session itself (a
+    /// change feed): only a session still stored as open (`pending` or unknown) changes.
+    pub fn mark_session_completed(&self, session_id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE session_attempts SET session_status = 'completed'
+             WHERE session_id = ?1 AND (session_status IS NULL OR session_status = 'pending')",
+            params![session_id],
         )?;
         Ok(())
     }
