@@ -364,9 +364,9 @@ pub fn restored(json: bool, db: &std::path::Path, r: &reji::ledger::RestoreRepor
             }).collect::<Vec<_>>(),
             "reconcile_since": r.reconcile_since,
         }));
-        return;
+    } else {
+        outln!("restored: {}", db.display());
     }
-    outln!("restored: {}", db.display());
     if let Some(s) = &r.saved {
         errln!("reji: the previous ledger was saved as {}", s.display());
     }
