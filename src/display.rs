@@ -106,9 +106,17 @@ pub struct ChargeScreen {
     pub can_cancel: bool,
     /// A receipt (and return receipts of refunds) can be issued.
     pub can_receipt: bool,
+    /// What staff should know beside the result (e.g. a repeated refund found the first one had
+    /// gone through); the UI shows `notice.<code>`.
+    pub notices: Vec<crate::register::Notice>,
 }
 
 impl ChargeScreen {
+    pub fn with_notices(mut self, notices: Vec<crate::register::Notice>) -> Self {
+        self.notices = notices;
+        self
+    }
+
     pub fn from_view(v: &InvoiceView) -> ChargeScreen {
         let open = v.status == InvoiceStatus::Pending;
         ChargeScreen {
@@ -140,6 +148,7 @@ impl ChargeScreen {
                 InvoiceStatus::Pending | InvoiceStatus::AwaitingPayment | InvoiceStatus::Failed
             ),
             can_receipt: v.status.has_receipt() && v.paid_at.is_some(),
+            notices: Vec::new(),
         }
     }
 }

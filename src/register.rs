@@ -502,7 +502,18 @@ pub struct Register {
     settings: Settings,
     /// What staff should be told beside a use case's result (e.g. "the refund sent before the crash
     /// went through; nothing new was sent"). Taken by the caller with `take_notices`.
-    notices: Vec<String>,
+    notices: Vec<Notice>,
+}
+
+/// Something staff should know beside a use case's result: `code` (closed set, for the UI's
+/// message) and an English `message` with the details (the CLI prints it).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Notice {
+    /// `settled_earlier` (a repeated refund, cancel or retry found the first one had gone through),
+    /// `renumbered` (KOMOJU knew the number: the sale took the next free one),
+    /// `recovered_after_restore`, `numbers_moved_after_restore`, `restore_check_failed`.
+    pub code: &'static str,
+    pub message: String,
 }
 
 impl Register {
@@ -519,12 +530,12 @@ impl Register {
     }
 
     /// Messages for staff gathered since the last call (printed by the CLI on stderr).
-    pub fn take_notices(&mut self) -> Vec<String> {
+    pub fn take_notices(&mut self) -> Vec<Notice> {
         std::mem::take(&mut self.notices)
     }
 
-    fn notice(&mut self, message: String) {
-        self.notices.push(message);
+    fn notice(&mut self, code: &'static str, message: String) {
+        self.notices.push(Notice { code, message });
     }
 
     /// Refreshes an invoice after replaying the POSTs an earlier, interrupted run stored but never
@@ -610,7 +621,8 @@ impl Register {
         };
         self.client()?;
         if let Err(e) = self.reconcile_after_restore().await {
-            self.notice(format!(
+            self.notice(
+"restore_check_failed",format!(
                 "could not check KOMOJU's payments after the restore ({e}); the next command tries again"
             ));
         }
@@ -726,7 +738,8 @@ impl Register {
                     self.ledger.complete_request(r.id, "ok", self.now())?;
                     self.apply_session(inv.id, &session).await?;
                     if renumbered > 0 {
-                        self.notice(format!(
+                        self.notice(
+"renumbered",format!(
                             "{}: KOMOJU already knew {renumbered} number(s) before it (the ledger was restored from an older backup); this sale took the next free number",
                             inv.number
                         ));
@@ -889,13 +902,15 @@ impl Register {
         self.ledger
             .set_meta(crate::ledger::RESTORE_RECONCILE_KEY, "")?;
         if !recovered.is_empty() {
-            self.notice(format!(
+            self.notice(
+"recovered_after_restore",format!(
                 "after the restore, KOMOJU had {} sale(s) the ledger lacked, brought back: {} (one line each at 10 %: check them)",
                 recovered.len(),
                 recovered.join(", ")
             ));
         } else if moved {
             self.notice(
+                "numbers_moved_after_restore",
                 "after the restore, invoice numbers continue after the last one KOMOJU knows"
                     .into(),
             );
@@ -1214,10 +1229,13 @@ impl Register {
                 .any(|r| matches!(r.kind.as_str(), "cancel_session" | "cancel_payment"))
         {
             // The same cancel, repeated after a crash: the first one went through.
-            self.notice(format!(
+            self.notice(
+                "settled_earlier",
+                format!(
                 "{}: the cancel sent before the interruption went through; nothing new was sent",
                 inv.number
-            ));
+            ),
+            );
             return self.view(inv.id);
         }
         let inv = self.allowed_in(inv, &[Pending, Failed, AwaitingPayment], "cancel")?;
@@ -1386,7 +1404,7 @@ impl Register {
         };
         if settled > 0 && satisfied {
             let n = inv.number.clone();
-            self.notice(settled_notice(&n, 0));
+            self.notice("settled_earlier", settled_notice(&n, 0));
             return self.view(inv.id);
         }
         if !inv.status.can_refund() {
@@ -1422,7 +1440,7 @@ impl Register {
         }
         if settled > 0 {
             let n = inv.number.clone();
-            self.notice(settled_notice(&n, amount));
+            self.notice("settled_earlier", settled_notice(&n, amount));
         }
         let pays_later = p
             .payment_type
@@ -1485,7 +1503,8 @@ impl Register {
             && !matches!(inv.status, Cancelled | Expired | Failed)
         {
             // The same retry, repeated after a crash: its new payment page was made then.
-            self.notice(format!(
+            self.notice(
+"settled_earlier",format!(
                 "{}: the retry sent before the interruption went through (attempt {}); no other payment page was made",
                 inv.number,
                 attempts.len()

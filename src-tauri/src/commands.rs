@@ -155,16 +155,18 @@ pub async fn charge<R: Runtime>(
         methods: input.methods,
         ..Default::default()
     };
-    let v = {
+    let (v, notices) = {
         let mut reg = state.register.lock().await;
-        let v = reg.charge(req).await?;
+        let v = reg.charge(req).await;
+        let notices = reg.take_notices();
+        let v = v?;
         state.set_customer_invoice(Some(v.invoice_number.clone()));
         push_customer_view(&app, &state, &reg.settings().shop_name, &v);
-        v
+        (v, notices)
     };
     // The QR is on screen now: the tracker's fast lane follows it.
     state.watch(&v.invoice_number).await?;
-    Ok(ChargeScreen::from_view(&v))
+    Ok(ChargeScreen::from_view(&v).with_notices(notices))
 }
 
 /// The charge screen shows this invoice's QR: the tracker follows it closely (its changes arrive
@@ -279,7 +281,7 @@ pub async fn cancel_invoice<R: Runtime>(
     let mut reg = state.register.lock().await;
     let v = reg.cancel(&number).await?;
     push_customer_view(&app, &state, &reg.settings().shop_name, &v);
-    Ok(ChargeScreen::from_view(&v))
+    Ok(ChargeScreen::from_view(&v).with_notices(reg.take_notices()))
 }
 
 /// Opens a new payment session (new order number) for an expired, cancelled or failed invoice.
@@ -289,15 +291,15 @@ pub async fn retry_invoice<R: Runtime>(
     state: State<'_, AppState>,
     number: String,
 ) -> CmdResult<ChargeScreen> {
-    let v = {
+    let (v, notices) = {
         let mut reg = state.register.lock().await;
         let v = reg.retry(&number).await?;
         state.set_customer_invoice(Some(v.invoice_number.clone()));
         push_customer_view(&app, &state, &reg.settings().shop_name, &v);
-        v
+        (v, reg.take_notices())
     };
     state.watch(&v.invoice_number).await?;
-    Ok(ChargeScreen::from_view(&v))
+    Ok(ChargeScreen::from_view(&v).with_notices(notices))
 }
 
 /// Full (no amount) or partial refund of a card / wallet payment, or, with the customer's bank
@@ -312,7 +314,7 @@ pub async fn refund_invoice(
     let bank = bank.unwrap_or_default();
     let mut reg = state.register.lock().await;
     let v = reg.refund(&number, amount, &bank).await?;
-    Ok(ChargeScreen::from_view(&v))
+    Ok(ChargeScreen::from_view(&v).with_notices(reg.take_notices()))
 }
 
 #[tauri::command]

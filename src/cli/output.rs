@@ -348,9 +348,9 @@ pub fn path_result(json: bool, what: &str, path: &std::path::Path) {
 }
 
 /// What the core wants staff to know beside a result (stderr; stdout stays one JSON value).
-pub fn notices(notices: Vec<String>) {
+pub fn notices(notices: Vec<reji::register::Notice>) {
     for n in notices {
-        errln!("reji: {n}");
+        errln!("reji: {}", n.message);
     }
 }
 

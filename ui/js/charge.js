@@ -1,7 +1,7 @@
 // Charge screen: big QR, amount, invoice number, live status, countdown, cancel, customer display,
 // "pay as the customer" (demo), then paid / instructions / what happened next.
 import { t, getLang } from "./i18n.js";
-import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, banner, copy, openUrl } from "./util.js";
+import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, showNotices, banner, copy, openUrl } from "./util.js";
 import { putSvg } from "./svg.js";
 import { app, show } from "./app.js";
 import { openReceipt } from "./receipt.js";
@@ -87,6 +87,7 @@ function stopWatching() {
 function render(s) {
   const first = !current || current.invoice_number !== s.invoice_number;
   current = s;
+  showNotices(s);
   const screenEl = $("#screen-charge");
   screenEl.dataset.status = s.status;
   $("#charge-number").textContent = s.invoice_number;

@@ -1,7 +1,7 @@
 // History: search by date range, amount range, text, status, method; detail with the timeline;
 // cancel and refund with a confirmation step.
 import { t } from "./i18n.js";
-import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, today, toast, confirmAction } from "./util.js";
+import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, today, toast, confirmAction, showNotices } from "./util.js";
 import { show } from "./app.js";
 import { openReceipt } from "./receipt.js";
 import { putSvg } from "./svg.js";
@@ -250,8 +250,9 @@ async function refund(s, value, bank) {
   const key = bank ? "detail.refund_request_confirm" : "detail.refund_confirm";
   if (!(await confirmAction(t(key, { number: s.invoice_number, amount: shown }), t(bank ? "detail.refund_request" : "detail.refund")))) return;
   try {
-    await call("refund_invoice", { number: s.invoice_number, amount, bank: bank ? bank.value() : null });
+    const r = await call("refund_invoice", { number: s.invoice_number, amount, bank: bank ? bank.value() : null });
     toast(t(bank ? "detail.refund_requested" : "status.refunded"));
+    showNotices(r);
     $("#detail").close();
     search();
   } catch (e) {
@@ -262,7 +263,7 @@ async function refund(s, value, bank) {
 async function cancel(s) {
   if (!(await confirmAction(t("detail.cancel_confirm", { number: s.invoice_number }), t("charge.cancel")))) return;
   try {
-    await call("cancel_invoice", { number: s.invoice_number });
+    showNotices(await call("cancel_invoice", { number: s.invoice_number }));
     $("#detail").close();
     search();
   } catch (e) {

@@ -85,6 +85,17 @@ export function toast(text, kind = "info") {
   toastTimer = setTimeout(() => (el.className = "toast"), 3500);
 }
 
+/** What the core wants staff to know beside a result (`notices` of a charge screen). */
+export function showNotices(screen) {
+  const notices = (screen && screen.notices) || [];
+  if (notices.length === 0) return;
+  const el = $("#toast");
+  el.replaceChildren(...notices.map((n) => h("div", {}, t(`notice.${n.code}`))));
+  el.className = "toast show warn";
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.className = "toast"), 7000);
+}
+
 export function showError(e) {
   const { title, detail } = errorText(e);
   const el = $("#toast");
