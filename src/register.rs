@@ -2154,7 +2154,6 @@ fn stored_session(a: &Attempt) -> Option<Session> {
 
 /// The session-create body (stored verbatim before it is sent). Reji sends the tax-inclusive total
 /// as `amount` and no `tax`.
-#[allow(clippy::too_many_arguments)]
 /// `YYYY-NNNNNN` or `YYYY-NNNNNN-K` (attempt K) → ((year, seq), attempt).
 fn parse_order_number(s: &str) -> Option<((i32, u32), u32)> {
     let mut parts = s.split('-');
@@ -2193,6 +2192,7 @@ fn order_number_taken(e: &KomojuError) -> bool {
         && (message.contains("taken") || message.contains("already"))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn session_body(
     draft: &Draft,
     amount: i64,

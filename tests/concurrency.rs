@@ -205,9 +205,7 @@ fn ledger_whose_version_went_back_is_refused_with_a_hint_and_fixed_by_reji_repai
         .unwrap()
         .pragma_update(None, "user_version", SCHEMA_VERSION - 1)
         .unwrap();
-    let err = Ledger::open(&db)
-        .err()
-        .expect("the broken ledger is refused");
+    let err = Ledger::open(&db).expect_err("the broken ledger is refused");
     assert!(
         matches!(err, LedgerError::Migration { .. }),
         "a migration error: {err}"

@@ -1936,7 +1936,18 @@ impl Ledger {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, String, i64, Option<String>, i64, String, Option<String>, Option<String>, Option<String>)> = tx
+        #[allow(clippy::type_complexity)]
+        let row: Option<(
+            String,
+            String,
+            i64,
+            Option<String>,
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )> = tx
             .query_row(
                 "SELECT i.number, i.status, a.id, a.session_id, a.request_id, a.external_order_num,
                         i.customer_name, i.customer_name_kana, i.customer_email
