@@ -4,7 +4,10 @@
 //!
 //! Quick by default (CI); `REJI_CONCURRENCY_ROUNDS=50` runs the full run. Prints its counts.
 
+mod common;
+
 use chrono::{DateTime, Utc};
+use common::{env, s as field};
 use reji::invoice::{Customer, Draft, LineItem};
 use reji::ledger::{Ledger, LedgerError, SCHEMA_VERSION};
 use reji::money::Currency;
@@ -357,4 +360,105 @@ fn restore_replaces_a_ledger_whose_schema_is_broken() {
     assert!(out.status.success(), "{out:?}");
     let l = Ledger::open(&db).unwrap();
     assert_eq!(l.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refund_killed_at_random_moments_and_repeated_never_refunds_twice() {
+    use rand::{Rng, SeedableRng};
+    let rounds = rounds(4);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261201);
+    let e = env().await;
+    let (mut killed, mut settled_notices) = (0, 0);
+    for _ in 0..rounds {
+        let v = e.charge(&["--amount", "5000"]).await;
+        let inv = field(&v, "invoice_number");
+        e.ctl
+            .pay(&field(&v, "session_id"), "credit_card", None)
+            .await
+            .unwrap();
+        // The answer to the refund is held for 400 ms; reji is killed somewhere in 0..600 ms:
+        // before it stored the request, before the POST, in flight, or after the answer.
+        e.fault("latency", |f| {
+            f.latency_ms = Some(400);
+            f.path_prefix = Some("/api/v1/payments".into());
+            f.method = Some("POST".into());
+        })
+        .await;
+        let mut child = e
+            .cmd(&["--json", "refund", &inv, "--amount", "1000"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(rng.gen_range(0..600))).await;
+        if child.try_wait().unwrap().is_none() {
+            child.start_kill().unwrap();
+            killed += 1;
+        }
+        let _ = child.wait().await;
+        e.ctl.clear_faults().await.unwrap();
+        let again = e.reji(&["refund", &inv, "--amount", "1000"]).await.ok();
+        if again.stderr.contains("nothing new was sent") {
+            settled_notices += 1;
+        }
+        let r = again.json();
+        // Either the first run's refund went through (and the repeat sent nothing), or it never
+        // reached KOMOJU (and the repeat sent it), or it had finished (and the repeat is a second,
+        // deliberate refund): never a refund counted twice for one request.
+        let refunded = r["refunded_amount"].as_i64().unwrap();
+        assert!(
+            refunded == 1000 || (refunded == 2000 && !again.stderr.contains("went through")),
+            "{inv}: {r} / {}",
+            again.stderr
+        );
+        let fake = e
+            .ctl
+            .sessions()
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == field(&v, "session_id"))
+            .map(|x| x["payment"]["amount_refunded"].as_i64());
+        if let Some(Some(at_fake)) = fake {
+            assert_eq!(at_fake, refunded, "the ledger matches KOMOJU");
+        }
+    }
+    println!(
+        "concurrency: {rounds} refunds killed at random moments ({killed} killed mid-run) and repeated: {settled_notices} settled from the first run, 0 double refunds"
+    );
+}
+
+#[test]
+fn write_by_the_app_holding_the_ledger_open_across_a_restore_lands_in_the_restored_ledger() {
+    // The desktop app keeps its connection open while `reji restore` runs. Replacing the file by
+    // rename (and deleting its WAL) left that connection writing into the replaced file: its writes
+    // vanished, or a WAL left beside the new file corrupted it.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reji.sqlite");
+    let backup = dir.path().join("backup.sqlite");
+    {
+        let l = Ledger::open(&db).unwrap();
+        l.set_meta("setting.shop_name", "before").unwrap();
+        l.backup_to(&backup).unwrap();
+        l.set_meta("setting.shop_name", "not in the backup").unwrap();
+    }
+    let mut app = Ledger::open(&db).unwrap();
+    reji::ledger::restore(&db, &backup, Utc::now()).unwrap();
+    assert_eq!(
+        app.meta("setting.shop_name").unwrap().as_deref(),
+        Some("before"),
+        "the open connection reads the restored ledger"
+    );
+    app.set_meta("setting.shop_name", "after").unwrap();
+    let number = add(&mut app, 900);
+    let fresh = Ledger::open(&db).unwrap();
+    assert_eq!(
+        fresh.meta("setting.shop_name").unwrap().as_deref(),
+        Some("after"),
+        "the app's write is in the ledger, not in a replaced file"
+    );
+    assert!(fresh.find_invoice(&number).is_ok());
+    assert_eq!(fresh.integrity_check().unwrap(), "ok");
 }
