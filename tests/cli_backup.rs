@@ -44,6 +44,11 @@ async fn restore_refuses_garbage_and_newer_schemas() {
     std::fs::write(&junk, b"this is not a database at all, not even close................................................").unwrap();
     let r = e.reji(&["restore", junk.to_str().unwrap()]).await;
     assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("migrating"),
+        "a restore error is not a migration's: {}",
+        r.stderr
+    );
     let newer = e.dir.path().join("newer.sqlite");
     e.reji(&["backup", "--out", newer.to_str().unwrap()])
         .await
@@ -61,6 +66,11 @@ async fn restore_refuses_garbage_and_newer_schemas() {
     assert_eq!(
         r.code, 2,
         "an existing file is not overwritten: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("already exists") && !r.stderr.contains("migrating"),
+        "{}",
         r.stderr
     );
 }

@@ -160,7 +160,8 @@ fn old_ledger_opened_by_many_processes_at_once_migrates_once_and_never_moves_bac
 
 #[test]
 fn fresh_ledger_created_by_many_threads_at_once_gets_every_step_once() {
-    for _ in 0..rounds(3) {
+    let rounds = rounds(3);
+    for _ in 0..rounds {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(dir.path().join("reji.sqlite"));
         let threads: Vec<_> = (0..8)
@@ -193,6 +194,7 @@ fn fresh_ledger_created_by_many_threads_at_once_gets_every_step_once() {
         let want: Vec<String> = (1..=8).map(|n| format!("2026-{n:06}")).collect();
         assert_eq!(numbers, want, "gap-free numbers");
     }
+    println!("concurrency: {rounds} rounds × 8 threads creating one new ledger and charging at once: 0 failed, numbers gap-free");
 }
 
 #[test]
@@ -442,7 +444,8 @@ fn write_by_the_app_holding_the_ledger_open_across_a_restore_lands_in_the_restor
         let l = Ledger::open(&db).unwrap();
         l.set_meta("setting.shop_name", "before").unwrap();
         l.backup_to(&backup).unwrap();
-        l.set_meta("setting.shop_name", "not in the backup").unwrap();
+        l.set_meta("setting.shop_name", "not in the backup")
+            .unwrap();
     }
     let mut app = Ledger::open(&db).unwrap();
     reji::ledger::restore(&db, &backup, Utc::now()).unwrap();

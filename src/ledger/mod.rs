@@ -347,7 +347,22 @@ impl Ledger {
         conn.busy_timeout(BUSY_WAIT)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         if path.is_some() {
-            let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+            // Switching a new file to WAL takes an exclusive lock; two processes creating the
+            // ledger at once can meet in SQLite's deadlock avoidance, which answers "busy" at once
+            // instead of waiting: wait here.
+            let deadline = std::time::Instant::now() + BUSY_WAIT;
+            loop {
+                match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+                    Ok(_) => break,
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.code == rusqlite::ErrorCode::DatabaseBusy
+                            && std::time::Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
         let mut ledger = Ledger {
