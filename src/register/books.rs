@@ -1,0 +1,220 @@
+//! The books: daily close, today's figures, receipts, the journal.
+
+use super::*;
+
+/// A captured sale with what receipts and the journal need (see `Register::sale_record`).
+pub(super) struct SaleRecord {
+    paid_at: DateTime<Utc>,
+    external_order_num: Option<String>,
+    facts: crate::receipt::SaleFacts,
+    refunds: Vec<(DateTime<Utc>, crate::receipt::RefundFacts)>,
+    events: Vec<crate::ledger::EventRecord>,
+}
+
+impl Register {
+    /// Closes a shop-local day (default: today): stores the 日計表 and locks that day's records.
+    /// Closing a closed day returns the stored close. A backup of the ledger is taken after a close.
+    pub fn close_day(&mut self, date: Option<&str>) -> Result<(crate::ledger::DailyClose, bool)> {
+        let now = self.now();
+        let today = now.with_timezone(&self.settings.tz).date_naive();
+        let day = match date {
+            Some(d) => parse_day("--date", d)?,
+            None => today,
+        };
+        if day > today {
+            return Err(Error::bad(
+                "--date",
+                format!("{day} is in the future; a day is closed once it is over or at its end"),
+            ));
+        }
+        let (close, new) = self.ledger.close_day(day, now)?;
+        if new && self.ledger.path().is_some() {
+            if let Err(e) = self.ledger.backup_rotated(30, now) {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "reji: the day is closed, but the backup after it failed: {e}"
+                );
+            }
+        }
+        Ok((close, new))
+    }
+
+    /// A shop-local day given as `YYYY-MM-DD` (`field` names it in errors), or today.
+    pub(super) fn day(&self, date: Option<&str>, field: &str) -> Result<NaiveDate> {
+        match date.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => parse_day(field, d),
+            None => Ok(self.now().with_timezone(&self.settings.tz).date_naive()),
+        }
+    }
+
+    /// The "today" panel of a day (default today, shop-local): its figures so far (or as closed),
+    /// sales by hour, and when the day was closed.
+    pub fn today(&self, date: Option<&str>) -> Result<crate::display::TodayView> {
+        let day = self.day(date, "date")?;
+        let closed = self.ledger.daily_close(day)?;
+        let summary = match &closed {
+            Some(c) => c.clone(),
+            None => self.ledger.day_summary(day, self.now())?,
+        };
+        let paid = self.ledger.paid_during(day)?;
+        let mut v = crate::display::TodayView::new(summary, &paid, self.settings.tz);
+        v.closed_at = closed.map(|c| c.closed_at);
+        Ok(v)
+    }
+
+    /// A day's stored close (日計表), for its PDF or CSV: not found while the day is open.
+    pub fn stored_close(&self, date: Option<&str>) -> Result<crate::ledger::DailyClose> {
+        let day = self.day(date, "date")?;
+        self.ledger
+            .daily_close(day)?
+            .ok_or_else(|| Error::NotFound(format!("a close of {day} (the day is not closed yet)")))
+    }
+
+    /// The receipt of a paid invoice (適格簡易請求書), or with `refund = Some(n)` the return receipt
+    /// (適格返還請求書) of its n-th refund. Issuing is logged; a second issue is marked 再発行.
+    /// Works from the ledger alone (no KOMOJU call): `show` or `sync` first for the latest state.
+    pub fn receipt(&mut self, key: &str, refund: Option<usize>) -> Result<crate::receipt::Receipt> {
+        use crate::receipt::Receipt;
+        let inv = self.ledger.find_invoice(key)?;
+        let sale = self.sale_record(&inv)?;
+        let detail = match refund {
+            None => "sale".to_string(),
+            Some(n) => format!("return {n}"),
+        };
+        let reissue = sale
+            .events
+            .iter()
+            .any(|e| e.kind == "receipt" && e.detail.as_deref() == Some(detail.as_str()));
+        let shop = self.settings.shop_details();
+        let receipt = match refund {
+            None => Receipt::sale(&sale.facts, &shop, reissue),
+            Some(n) => {
+                let Some((_, r)) = sale.refunds.get(n.wrapping_sub(1)) else {
+                    return Err(if sale.refunds.is_empty() {
+                        Error::NotAllowed {
+                            invoice: inv.number.to_string(),
+                            status: inv.status,
+                            action: "issue a return receipt for (it has no refund)",
+                        }
+                    } else {
+                        Error::bad(
+                            "--refund",
+                            format!(
+                                "invoice {} has {} refund(s); --refund must be 1 to {}",
+                                inv.number,
+                                sale.refunds.len(),
+                                sale.refunds.len()
+                            ),
+                        )
+                    });
+                };
+                Receipt::refund(&sale.facts, &shop, r, reissue)
+            }
+        };
+        let receipt = Receipt {
+            refund_count: sale.refunds.len(),
+            ..receipt
+        };
+        let now = self.now();
+        self.ledger.note(inv.id, "receipt", "staff", &detail, now)?;
+        Ok(receipt)
+    }
+
+    /// A captured sale as receipts and the journal see it: its figures as charged, its refunds (in
+    /// order, with when they happened) and its event log.
+    pub(super) fn sale_record(&self, inv: &InvoiceRecord) -> Result<SaleRecord> {
+        use crate::receipt::{RefundFacts, SaleFacts};
+        let (Some(paid_at), true) = (inv.paid_at, inv.status.has_receipt()) else {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "issue a receipt for",
+            });
+        };
+        let view = self.view(inv.id)?;
+        let tz = self.settings.tz;
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+        let facts = SaleFacts {
+            invoice_number: inv.number.to_string(),
+            transaction_date: local(paid_at),
+            currency: inv.currency.clone(),
+            price_mode: inv.price_mode.parse().unwrap_or_default(),
+            items: view.items,
+            gross_10: inv.gross_10,
+            gross_8: inv.gross_8,
+            gross_0: inv.gross_0,
+            tax_10: inv.tax_10,
+            tax_8: inv.tax_8,
+            total: inv.amount,
+            payment_method: view.payment_method,
+        };
+        let events = self.ledger.events(inv.id)?;
+        let refunds = events
+            .iter()
+            .filter(|e| e.kind == "refund")
+            .filter_map(|e| {
+                let (a, b) = e.detail.as_deref()?.split_once("->")?;
+                Some((e.at, a.parse::<i64>().ok()?, b.parse::<i64>().ok()?))
+            })
+            .enumerate()
+            .map(|(i, (at, before, after))| {
+                let r = RefundFacts {
+                    number: i + 1,
+                    date: local(at),
+                    before,
+                    after,
+                };
+                (at, r)
+            })
+            .collect();
+        Ok(SaleRecord {
+            paid_at,
+            external_order_num: view.external_order_num,
+            facts,
+            refunds,
+            events,
+        })
+    }
+
+    /// The journal (仕訳) of the sales paid and the refunds made in the query's date range, in
+    /// date order, in the shape of [`crate::export::journal`].
+    pub fn journal(&self, q: &ListQuery) -> Result<Vec<crate::export::journal::JournalLine>> {
+        use crate::export::journal::{refund_lines, sale_lines};
+        let f = self.filter(q)?;
+        let inside =
+            |t: DateTime<Utc>| f.from.is_none_or(|a| t >= a) && f.until.is_none_or(|u| t < u);
+        let accounts = self.settings.journal_accounts();
+        let tz = self.settings.tz;
+        let mut dated = Vec::new();
+        for id in self.ledger.journal_invoices(f.from, f.until)? {
+            let inv = self.ledger.invoice_by_id(id)?;
+            let sale = match self.sale_record(&inv) {
+                Ok(s) => s,
+                // needs_review and unpaid invoices have no journal entry until a person decides.
+                Err(Error::NotAllowed { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let note = sale
+                .external_order_num
+                .clone()
+                .unwrap_or_else(|| inv.number.to_string());
+            if inside(sale.paid_at) {
+                let d = sale.paid_at.with_timezone(&tz).date_naive();
+                for l in sale_lines(&sale.facts, d, &accounts, &note) {
+                    dated.push((sale.paid_at, l));
+                }
+            }
+            for (at, r) in &sale.refunds {
+                if inside(*at) {
+                    let d = at.with_timezone(&tz).date_naive();
+                    for l in refund_lines(&sale.facts, r, d, &accounts, &note) {
+                        dated.push((*at, l));
+                    }
+                }
+            }
+        }
+        dated.sort_by_key(|(at, _)| *at);
+        Ok(dated.into_iter().map(|(_, l)| l).collect())
+    }
+}

@@ -1,0 +1,275 @@
+//! Charging: check the sale, store it with its request, POST it, renumber a taken order number.
+
+use super::*;
+
+/// How many taken order numbers one charge skips before giving up (each costs one request).
+pub(super) const MAX_RENUMBER: u32 = 500;
+
+/// KOMOJU's refusal of a session whose `external_order_num` another session already has.
+pub(super) fn order_number_taken(e: &KomojuError) -> bool {
+    let KomojuError::Api {
+        status,
+        param,
+        message,
+        ..
+    } = e
+    else {
+        return false;
+    };
+    let about_order_number = param
+        .as_deref()
+        .is_some_and(|p| p.contains("external_order_num"))
+        || message.contains("external_order_num");
+    (400..500).contains(status)
+        && *status != 401
+        && about_order_number
+        && (message.contains("taken") || message.contains("already"))
+}
+
+impl Register {
+    /// The running total of a sale being rung up (per-rate tax), with the shop's price mode and
+    /// rounding: what `charge` would ask for. Nothing is stored.
+    pub fn preview_totals(&self, lines: &[LineItem]) -> Result<crate::tax::TaxBreakdown> {
+        let draft = Draft {
+            currency: Currency::JPY,
+            lines: lines.to_vec(),
+            customer: Customer::default(),
+            price_mode: self.settings.price_mode,
+            rounding: self.settings.rounding,
+        };
+        draft
+            .breakdown()
+            .map_err(|e| Error::bad("--item", e.to_string()))
+    }
+
+    /// Validates everything first (nothing is stored on bad input), stores the invoice and the
+    /// session-create request, then POSTs it.
+    pub async fn charge(&mut self, req: ChargeRequest) -> Result<InvoiceView> {
+        let draft = self.validate_charge(&req)?;
+        // The shop's defaults where the sale gives none.
+        let mut methods = validate_methods(&req.methods)?;
+        if methods.is_empty() {
+            methods = self.settings.payment_methods.clone();
+        }
+        let locale = validate_locale(req.locale.as_deref())?.or(self.settings.locale.clone());
+        let expires_in = match &req.expires_in {
+            Some(v) => parse_expires_in(v)?,
+            None => self.settings.expires_in,
+        };
+        self.client()?;
+        if let Err(e) = self.reconcile_after_restore().await {
+            self.notice(
+"restore_check_failed",format!(
+                "could not check KOMOJU's payments after the restore ({e}); the next command tries again"
+            ));
+        }
+        let now = self.now();
+        let today = now.with_timezone(&self.settings.tz).date_naive();
+        if self.ledger.daily_close(today)?.is_some() {
+            return Err(Error::DayClosed(today.to_string()));
+        }
+        let year = crate::ledger::shop_year(now, self.settings.tz);
+        let amount = draft
+            .breakdown()
+            .map_err(|e| Error::bad("--item", e.to_string()))?
+            .total;
+        let ledger_id = self.ledger.ledger_id().to_string();
+        let (inv, attempt) = self.ledger.create_invoice(
+            &draft,
+            &methods,
+            locale.as_deref(),
+            expires_in,
+            now,
+            year,
+            |num, eon| {
+                session_body(
+                    &draft,
+                    amount,
+                    num,
+                    eon,
+                    &ledger_id,
+                    1,
+                    &methods,
+                    locale.as_deref(),
+                    expires_in,
+                )
+            },
+        )?;
+        self.send_create(&inv, &attempt).await?;
+        self.view(inv.id)
+    }
+
+    pub(super) fn validate_charge(&self, req: &ChargeRequest) -> Result<Draft> {
+        let currency: Currency = match &req.currency {
+            Some(c) => c.parse().map_err(|e: crate::money::UnknownCurrency| {
+                Error::bad("--currency", e.to_string())
+            })?,
+            None => Currency::JPY,
+        };
+        let lines = match (req.amount, req.lines.is_empty()) {
+            (Some(_), false) => {
+                return Err(Error::bad(
+                    "--amount",
+                    "give either --amount or --item, not both",
+                ))
+            }
+            (None, true) => {
+                return Err(Error::bad(
+                    "--amount",
+                    "give --amount N or at least one --item",
+                ))
+            }
+            (Some(a), true) => {
+                if a <= 0 {
+                    return Err(Error::bad(
+                        "--amount",
+                        format!("{a} must be a positive whole number of minor units"),
+                    ));
+                }
+                vec![LineItem {
+                    name: "お買い上げ".into(),
+                    unit_price: a,
+                    quantity: 1,
+                    tax_rate: req.amount_rate.unwrap_or(TaxRate::Standard),
+                }]
+            }
+            (None, false) => req.lines.clone(),
+        };
+        let customer = validate_customer(&req.customer)?;
+        let draft = Draft {
+            currency,
+            lines,
+            customer,
+            price_mode: self.settings.price_mode,
+            rounding: self.settings.rounding,
+        };
+        let b = draft
+            .breakdown()
+            .map_err(|e| Error::bad("--item", e.to_string()))?;
+        if b.total <= 0 {
+            return Err(Error::bad("--item", "the total must be more than zero"));
+        }
+        if b.total > 99_999_999_999 {
+            return Err(Error::bad(
+                "--item",
+                format!("the total {} is too large", b.total),
+            ));
+        }
+        Ok(draft)
+    }
+
+    /// POSTs an attempt's stored create request and records the answer. A definitive refusal ends
+    /// the attempt (the invoice is cancelled); a lost answer leaves it for `sync`. A refusal because
+    /// KOMOJU already knows the order number (a ledger restored from an older backup issued it
+    /// again) renumbers the invoice, as long as no customer has seen it, and sends again.
+    pub(super) async fn send_create(
+        &mut self,
+        inv: &InvoiceRecord,
+        attempt: &Attempt,
+    ) -> Result<()> {
+        let client = self.client()?.clone();
+        let (mut inv, mut attempt) = (inv.clone(), attempt.clone());
+        let mut renumbered = 0;
+        loop {
+            let r = attempt.request.clone();
+            let e = match client.create_session(&r.idempotency_key, &r.body).await {
+                Ok(session) => {
+                    self.ledger
+                        .record_session(attempt.id, &session, inv.expires_in)?;
+                    self.ledger.complete_request(r.id, "ok", self.now())?;
+                    self.apply_session(inv.id, &session).await?;
+                    if renumbered > 0 {
+                        self.notice(
+"renumbered",format!(
+                            "{}: KOMOJU already knew {renumbered} number(s) before it (the ledger was restored from an older backup); this sale took the next free number",
+                            inv.number
+                        ));
+                    }
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            if order_number_taken(&e) && attempt.attempt == 1 && renumbered < MAX_RENUMBER {
+                let now = self.now();
+                let year = crate::ledger::shop_year(now, self.settings.tz);
+                let (draft, amount, methods, locale, expires_in) = self.redraft(&inv)?;
+                let ledger_id = self.ledger.ledger_id().to_string();
+                let next = self
+                    .ledger
+                    .renumber_unshown(inv.id, now, year, |num, eon| {
+                        session_body(
+                            &draft,
+                            amount,
+                            num,
+                            eon,
+                            &ledger_id,
+                            1,
+                            &methods,
+                            locale.as_deref(),
+                            expires_in,
+                        )
+                    })?;
+                if let Some((i, a)) = next {
+                    (inv, attempt) = (i, a);
+                    renumbered += 1;
+                    continue;
+                }
+            }
+            return match e {
+                e @ KomojuError::Api { .. } if !e.is_auth() => {
+                    self.create_refused(&inv, r.id, e).await
+                }
+                e => Err(e.into()),
+            };
+        }
+    }
+
+    /// The draft, amount and options an invoice was charged with (to build a request body again).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn redraft(
+        &self,
+        inv: &InvoiceRecord,
+    ) -> Result<(Draft, i64, Vec<String>, Option<String>, u32)> {
+        let draft = Draft {
+            currency: inv
+                .currency
+                .parse()
+                .map_err(|_| Error::Ledger(LedgerError::Corrupt(inv.currency.clone())))?,
+            lines: self.ledger.line_items(inv.id)?,
+            customer: inv.customer.clone(),
+            price_mode: inv.price_mode.parse().unwrap_or_default(),
+            rounding: inv.rounding.parse().unwrap_or_default(),
+        };
+        Ok((
+            draft,
+            inv.amount,
+            inv.methods.clone(),
+            inv.locale.clone(),
+            inv.expires_in,
+        ))
+    }
+
+    /// A definitive refusal of a session create: the request is closed and the attempt ends.
+    pub(super) async fn create_refused(
+        &mut self,
+        inv: &InvoiceRecord,
+        request_id: i64,
+        e: KomojuError,
+    ) -> Result<()> {
+        let now = self.now();
+        self.ledger.complete_request(
+            request_id,
+            &format!("refused: {}", e.code().unwrap_or("")),
+            now,
+        )?;
+        self.ledger.transition(
+            inv.id,
+            InvoiceStatus::Cancelled,
+            MoveKind::Komoju,
+            &format!("komoju:create_refused:{}", e.code().unwrap_or("")),
+            &MoveFacts::default(),
+            now,
+        )?;
+        Err(e.into())
+    }
+}

@@ -1,0 +1,238 @@
+//! Shop settings stored in the ledger (`meta` keys `setting.*`).
+
+use super::*;
+
+/// Shop settings stored in the ledger (`meta` keys `setting.*`).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub tz: Tz,
+    pub price_mode: PriceMode,
+    pub rounding: Rounding,
+    pub expires_in: u32,
+    /// Shown on the customer display and receipts.
+    pub shop_name: String,
+    /// 適格請求書発行事業者登録番号 (`T` + 13 digits), normalised; receipts are qualified invoices
+    /// only with it.
+    pub registration_number: Option<String>,
+    pub shop_address: Option<String>,
+    pub shop_phone: Option<String>,
+    /// A line printed at the bottom of every receipt.
+    pub receipt_footer: Option<String>,
+    /// Account names of the journal export (they must match the accounting software's).
+    pub journal_debit_account: String,
+    pub journal_debit_sub: String,
+    pub journal_credit_account: String,
+    /// The slow lane's change feed: auto (events while alive, else the payment list), events, list.
+    pub feed: crate::tracker::FeedMode,
+    /// The payment methods a sale offers when the cashier picks none (KOMOJU payment types); empty
+    /// = what the KOMOJU account has enabled.
+    pub payment_methods: Vec<String>,
+    /// The payment page's language when a sale gives none (`ja`, `en`, `ko`); none = KOMOJU's choice.
+    pub locale: Option<String>,
+    /// Desktop demo only: the fake KOMOJU serves on the LAN so a phone can scan and pay (takes
+    /// effect at the next start).
+    pub demo_lan: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            tz: chrono_tz::Asia::Tokyo,
+            price_mode: PriceMode::Inclusive,
+            rounding: Rounding::Down,
+            expires_in: DEFAULT_EXPIRES_IN,
+            shop_name: DEFAULT_SHOP_NAME.to_string(),
+            registration_number: None,
+            shop_address: None,
+            shop_phone: None,
+            receipt_footer: None,
+            journal_debit_account: "売掛金".into(),
+            journal_debit_sub: "KOMOJU".into(),
+            journal_credit_account: "売上高".into(),
+            feed: crate::tracker::FeedMode::Auto,
+            payment_methods: Vec::new(),
+            locale: None,
+            demo_lan: false,
+        }
+    }
+}
+
+/// The shop name until one is set.
+pub const DEFAULT_SHOP_NAME: &str = "Reji";
+
+impl Settings {
+    pub const KEYS: [&'static str; 16] = [
+        "time_zone",
+        "price_mode",
+        "rounding",
+        "expires_in",
+        "shop_name",
+        "registration_number",
+        "shop_address",
+        "shop_phone",
+        "receipt_footer",
+        "journal_debit_account",
+        "journal_debit_sub",
+        "journal_credit_account",
+        "feed",
+        "payment_methods",
+        "locale",
+        "demo_lan",
+    ];
+
+    pub fn load(ledger: &Ledger) -> Result<Settings> {
+        let mut s = Settings::default();
+        for key in Self::KEYS {
+            if let Some(v) = ledger.meta(&format!("setting.{key}"))? {
+                s.apply(key, &v)?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Validates and applies one setting.
+    pub fn apply(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "time_zone" => {
+                self.tz = value
+                    .parse()
+                    .map_err(|_| Error::bad(key, format!("unknown time zone {value:?}")))?
+            }
+            "price_mode" => {
+                self.price_mode = value.parse().map_err(|e: String| Error::bad(key, e))?
+            }
+            "rounding" => self.rounding = value.parse().map_err(|e: String| Error::bad(key, e))?,
+            "expires_in" => self.expires_in = parse_expires_in(value)?,
+            "shop_name" => self.shop_name = clean_text(key, Some(value), 60)?.unwrap_or_default(),
+            // An empty value clears the optional receipt settings.
+            "registration_number" => {
+                // A check digit that does not hold is a warning (`warnings`), not a refusal.
+                self.registration_number = optional_text(key, value, 40)?
+                    .map(|v| crate::receipt::RegistrationNumber::parse(&v))
+                    .transpose()
+                    .map_err(|e| Error::bad(key, e))?
+                    .map(|(n, _check_digit_ok)| n.as_str().to_string());
+            }
+            "journal_debit_account" | "journal_credit_account" => {
+                let v = clean_text(key, Some(value), 24)?.unwrap_or_default();
+                if key == "journal_debit_account" {
+                    self.journal_debit_account = v;
+                } else {
+                    self.journal_credit_account = v;
+                }
+            }
+            "journal_debit_sub" => {
+                self.journal_debit_sub = optional_text(key, value, 24)?.unwrap_or_default()
+            }
+            "shop_address" => self.shop_address = optional_text(key, value, 100)?,
+            "shop_phone" => self.shop_phone = optional_text(key, value, 20)?,
+            "receipt_footer" => self.receipt_footer = optional_text(key, value, 100)?,
+            "feed" => self.feed = value.parse().map_err(|e: String| Error::bad(key, e))?,
+            "demo_lan" => {
+                self.demo_lan = match value.trim() {
+                    "on" | "true" | "1" => true,
+                    "off" | "false" | "0" | "" => false,
+                    other => return Err(Error::bad(key, format!("{other:?} must be on or off"))),
+                }
+            }
+            "payment_methods" => {
+                self.payment_methods =
+                    validate_methods(&[value.to_string()]).map_err(|e| rename_field(e, key))?
+            }
+            "locale" => {
+                self.locale = validate_locale(Some(value).filter(|v| !v.trim().is_empty()))
+                    .map_err(|e| rename_field(e, key))?
+            }
+            _ => {
+                return Err(Error::bad(
+                    "setting",
+                    format!("unknown setting {key:?}; known: {}", Self::KEYS.join(", ")),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, key: &str) -> Option<String> {
+        Some(match key {
+            "time_zone" => self.tz.name().to_string(),
+            "price_mode" => self.price_mode.as_str().into(),
+            "rounding" => self.rounding.as_str().into(),
+            "expires_in" => self.expires_in.to_string(),
+            "shop_name" => self.shop_name.clone(),
+            "registration_number" => self.registration_number.clone().unwrap_or_default(),
+            "shop_address" => self.shop_address.clone().unwrap_or_default(),
+            "shop_phone" => self.shop_phone.clone().unwrap_or_default(),
+            "receipt_footer" => self.receipt_footer.clone().unwrap_or_default(),
+            "journal_debit_account" => self.journal_debit_account.clone(),
+            "journal_debit_sub" => self.journal_debit_sub.clone(),
+            "journal_credit_account" => self.journal_credit_account.clone(),
+            "feed" => self.feed.as_str().into(),
+            "payment_methods" => self.payment_methods.join(","),
+            "demo_lan" => if self.demo_lan { "on" } else { "off" }.into(),
+            "locale" => self.locale.clone().unwrap_or_default(),
+            _ => return None,
+        })
+    }
+
+    /// Things worth telling the owner about the settings (not errors).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if let Some(n) = &self.registration_number {
+            if let Ok((n, false)) = crate::receipt::RegistrationNumber::parse(n) {
+                w.push(crate::receipt::check_digit_warning(&n));
+            }
+        }
+        w
+    }
+
+    /// The account names of the journal export.
+    pub fn journal_accounts(&self) -> crate::export::journal::Accounts {
+        crate::export::journal::Accounts {
+            debit: self.journal_debit_account.clone(),
+            debit_sub: self.journal_debit_sub.clone(),
+            credit: self.journal_credit_account.clone(),
+        }
+    }
+
+    /// The issuer on receipts.
+    pub fn shop_details(&self) -> crate::receipt::ShopDetails {
+        crate::receipt::ShopDetails {
+            name: self.shop_name.clone(),
+            registration_number: self.registration_number.clone(),
+            address: self.shop_address.clone(),
+            phone: self.shop_phone.clone(),
+            footer: self.receipt_footer.clone(),
+        }
+    }
+}
+
+/// A bad-input error about a CLI flag, reported for the setting `key` instead.
+pub(super) fn rename_field(e: Error, key: &str) -> Error {
+    match e {
+        Error::BadInput { message, .. } => Error::bad(key, message),
+        other => other,
+    }
+}
+
+/// A setting that may be cleared: an empty value is `None`, anything else is checked text.
+pub(super) fn optional_text(key: &str, value: &str, max: usize) -> Result<Option<String>> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        clean_text(key, Some(value), max)
+    }
+}
+
+pub(super) fn parse_expires_in(v: &str) -> Result<u32> {
+    v.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (60..=MAX_EXPIRES_IN).contains(n))
+        .ok_or_else(|| {
+            Error::bad(
+                "--expires-in",
+                format!("{v:?} must be whole seconds from 60 to {MAX_EXPIRES_IN}"),
+            )
+        })
+}

@@ -1,0 +1,406 @@
+//! Staff actions on an invoice: cancel, refund (or refund request), retry, correct the customer.
+
+use super::*;
+
+impl Register {
+    /// Cancels an unpaid invoice: the open session and any authorized (konbini, bank) payment.
+    pub async fn cancel(&mut self, key: &str) -> Result<InvoiceView> {
+        use InvoiceStatus::*;
+        let inv = self.ledger.find_invoice(key)?;
+        let settled = self.refresh_settling(inv.id).await?;
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        if inv.status == Cancelled
+            && settled
+                .iter()
+                .any(|r| matches!(r.kind.as_str(), "cancel_session" | "cancel_payment"))
+        {
+            // The same cancel, repeated after a crash: the first one went through.
+            self.notice(
+                "settled_earlier",
+                format!(
+                "{}: the cancel sent before the interruption went through; nothing new was sent",
+                inv.number
+            ),
+            );
+            return self.view(inv.id);
+        }
+        let inv = self.allowed_in(inv, &[Pending, Failed, AwaitingPayment], "cancel")?;
+        let client = self.client()?.clone();
+        self.cancel_authorized_payments(inv.id, &client).await?;
+        let attempt = self.ledger.current_attempt(inv.id)?;
+        self.cancel_open_session(&inv, &attempt, &client).await?;
+        self.refresh(inv.id).await?;
+        let after = self.ledger.invoice_by_id(inv.id)?;
+        if after.status != InvoiceStatus::Cancelled
+            && !after.status.is_captured()
+            && attempt.session_id.is_none()
+        {
+            // Nothing at KOMOJU to cancel (the create never got through): cancel locally.
+            self.ledger.transition(
+                inv.id,
+                InvoiceStatus::Cancelled,
+                MoveKind::Staff,
+                "staff:cancel",
+                &MoveFacts::default(),
+                self.now(),
+            )?;
+        }
+        self.ledger.note(
+            inv.id,
+            "staff",
+            "staff:cancel",
+            "cancel requested",
+            self.now(),
+        )?;
+        self.view(inv.id)
+    }
+
+    /// Checks that `action` is allowed in the invoice's status.
+    pub(super) fn allowed_in(
+        &self,
+        inv: InvoiceRecord,
+        allowed: &[InvoiceStatus],
+        action: &'static str,
+    ) -> Result<InvoiceRecord> {
+        if !allowed.contains(&inv.status) {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action,
+            });
+        }
+        Ok(inv)
+    }
+
+    /// Cancels an attempt's session at KOMOJU while it is still open (request stored first). A refusal
+    /// is recorded; the caller re-reads the session to act on what KOMOJU says.
+    pub(super) async fn cancel_open_session(
+        &mut self,
+        inv: &InvoiceRecord,
+        attempt: &Attempt,
+        client: &Client,
+    ) -> Result<()> {
+        let (Some(sid), Some("pending")) = (&attempt.session_id, attempt.session_status.as_deref())
+        else {
+            return Ok(());
+        };
+        let path = format!("/sessions/{sid}/cancel");
+        let r = self
+            .ledger
+            .store_request(inv.id, "cancel_session", &path, "{}", self.now())?;
+        match client.cancel_session(sid, &r.idempotency_key).await {
+            Ok(s) => {
+                self.ledger.record_session(attempt.id, &s, inv.expires_in)?;
+                self.ledger.complete_request(r.id, "ok", self.now())?;
+            }
+            Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+                let outcome = format!("refused: {}", e.code().unwrap_or(""));
+                self.ledger.complete_request(r.id, &outcome, self.now())?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+
+    pub(super) async fn cancel_authorized_payments(
+        &mut self,
+        invoice_id: i64,
+        client: &Client,
+    ) -> Result<()> {
+        for p in self.ledger.payments(invoice_id)? {
+            if matches!(p.status.as_str(), "authorized" | "pending") {
+                let path = format!("/payments/{}/cancel", p.id);
+                let r = self.ledger.store_request(
+                    invoice_id,
+                    "cancel_payment",
+                    &path,
+                    "{}",
+                    self.now(),
+                )?;
+                match client.cancel_payment(&p.id, &r.idempotency_key).await {
+                    Ok(fresh) => {
+                        self.ledger
+                            .upsert_payment(Some(invoice_id), &fresh, self.now())?;
+                        self.ledger.complete_request(r.id, "ok", self.now())?;
+                    }
+                    Err(e @ KomojuError::Api { .. }) if !e.is_auth() => {
+                        self.ledger.complete_request(
+                            r.id,
+                            &format!("refused: {}", e.code().unwrap_or("")),
+                            self.now(),
+                        )?;
+                        let fresh = client.get_payment(&p.id).await?;
+                        self.ledger
+                            .upsert_payment(Some(invoice_id), &fresh, self.now())?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refunds a paid invoice (all that is left, or `amount`). Konbini, bank transfer and Pay-easy
+    /// cannot be refunded to the payer: that needs a refund request with the customer's bank account.
+    pub async fn refund(
+        &mut self,
+        key: &str,
+        amount: Option<i64>,
+        bank: &BankAccount,
+    ) -> Result<InvoiceView> {
+        let inv = self.ledger.find_invoice(key)?;
+        if let Some(a) = amount {
+            if a <= 0 {
+                return Err(Error::bad(
+                    "--amount",
+                    format!("{a} must be a positive whole number"),
+                ));
+            }
+        }
+        // A refund (or refund request) stored by an earlier run that never saw its answer is replayed
+        // with its own key first, and counts against what is asked now: a repeat after a crash must
+        // not send a second refund.
+        let settled: i64 = self
+            .refresh_settling(inv.id)
+            .await?
+            .iter()
+            .filter(|r| matches!(r.kind.as_str(), "refund" | "refund_request"))
+            .filter_map(|r| serde_json::from_str::<Value>(&r.body).ok()?["amount"].as_i64())
+            .sum();
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        let settled_notice = |number: &InvoiceNumber, sent: i64| {
+            format!(
+                "{number}: a refund of {} sent before the interruption went through{}",
+                Money::jpy(settled),
+                if sent > 0 {
+                    format!("; {} more was sent now", Money::jpy(sent))
+                } else {
+                    "; nothing new was sent".into()
+                }
+            )
+        };
+        let refundable_now = self
+            .ledger
+            .payments(inv.id)?
+            .iter()
+            .filter(|p| p.status == "captured")
+            .map(|p| p.refundable())
+            .max()
+            .unwrap_or(0);
+        let satisfied = match amount {
+            Some(a) => a <= settled,
+            // "All that is left", and the earlier run's refund left nothing.
+            None => !inv.status.can_refund() || refundable_now <= 0,
+        };
+        if settled > 0 && satisfied {
+            let n = inv.number.clone();
+            self.notice("settled_earlier", settled_notice(&n, 0));
+            return self.view(inv.id);
+        }
+        if !inv.status.can_refund() {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "refund",
+            });
+        }
+        let payments = self.ledger.payments(inv.id)?;
+        let p = payments
+            .iter()
+            .find(|p| p.status == "captured")
+            .ok_or(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "refund",
+            })?;
+        let left = p.refundable();
+        if left <= 0 {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "refund (nothing left to refund)",
+            });
+        }
+        let amount = amount.map(|a| a - settled).unwrap_or(left);
+        if amount > left {
+            return Err(Error::bad(
+                "--amount",
+                format!("{amount} is more than the refundable {left}"),
+            ));
+        }
+        if settled > 0 {
+            let n = inv.number.clone();
+            self.notice("settled_earlier", settled_notice(&n, amount));
+        }
+        let pays_later = p
+            .payment_type
+            .as_deref()
+            .map(PaymentType::from_wire)
+            .is_some_and(|t| t.pays_later());
+        let client = self.client()?.clone();
+        if pays_later {
+            let body = refund_request_body(amount, bank)?;
+            let path = format!("/payments/{}/refund_request", p.id);
+            let r =
+                self.ledger
+                    .store_request(inv.id, "refund_request", &path, &body, self.now())?;
+            client
+                .refund_request(&p.id, &r.idempotency_key, &body)
+                .await?;
+            self.ledger.complete_request(r.id, "ok", self.now())?;
+            self.ledger.note(
+                inv.id,
+                "refund_request",
+                "staff:refund_request",
+                &format!("amount {amount}"),
+                self.now(),
+            )?;
+        } else {
+            if !bank.is_empty() {
+                return Err(Error::bad("--bank-name", "bank details are only for konbini, bank transfer and Pay-easy payments; this one is refunded to the original method"));
+            }
+            let body = json!({ "amount": amount }).to_string();
+            let path = format!("/payments/{}/refund", p.id);
+            let r = self
+                .ledger
+                .store_request(inv.id, "refund", &path, &body, self.now())?;
+            let fresh = client
+                .refund_payment(&p.id, &r.idempotency_key, &body)
+                .await?;
+            self.ledger
+                .upsert_payment(Some(inv.id), &fresh, self.now())?;
+            self.ledger.complete_request(r.id, "ok", self.now())?;
+        }
+        let fresh = client.get_payment(&p.id).await?;
+        self.ledger
+            .upsert_payment(Some(inv.id), &fresh, self.now())?;
+        self.refresh(inv.id).await?;
+        self.view(inv.id)
+    }
+
+    /// A new session (attempt n+1, new order number) for a cancelled, expired or failed invoice. An
+    /// earlier attempt's still-authorized payment and still-open session are cancelled first.
+    pub async fn retry(&mut self, key: &str) -> Result<InvoiceView> {
+        use InvoiceStatus::*;
+        let inv = self.ledger.find_invoice(key)?;
+        let settled = self.refresh_settling(inv.id).await?;
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        let attempts = self.ledger.attempts(inv.id)?;
+        if attempts.len() > 1
+            && settled.iter().any(|r| {
+                r.kind == "create_session" && attempts.last().is_some_and(|a| a.request.id == r.id)
+            })
+            && !matches!(inv.status, Cancelled | Expired | Failed)
+        {
+            // The same retry, repeated after a crash: its new payment page was made then.
+            self.notice(
+"settled_earlier",format!(
+                "{}: the retry sent before the interruption went through (attempt {}); no other payment page was made",
+                inv.number,
+                attempts.len()
+            ));
+            return self.view(inv.id);
+        }
+        let inv = self.allowed_in(inv, &[Cancelled, Expired, Failed], "retry")?;
+        let client = self.client()?.clone();
+        self.cancel_authorized_payments(inv.id, &client).await?;
+        let old = self.ledger.current_attempt(inv.id)?;
+        if !old.session_expired {
+            self.cancel_open_session(&inv, &old, &client).await?;
+        }
+        // A payment may have been captured meanwhile: look once more before opening a new session.
+        self.refresh(inv.id).await?;
+        let draft = Draft {
+            currency: inv
+                .currency
+                .parse()
+                .map_err(|_| Error::Ledger(LedgerError::Corrupt(inv.currency.clone())))?,
+            lines: self.ledger.line_items(inv.id)?,
+            customer: inv.customer.clone(),
+            price_mode: inv.price_mode.parse().unwrap_or_default(),
+            rounding: inv.rounding.parse().unwrap_or_default(),
+        };
+        let ledger_id = self.ledger.ledger_id().to_string();
+        let (amount, methods, locale, expires_in) = (
+            inv.amount,
+            inv.methods.clone(),
+            inv.locale.clone(),
+            inv.expires_in,
+        );
+        let now = self.now();
+        let next = self.ledger.new_attempt(inv.id, now, |num, eon| {
+            let n = eon
+                .rsplit('-')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(2);
+            session_body(
+                &draft,
+                amount,
+                num,
+                eon,
+                &ledger_id,
+                n,
+                &methods,
+                locale.as_deref(),
+                expires_in,
+            )
+        })?;
+        let Some(attempt) = next else {
+            let inv = self.ledger.invoice_by_id(inv.id)?;
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "retry",
+            });
+        };
+        let inv = self.ledger.invoice_by_id(inv.id)?;
+        self.send_create(&inv, &attempt).await?;
+        self.view(inv.id)
+    }
+
+    /// Corrects the customer on an invoice (a typo in a name, a missing e-mail). `None` leaves a
+    /// field alone, `Some("")` clears it. Each change is a new event keeping the old and the new
+    /// value (訂正の履歴, hash-chained); amounts, dates and numbers are never corrected this way.
+    pub fn correct_customer(
+        &mut self,
+        key: &str,
+        changes: &Customer,
+        reason: Option<&str>,
+    ) -> Result<InvoiceView> {
+        let inv = self.ledger.find_invoice(key)?;
+        let blank = |v: &Option<String>| v.as_deref().map(str::trim) == Some("");
+        let keep = |v: &Option<String>| if blank(v) { None } else { v.clone() };
+        let checked = validate_customer(&Customer {
+            name: keep(&changes.name),
+            name_kana: keep(&changes.name_kana),
+            email: keep(&changes.email),
+            phone: keep(&changes.phone),
+        })?;
+        let pick = |asked: &Option<String>, valid: Option<String>| -> Option<Option<String>> {
+            asked
+                .as_ref()
+                .map(|_| if blank(asked) { None } else { valid })
+        };
+        let wanted = [
+            ("customer_name", pick(&changes.name, checked.name)),
+            (
+                "customer_name_kana",
+                pick(&changes.name_kana, checked.name_kana),
+            ),
+            ("customer_email", pick(&changes.email, checked.email)),
+            ("customer_phone", pick(&changes.phone, checked.phone)),
+        ];
+        if wanted.iter().all(|(_, v)| v.is_none()) {
+            return Err(Error::bad(
+                "correct",
+                "nothing to correct: give --name, --name-kana, --email or --phone",
+            ));
+        }
+        let reason = clean_text("--reason", reason, 200)?;
+        let now = self.now();
+        self.ledger
+            .correct_customer(inv.id, &wanted, reason.as_deref(), now)?;
+        self.view(inv.id)
+    }
+}
