@@ -1,0 +1,333 @@
+//! Invoices: creation with their lines and first request, attempts, lookups, customer corrections.
+
+use super::*;
+
+pub(super) fn new_idempotency_key() -> String {
+    // 32 random alphanumerics, prefixed so a key is recognisable in KOMOJU's dashboard: ≤ 100 ASCII.
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..32)
+        .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
+        .collect();
+    format!("reji-{tail}")
+}
+
+pub(super) fn insert_attempt(
+    tx: &Connection,
+    invoice_id: i64,
+    attempt: u32,
+    eon: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let key = new_idempotency_key();
+    tx.execute(
+        "INSERT INTO api_requests(invoice_id, kind, path, idempotency_key, body, created_at)
+         VALUES (?1, 'create_session', '/sessions', ?2, ?3, ?4)",
+        params![invoice_id, key, body, ts(now)],
+    )?;
+    let request_id = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO session_attempts(invoice_id, attempt, external_order_num, request_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![invoice_id, attempt, eon, request_id, ts(now)],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+impl Ledger {
+    /// Stores a new invoice with its lines, attempt 1 and the session-create request (key + exact body)
+    /// in one transaction. `body` builds the request body from the invoice and its `external_order_num`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_invoice(
+        &mut self,
+        draft: &Draft,
+        methods: &[String],
+        locale: Option<&str>,
+        expires_in: u32,
+        now: DateTime<Utc>,
+        shop_year: i32,
+        body: impl FnOnce(&InvoiceNumber, &str) -> String,
+    ) -> Result<(InvoiceRecord, Attempt)> {
+        let breakdown = draft
+            .breakdown()
+            .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let ledger_id = self.ledger_id.clone();
+        let business_date = now.with_timezone(&self.shop_tz()?).date_naive().to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seq: u32 = tx.query_row(
+            "INSERT INTO invoice_counters(year, last) VALUES (?1, 1)
+             ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last",
+            [shop_year],
+            |r| r.get(0),
+        )?;
+        let number = InvoiceNumber::new(shop_year, seq);
+        let c = &draft.customer;
+        tx.execute(
+            "INSERT INTO invoices(number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8,
+                price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods,
+                locale, expires_in, updated_at, business_date, gross_0)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?2, ?18, ?19)",
+            params![
+                number.as_str(),
+                ts(now),
+                draft.currency.code(),
+                breakdown.total,
+                breakdown.tax_at(TaxRate::Standard),
+                breakdown.tax_at(TaxRate::Reduced),
+                breakdown.gross_at(TaxRate::Standard),
+                breakdown.gross_at(TaxRate::Reduced),
+                draft.price_mode.as_str(),
+                draft.rounding.as_str(),
+                c.name,
+                c.name_kana,
+                c.email,
+                c.phone,
+                methods.join(","),
+                locale,
+                expires_in,
+                business_date,
+                breakdown.gross_at(TaxRate::Exempt),
+            ],
+        )?;
+        let invoice_id = tx.last_insert_rowid();
+        search::index_invoice(
+            &tx,
+            invoice_id,
+            number.as_str(),
+            c.name.as_deref(),
+            c.name_kana.as_deref(),
+            c.email.as_deref(),
+        )?;
+        for (i, l) in draft.lines.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO line_items(invoice_id, position, name, unit_price, quantity, tax_rate)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    invoice_id,
+                    i as i64,
+                    l.name,
+                    l.unit_price,
+                    l.quantity,
+                    l.tax_rate.percent()
+                ],
+            )?;
+        }
+        let eon = external_order_num(&ledger_id, &number, 1);
+        let body = body(&number, &eon);
+        let attempt_id = insert_attempt(&tx, invoice_id, 1, &eon, &body, now)?;
+        log_event(
+            &tx,
+            invoice_id,
+            now,
+            "created",
+            None,
+            Some(InvoiceStatus::Pending),
+            "staff:charge",
+            Some(&eon),
+        )?;
+        tx.commit()?;
+        let inv = self.invoice_by_id(invoice_id)?;
+        let att = self.attempt_by_id(attempt_id)?;
+        Ok((inv, att))
+    }
+
+    /// Opens attempt n+1 for a cancelled, expired or failed invoice (compare-and-set to `pending`) and
+    /// stores its session-create request. Returns `None` if the invoice is in another state.
+    pub fn new_attempt(
+        &mut self,
+        invoice_id: i64,
+        now: DateTime<Utc>,
+        body: impl FnOnce(&InvoiceNumber, &str) -> String,
+    ) -> Result<Option<Attempt>> {
+        let ledger_id = self.ledger_id.clone();
+        let inv = self.invoice_by_id(invoice_id)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let from: String = tx.query_row(
+            "SELECT status FROM invoices WHERE id = ?1",
+            [invoice_id],
+            |r| r.get(0),
+        )?;
+        let allowed = allowed_from(InvoiceStatus::Pending, MoveKind::NewAttempt);
+        if !allowed.iter().any(|s| s.as_str() == from) {
+            return Ok(None);
+        }
+        let n: u32 = tx.query_row(
+            "SELECT COALESCE(MAX(attempt), 0) + 1 FROM session_attempts WHERE invoice_id = ?1",
+            [invoice_id],
+            |r| r.get(0),
+        )?;
+        let eon = external_order_num(&ledger_id, &inv.number, n);
+        let changed = cas(
+            &tx,
+            invoice_id,
+            InvoiceStatus::Pending,
+            allowed,
+            now,
+            &MoveFacts::default(),
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        log_event(
+            &tx,
+            invoice_id,
+            now,
+            "status",
+            Some(&from),
+            Some(InvoiceStatus::Pending),
+            "staff:retry",
+            Some(&eon),
+        )?;
+        let body = body(&inv.number, &eon);
+        let attempt_id = insert_attempt(&tx, invoice_id, n, &eon, &body, now)?;
+        tx.commit()?;
+        Ok(Some(self.attempt_by_id(attempt_id)?))
+    }
+
+    pub fn invoice_by_id(&self, id: i64) -> Result<InvoiceRecord> {
+        self.conn
+            .query_row(
+                &format!("SELECT {INVOICE_COLS} FROM invoices WHERE id = ?1"),
+                [id],
+                invoice_row,
+            )
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(id.to_string()))?
+    }
+
+    /// Finds an invoice by its number (`2026-000042`), a session id, an `external_order_num` or a
+    /// KOMOJU payment id.
+    pub fn find_invoice(&self, key: &str) -> Result<InvoiceRecord> {
+        let key = key.trim();
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM invoices WHERE number = ?1
+                 UNION ALL SELECT invoice_id FROM session_attempts WHERE session_id = ?1 OR external_order_num = ?1
+                 UNION ALL SELECT invoice_id FROM payments WHERE id = ?1 AND invoice_id IS NOT NULL
+                 LIMIT 1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match id {
+            Some(id) => self.invoice_by_id(id),
+            None => Err(LedgerError::NotFound(key.to_string())),
+        }
+    }
+
+    pub fn line_items(&self, invoice_id: i64) -> Result<Vec<LineItem>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT name, unit_price, quantity, tax_rate FROM line_items WHERE invoice_id = ?1 ORDER BY position",
+        )?;
+        let rows = st.query_map([invoice_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, u8>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, unit_price, quantity, rate) = row?;
+            let tax_rate = TaxRate::try_from(rate).map_err(LedgerError::Corrupt)?;
+            out.push(LineItem {
+                name,
+                unit_price,
+                quantity,
+                tax_rate,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Invoices the tracker (and `reji sync`) must still look at, oldest first.
+    pub fn open_invoices(&self) -> Result<Vec<InvoiceRecord>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {INVOICE_COLS} FROM invoices WHERE status IN ('pending','failed','awaiting_payment')
+             OR id IN (SELECT invoice_id FROM api_requests WHERE completed_at IS NULL)
+             OR id IN (SELECT invoice_id FROM payments WHERE refund_requests LIKE '%\"pending\"%')
+             ORDER BY id"
+        ))?;
+        let rows = st.query_map([], invoice_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// Corrects customer columns of an invoice: for each `(column, Some(new))`, updates the column
+    /// and appends a `correction` event whose detail keeps the old and new value. One transaction;
+    /// the counterparty index follows. Returns how many fields changed.
+    pub fn correct_customer(
+        &mut self,
+        invoice_id: i64,
+        changes: &[(&'static str, Option<Option<String>>)],
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        const ALLOWED: [&str; 4] = [
+            "customer_name",
+            "customer_name_kana",
+            "customer_email",
+            "customer_phone",
+        ];
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut n = 0;
+        for (col, new) in changes {
+            let Some(new) = new else { continue };
+            if !ALLOWED.contains(col) {
+                return Err(LedgerError::Corrupt(format!("{col} cannot be corrected")));
+            }
+            let old: Option<String> = tx.query_row(
+                &format!("SELECT {col} FROM invoices WHERE id = ?1"),
+                [invoice_id],
+                |r| r.get(0),
+            )?;
+            if old == *new {
+                continue;
+            }
+            tx.execute(
+                &format!("UPDATE invoices SET {col} = ?2 WHERE id = ?1"),
+                params![invoice_id, new],
+            )?;
+            let detail =
+                serde_json::json!({ "field": col, "old": old, "new": new, "reason": reason });
+            log_event(
+                &tx,
+                invoice_id,
+                now,
+                "correction",
+                None,
+                None,
+                "staff:correct",
+                Some(&detail.to_string()),
+            )?;
+            n += 1;
+        }
+        let (number, name, kana, email): (String, Option<String>, Option<String>, Option<String>) =
+            tx.query_row(
+                "SELECT number, customer_name, customer_name_kana, customer_email FROM invoices WHERE id = ?1",
+                [invoice_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+        search::index_invoice(
+            &tx,
+            invoice_id,
+            &number,
+            name.as_deref(),
+            kana.as_deref(),
+            email.as_deref(),
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+}
