@@ -18,5 +18,6 @@ pub mod status;
 pub mod tax;
 pub mod tracker;
 
+/// The stateful fake KOMOJU (the `fake-komoju` crate), for demo mode.
 #[cfg(feature = "fake")]
-pub mod fake;
+pub use fake_komoju as fake;
