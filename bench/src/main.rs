@@ -46,10 +46,10 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 // Row 6 (the payment tracker) lives in its own file.
-#[path = "reji-bench/tracker.rs"]
+
 mod tracker;
 // Row 7 (history search) too.
-#[path = "reji-bench/search.rs"]
+
 mod search;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
