@@ -485,7 +485,7 @@ pub async fn export_csv(
         })
     })
     .await
-    .map_err(|e| CommandError::new("export_io", e.to_string()))??;
+    .map_err(|e| CommandError::new(reji::register::ErrorCode::ExportIo, e.to_string()))??;
     Ok(ExportResult {
         rows,
         path: input.path,
@@ -535,7 +535,7 @@ pub async fn demo_pay_window<R: Runtime>(
 ) -> CmdResult<()> {
     let Some(origin) = state.demo_origin() else {
         return Err(CommandError::new(
-            "not_allowed",
+            reji::register::ErrorCode::NotAllowed,
             "paying as the customer is only offered in demo mode",
         ));
     };
@@ -546,10 +546,15 @@ pub async fn demo_pay_window<R: Runtime>(
         .show_local(&number)?
         .session_url
         .filter(|u| u.starts_with(&format!("{origin}/")))
-        .ok_or_else(|| CommandError::new("not_allowed", "this invoice has no demo payment page"))?;
+        .ok_or_else(|| {
+            CommandError::new(
+                reji::register::ErrorCode::NotAllowed,
+                "this invoice has no demo payment page",
+            )
+        })?;
     let url: tauri::Url = url
         .parse()
-        .map_err(|e| CommandError::new("bad_input", format!("{e}")))?;
+        .map_err(|e| CommandError::new(reji::register::ErrorCode::BadInput, format!("{e}")))?;
     if let Some(w) = app.get_webview_window(DEMO_PAY) {
         w.navigate(url)?;
         w.set_focus()?;

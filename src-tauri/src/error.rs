@@ -1,22 +1,23 @@
 //! The one error shape every command returns: `{code, message_key, detail}`.
 
+use reji::register::ErrorCode;
 use serde::Serialize;
 
-/// What the UI gets when a command fails. `code` is `reji::register::Error::code()` (a closed set);
+/// What the UI gets when a command fails. `code` is a `reji::register::ErrorCode` (a closed set);
 /// `message_key` (`error.<code>`) picks the sentence in the UI's ja / en dictionaries; `detail` is
 /// the core's message for people (never a key, never raw KOMOJU JSON).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CommandError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message_key: String,
     pub detail: String,
 }
 
 impl CommandError {
-    pub fn new(code: &str, detail: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         CommandError {
-            code: code.to_string(),
-            message_key: format!("error.{code}"),
+            code,
+            message_key: code.message_key(),
             detail: detail.into(),
         }
     }
@@ -36,7 +37,7 @@ impl From<reji::keychain::KeyError> for CommandError {
 
 impl From<tauri::Error> for CommandError {
     fn from(e: tauri::Error) -> Self {
-        CommandError::new("window", e.to_string())
+        CommandError::new(ErrorCode::Window, e.to_string())
     }
 }
 
@@ -54,5 +55,24 @@ mod tests {
         assert!(e.detail.contains("empty name"));
         let e: CommandError = reji::keychain::KeyError::NotSet.into();
         assert_eq!(e.message_key, "error.no_key");
+    }
+
+    /// Every code the core or the shell can return has its sentence in both of the UI's
+    /// dictionaries (the UI would show the key itself otherwise).
+    #[test]
+    fn every_error_code_has_a_message_in_ja_and_en() {
+        let dict = include_str!("../../ui/js/i18n.js");
+        for code in ErrorCode::ALL {
+            let key = format!("\"{}\":", code.message_key());
+            assert_eq!(
+                dict.matches(&key).count(),
+                2,
+                "{key} in the ja and the en dictionary of ui/js/i18n.js"
+            );
+        }
+        for code in reji::register::NoticeCode::ALL {
+            let key = format!("\"{}\":", code.message_key());
+            assert_eq!(dict.matches(&key).count(), 2, "{key} in ja and en");
+        }
     }
 }

@@ -69,8 +69,12 @@ impl AppState {
         keystore: Box<dyn KeyStore + Send + Sync>,
         api_base: String,
     ) -> CmdResult<AppState> {
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|e| CommandError::new("ledger", format!("{}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(&data_dir).map_err(|e| {
+            CommandError::new(
+                reji::register::ErrorCode::Ledger,
+                format!("{}: {e}", data_dir.display()),
+            )
+        })?;
         let resolved = reji::keychain::resolve(&*keystore);
         let (register, mode, demo) = match resolved {
             Ok(key) => {
@@ -213,9 +217,12 @@ async fn start_demo(data_dir: &Path) -> CmdResult<(Register, reji::fake::FakeKom
         lan,
         ..Default::default()
     };
-    let fake = reji::fake::FakeKomoju::start(config)
-        .await
-        .map_err(|e| CommandError::new("network", format!("cannot start the demo KOMOJU: {e}")))?;
+    let fake = reji::fake::FakeKomoju::start(config).await.map_err(|e| {
+        CommandError::new(
+            reji::register::ErrorCode::Network,
+            format!("cannot start the demo KOMOJU: {e}"),
+        )
+    })?;
     let key: SecretKey = fake.secret_key().parse()?;
     let client = Client::new(&fake.api_base(), key, app_retry_policy())
         .map_err(reji::register::Error::from)?;

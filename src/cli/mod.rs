@@ -10,7 +10,7 @@ use reji::clock::{Clock, SystemClock};
 use reji::keychain::{self, mask_secrets, KeyStore, OsKeychain, SecretKey};
 use reji::komoju::{Client, RetryPolicy, DEFAULT_API_BASE};
 use reji::ledger::Ledger;
-use reji::register::{BankAccount, ChargeRequest, Error, ListQuery, Register};
+use reji::register::{BankAccount, ChargeRequest, Error, ErrorCode, ListQuery, Register};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -435,15 +435,15 @@ async fn sync(ctx: &Ctx) -> Result<i32, Error> {
     output::notices(reg.lock().await.take_notices());
     let report = report?;
     output::sync(ctx.json, &report);
-    let ledger_failed = report.errors.iter().any(|e| e.code == "ledger");
+    let ledger_failed = report.errors.iter().any(|e| e.code == ErrorCode::Ledger);
     let all_failed = !report.errors.is_empty() && report.invoices.is_empty();
     if !(ledger_failed || all_failed) {
         return Ok(0);
     }
     let code = if ledger_failed {
-        Error::exit_code_of("ledger")
+        ErrorCode::Ledger.exit_code()
     } else {
-        Error::exit_code_of(report.errors[0].code)
+        report.errors[0].code.exit_code()
     };
     errln!(
         "reji: sync: {} of {} invoices could not be refreshed{}",

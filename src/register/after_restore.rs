@@ -88,14 +88,14 @@ impl Register {
             .set_meta(crate::ledger::RESTORE_RECONCILE_KEY, "")?;
         if !recovered.is_empty() {
             self.notice(
-"recovered_after_restore",format!(
+NoticeCode::RecoveredAfterRestore,format!(
                 "after the restore, KOMOJU had {} sale(s) the ledger lacked, brought back: {} (one line each at 10 %: check them)",
                 recovered.len(),
                 recovered.join(", ")
             ));
         } else if moved {
             self.notice(
-                "numbers_moved_after_restore",
+                NoticeCode::NumbersMovedAfterRestore,
                 "after the restore, invoice numbers continue after the last one KOMOJU knows"
                     .into(),
             );

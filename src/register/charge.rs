@@ -59,7 +59,7 @@ impl Register {
         self.client()?;
         if let Err(e) = self.reconcile_after_restore().await {
             self.notice(
-"restore_check_failed",format!(
+NoticeCode::RestoreCheckFailed,format!(
                 "could not check KOMOJU's payments after the restore ({e}); the next command tries again"
             ));
         }
@@ -180,7 +180,7 @@ impl Register {
                     self.apply_session(inv.id, &session).await?;
                     if renumbered > 0 {
                         self.notice(
-"renumbered",format!(
+NoticeCode::Renumbered,format!(
                             "{}: KOMOJU already knew {renumbered} number(s) before it (the ledger was restored from an older backup); this sale took the next free number",
                             inv.number
                         ));

@@ -71,41 +71,29 @@ impl Error {
     }
 
     /// Stable machine-readable code (the UI's `{code, message_key}`).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::BadInput { .. } => "bad_input",
-            Error::NotFound(_) => "not_found",
-            Error::NotAllowed { .. } | Error::DayClosed(_) => "not_allowed",
-            Error::Komoju(e) if e.is_auth() => "komoju_auth",
-            Error::Komoju(e) if e.is_bad_base() => "bad_input",
-            Error::Komoju(KomojuError::Api { .. }) => "komoju_refused",
-            Error::Komoju(KomojuError::Transport { .. }) => "network",
-            Error::Komoju(_) => "komoju_response",
-            Error::Ledger(_) => "ledger",
-            Error::Key(KeyError::Invalid(_)) => "bad_input",
-            Error::Key(_) | Error::NoClient => "no_key",
+            Error::BadInput { .. } => ErrorCode::BadInput,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::NotAllowed { .. } | Error::DayClosed(_) => ErrorCode::NotAllowed,
+            Error::Komoju(e) if e.is_auth() => ErrorCode::KomojuAuth,
+            Error::Komoju(e) if e.is_bad_base() => ErrorCode::BadInput,
+            Error::Komoju(KomojuError::Api { .. }) => ErrorCode::KomojuRefused,
+            Error::Komoju(KomojuError::Transport { .. }) => ErrorCode::Network,
+            Error::Komoju(_) => ErrorCode::KomojuResponse,
+            Error::Ledger(_) => ErrorCode::Ledger,
+            Error::Key(KeyError::Invalid(_)) => ErrorCode::BadInput,
+            Error::Key(_) | Error::NoClient => ErrorCode::NoKey,
             Error::Export(crate::export::ExportError::Io(_)) | Error::WriteFile { .. } => {
-                "export_io"
+                ErrorCode::ExportIo
             }
-            Error::Export(_) => "bad_input",
+            Error::Export(_) => ErrorCode::BadInput,
         }
     }
 
     /// The CLI contract's exit codes.
     pub fn exit_code(&self) -> i32 {
-        Self::exit_code_of(self.code())
-    }
-
-    /// The exit code for an error [`code`](Error::code): 1 KOMOJU or network error, 2 bad input,
-    /// 3 not found, 4 not allowed, 5 the ledger or a local file could not be read or written.
-    pub fn exit_code_of(code: &str) -> i32 {
-        match code {
-            "bad_input" => 2,
-            "not_found" => 3,
-            "not_allowed" => 4,
-            "ledger" | "export_io" => 5,
-            _ => 1,
-        }
+        self.code().exit_code()
     }
 
     /// A message for people: a 401 is a key problem, not a generic failure. Anything shaped like
@@ -121,3 +109,83 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The closed set of error codes: the UI's `{code, message_key}` (`error.<code>`, in ja and en; a
+/// test fails when a dictionary lacks one), the CLI's `--json` error `code` and its exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadInput,
+    NotFound,
+    NotAllowed,
+    KomojuAuth,
+    KomojuRefused,
+    Network,
+    KomojuResponse,
+    Ledger,
+    NoKey,
+    ExportIo,
+    /// The desktop shell could not open or reach one of its windows.
+    Window,
+}
+
+impl ErrorCode {
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::BadInput,
+        ErrorCode::NotFound,
+        ErrorCode::NotAllowed,
+        ErrorCode::KomojuAuth,
+        ErrorCode::KomojuRefused,
+        ErrorCode::Network,
+        ErrorCode::KomojuResponse,
+        ErrorCode::Ledger,
+        ErrorCode::NoKey,
+        ErrorCode::ExportIo,
+        ErrorCode::Window,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadInput => "bad_input",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::KomojuAuth => "komoju_auth",
+            ErrorCode::KomojuRefused => "komoju_refused",
+            ErrorCode::Network => "network",
+            ErrorCode::KomojuResponse => "komoju_response",
+            ErrorCode::Ledger => "ledger",
+            ErrorCode::NoKey => "no_key",
+            ErrorCode::ExportIo => "export_io",
+            ErrorCode::Window => "window",
+        }
+    }
+
+    /// The UI dictionary key of this code's sentence.
+    pub fn message_key(self) -> String {
+        format!("error.{}", self.as_str())
+    }
+
+    /// The exit code: 1 KOMOJU or network error, 2 bad input, 3 not found, 4 not allowed, 5 the
+    /// ledger or a local file could not be read or written.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorCode::BadInput => 2,
+            ErrorCode::NotFound => 3,
+            ErrorCode::NotAllowed => 4,
+            ErrorCode::Ledger | ErrorCode::ExportIo => 5,
+            _ => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}

@@ -61,15 +61,47 @@ pub struct Register {
     notices: Vec<Notice>,
 }
 
-/// Something staff should know beside a use case's result: `code` (closed set, for the UI's
-/// message) and an English `message` with the details (the CLI prints it).
+/// Something staff should know beside a use case's result: a closed `code` (the UI shows
+/// `notice.<code>` in the staff's language) and an English `message` with the details (the CLI
+/// prints it).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Notice {
-    /// `settled_earlier` (a repeated refund, cancel or retry found the first one had gone through),
-    /// `renumbered` (KOMOJU knew the number: the sale took the next free one),
-    /// `recovered_after_restore`, `numbers_moved_after_restore`, `restore_check_failed`.
-    pub code: &'static str,
+    pub code: NoticeCode,
     pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeCode {
+    /// A repeated refund, cancel or retry found that the first one had gone through.
+    SettledEarlier,
+    /// KOMOJU knew the sale's number (a restored ledger issued it again): it took the next one.
+    Renumbered,
+    /// Sales KOMOJU had and a restored ledger lacked were brought back.
+    RecoveredAfterRestore,
+    /// After a restore, the numbers continue after the last one KOMOJU knows.
+    NumbersMovedAfterRestore,
+    /// KOMOJU could not be asked after a restore; the next command tries again.
+    RestoreCheckFailed,
+}
+
+impl NoticeCode {
+    pub const ALL: &'static [NoticeCode] = &[
+        NoticeCode::SettledEarlier,
+        NoticeCode::Renumbered,
+        NoticeCode::RecoveredAfterRestore,
+        NoticeCode::NumbersMovedAfterRestore,
+        NoticeCode::RestoreCheckFailed,
+    ];
+
+    /// The UI dictionary key of this notice's sentence.
+    pub fn message_key(self) -> String {
+        let code = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        format!("notice.{code}")
+    }
 }
 
 /// Checks that KOMOJU answers with the key (one `GET /payments?per_page=1`): `Ok` with the time it
@@ -119,7 +151,7 @@ impl Register {
         std::mem::take(&mut self.notices)
     }
 
-    pub(super) fn notice(&mut self, code: &'static str, message: String) {
+    pub(super) fn notice(&mut self, code: NoticeCode, message: String) {
         self.notices.push(Notice { code, message });
     }
 

@@ -16,7 +16,7 @@ impl Register {
         {
             // The same cancel, repeated after a crash: the first one went through.
             self.notice(
-                "settled_earlier",
+                NoticeCode::SettledEarlier,
                 format!(
                 "{}: the cancel sent before the interruption went through; nothing new was sent",
                 inv.number
@@ -194,7 +194,7 @@ impl Register {
         };
         if settled > 0 && satisfied {
             let n = inv.number.clone();
-            self.notice("settled_earlier", settled_notice(&n, 0));
+            self.notice(NoticeCode::SettledEarlier, settled_notice(&n, 0));
             return self.view(inv.id);
         }
         if !inv.status.can_refund() {
@@ -230,7 +230,7 @@ impl Register {
         }
         if settled > 0 {
             let n = inv.number.clone();
-            self.notice("settled_earlier", settled_notice(&n, amount));
+            self.notice(NoticeCode::SettledEarlier, settled_notice(&n, amount));
         }
         let pays_later = p
             .payment_type
@@ -294,7 +294,7 @@ impl Register {
         {
             // The same retry, repeated after a crash: its new payment page was made then.
             self.notice(
-"settled_earlier",format!(
+NoticeCode::SettledEarlier,format!(
                 "{}: the retry sent before the interruption went through (attempt {}); no other payment page was made",
                 inv.number,
                 attempts.len()

@@ -51,6 +51,6 @@ pub struct SyncReport {
 #[derive(Debug, Serialize)]
 pub struct SyncError {
     pub invoice_number: String,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
