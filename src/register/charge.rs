@@ -224,7 +224,8 @@ NoticeCode::Renumbered,format!(
         }
     }
 
-    /// The draft, amount and options an invoice was charged with (to build a request body again).
+    /// The draft, amount and options an invoice was charged with (to build a request body again):
+    /// for a renumbered charge and for `retry` (attempt n+1).
     #[allow(clippy::type_complexity)]
     pub(super) fn redraft(
         &self,

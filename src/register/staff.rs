@@ -310,23 +310,8 @@ NoticeCode::SettledEarlier,format!(
         }
         // A payment may have been captured meanwhile: look once more before opening a new session.
         self.refresh(inv.id).await?;
-        let draft = Draft {
-            currency: inv
-                .currency
-                .parse()
-                .map_err(|_| Error::Ledger(LedgerError::Corrupt(inv.currency.clone())))?,
-            lines: self.ledger.line_items(inv.id)?,
-            customer: inv.customer.clone(),
-            price_mode: inv.price_mode.parse().unwrap_or_default(),
-            rounding: inv.rounding.parse().unwrap_or_default(),
-        };
+        let (draft, amount, methods, locale, expires_in) = self.redraft(&inv)?;
         let ledger_id = self.ledger.ledger_id().to_string();
-        let (amount, methods, locale, expires_in) = (
-            inv.amount,
-            inv.methods.clone(),
-            inv.locale.clone(),
-            inv.expires_in,
-        );
         let now = self.now();
         let next = self.ledger.new_attempt(inv.id, now, |num, eon| {
             let n = eon
