@@ -4,7 +4,7 @@
 # boxes without a desktop session. Needs: dbus (dbus-run-session, dbus-send), gnome-keyring,
 # libsecret-tools (secret-tool).
 #
-#   scripts/with-keychain.sh cargo test --test keychain
+#   scripts/with-keychain.sh cargo test --test integration keychain::
 #   scripts/with-keychain.sh secret-tool search --all service reji
 #
 # Nothing touches your real keyring: XDG_DATA_HOME (where gnome-keyring keeps its keyrings) and

@@ -1,9 +1,8 @@
 //! Idempotency under faults: whatever goes wrong on the wire, one charge is exactly one session at
 //! KOMOJU and one invoice in the ledger.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 async fn charge_through(kind: &str, setup: impl FnOnce(&mut reji::fake::FaultSpec)) {

@@ -1,9 +1,8 @@
 //! `reji watch --json`: a konbini invoice turns paid after the fake captures it, with either feed,
 //! printed as one JSON object per line.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reji::fake::FakeConfig;
 use serde_json::Value;
 use std::time::Duration;

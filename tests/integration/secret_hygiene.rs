@@ -2,9 +2,8 @@
 //! file (and its WAL), nor any output, error message or `--json` response holds the key or any
 //! 8-character slice of it.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reji::fake::FakeConfig;
 
 const KEY: &str = "sk_test_zq9vx7wk3jrm2bt5ny8hc4dp";

@@ -1,9 +1,8 @@
 //! End-to-end flows through the real `reji` binary against the stateful fake KOMOJU on loopback,
 //! with a real SQLite ledger file.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::time::Duration;
 

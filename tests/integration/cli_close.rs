@@ -1,8 +1,7 @@
 //! `reji close`: the daily close (日計表) and the lock it puts on the day's records.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_sums_the_day_and_locks_it() {

@@ -4,10 +4,9 @@
 //!
 //! Quick by default (CI); `REJI_CONCURRENCY_ROUNDS=50` runs the full run. Prints its counts.
 
-mod common;
 
 use chrono::{DateTime, Utc};
-use common::{env, s as field};
+use crate::common::{env, s as field};
 use reji::invoice::{Customer, Draft, LineItem};
 use reji::ledger::{Ledger, LedgerError, SCHEMA_VERSION};
 use reji::money::Currency;

@@ -2,9 +2,8 @@
 //! receipt (適格返還請求書) of a refund, as text, JSON, HTML and PDF. The PDF's text layer is read
 //! back with `pdftotext` (Debian `poppler-utils`), a PDF reader independent of the one that wrote it.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 fn pdftotext(pdf: &std::path::Path) -> String {

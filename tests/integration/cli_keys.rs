@@ -1,7 +1,7 @@
 //! `reji keys` against the real OS keychain (a Secret Service under dbus-run-session in CI; see
 //! scripts/with-keychain.sh). Skipped unless REJI_TEST_KEYCHAIN=1.
 
-mod common;
+use crate::common;
 
 use tokio::io::AsyncWriteExt;
 

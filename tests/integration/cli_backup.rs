@@ -1,9 +1,8 @@
 //! `reji backup` and `reji restore`: consistent copies, and a restore that refuses a damaged file or
 //! one from a newer Reji and keeps the current ledger aside.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_then_restore_brings_the_ledger_back() {

@@ -1,9 +1,8 @@
 //! `reji export` end to end: the three encodings with Japanese names, formula-looking names, a
 //! character CP932 cannot hold, Japanese headers, atomic output files.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 async fn seeded() -> Env {
     let e = env().await;
