@@ -151,82 +151,33 @@ pub struct ChainReport {
     pub integrity: String,
 }
 
-impl Ledger {
-    /// The one way a status changes: a compare-and-set allowed by `states.md`, logged.
-    pub fn transition(
-        &mut self,
-        invoice_id: i64,
-        to: InvoiceStatus,
-        kind: MoveKind,
-        cause: &str,
-        facts: &MoveFacts,
-        now: DateTime<Utc>,
-    ) -> Result<Move> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (from_s, refunded): (String, i64) = tx.query_row(
-            "SELECT status, refunded_amount FROM invoices WHERE id = ?1",
-            [invoice_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let from: InvoiceStatus = from_s.parse().map_err(LedgerError::Corrupt)?;
-        // Refunds only ever grow; an older snapshot never lowers the amount.
-        let refund_grew = facts.refunded_amount.filter(|a| *a > refunded);
-        let refund_detail = refund_grew.map(|new| format!("{refunded}->{new}"));
-        if from == to && !(to == InvoiceStatus::PartiallyRefunded && refund_grew.is_some()) {
-            if let (Some(new), true) = (refund_grew, to.is_captured()) {
-                tx.execute(
-                    "UPDATE invoices SET refunded_amount = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![invoice_id, new, ts(now)],
-                )?;
-                log_event(
-                    &tx,
-                    invoice_id,
-                    now,
-                    "refund",
-                    None,
-                    None,
-                    cause,
-                    refund_detail.as_deref(),
-                )?;
-                tx.commit()?;
-            }
-            return Ok(Move::Unchanged);
-        }
-        let facts = &MoveFacts {
-            paid_at: facts.paid_at,
-            refunded_amount: refund_grew,
-        };
-        let allowed = allowed_from(to, kind);
-        let n = cas(&tx, invoice_id, to, allowed, now, facts)?;
-        if n == 0 {
-            log_event(
-                &tx,
-                invoice_id,
-                now,
-                "refused",
-                Some(&from_s),
-                Some(to),
-                cause,
-                None,
+/// The compare-and-set and its events, on a connection inside a transaction.
+pub(super) fn transition_on(
+    tx: &Connection,
+    invoice_id: i64,
+    to: InvoiceStatus,
+    kind: MoveKind,
+    cause: &str,
+    facts: &MoveFacts,
+    now: DateTime<Utc>,
+) -> Result<Move> {
+    let (from_s, refunded): (String, i64) = tx.query_row(
+        "SELECT status, refunded_amount FROM invoices WHERE id = ?1",
+        [invoice_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let from: InvoiceStatus = from_s.parse().map_err(LedgerError::Corrupt)?;
+    // Refunds only ever grow; an older snapshot never lowers the amount.
+    let refund_grew = facts.refunded_amount.filter(|a| *a > refunded);
+    let refund_detail = refund_grew.map(|new| format!("{refunded}->{new}"));
+    if from == to && !(to == InvoiceStatus::PartiallyRefunded && refund_grew.is_some()) {
+        if let (Some(new), true) = (refund_grew, to.is_captured()) {
+            tx.execute(
+                "UPDATE invoices SET refunded_amount = ?2, updated_at = ?3 WHERE id = ?1",
+                params![invoice_id, new, ts(now)],
             )?;
-            tx.commit()?;
-            return Ok(Move::Refused { from, to });
-        }
-        log_event(
-            &tx,
-            invoice_id,
-            now,
-            "status",
-            Some(&from_s),
-            Some(to),
-            cause,
-            None,
-        )?;
-        if refund_grew.is_some() {
             log_event(
-                &tx,
+                tx,
                 invoice_id,
                 now,
                 "refund",
@@ -236,8 +187,66 @@ impl Ledger {
                 refund_detail.as_deref(),
             )?;
         }
-        tx.commit()?;
-        Ok(Move::Applied { from, to })
+        return Ok(Move::Unchanged);
+    }
+    let facts = &MoveFacts {
+        paid_at: facts.paid_at,
+        refunded_amount: refund_grew,
+    };
+    let allowed = allowed_from(to, kind);
+    let n = cas(tx, invoice_id, to, allowed, now, facts)?;
+    if n == 0 {
+        log_event(
+            tx,
+            invoice_id,
+            now,
+            "refused",
+            Some(&from_s),
+            Some(to),
+            cause,
+            None,
+        )?;
+        return Ok(Move::Refused { from, to });
+    }
+    log_event(
+        tx,
+        invoice_id,
+        now,
+        "status",
+        Some(&from_s),
+        Some(to),
+        cause,
+        None,
+    )?;
+    if refund_grew.is_some() {
+        log_event(
+            tx,
+            invoice_id,
+            now,
+            "refund",
+            None,
+            None,
+            cause,
+            refund_detail.as_deref(),
+        )?;
+    }
+    Ok(Move::Applied { from, to })
+}
+
+impl Ledger {
+    /// The one way a status changes: a compare-and-set allowed by `states.md`, logged.
+    /// The one way a status changes: a compare-and-set allowed by `states.md`, logged. Inside
+    /// [`Ledger::atomically`] it joins the caller's transaction.
+    pub fn transition(
+        &mut self,
+        invoice_id: i64,
+        to: InvoiceStatus,
+        kind: MoveKind,
+        cause: &str,
+        facts: &MoveFacts,
+        now: DateTime<Utc>,
+    ) -> Result<Move> {
+        self.in_transaction(|tx| transition_on(tx, invoice_id, to, kind, cause, facts, now))
     }
 
     /// Appends a note (staff action, refund request, …) to the invoice's event log.

@@ -20,6 +20,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use std::path::{Path, PathBuf};
 
 mod backup;
+mod checkpoint;
 mod close;
 mod events;
 mod invoices;
@@ -100,6 +101,16 @@ pub struct Ledger {
     conn: Connection,
     path: Option<PathBuf>,
     ledger_id: String,
+    /// File ledgers: WAL checkpoints on a thread of their own (see `checkpoint`).
+    checkpointer: Option<checkpoint::Checkpointer>,
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.checkpointer.take() {
+            c.stop(&mut self.conn);
+        }
+    }
 }
 
 impl std::fmt::Debug for Ledger {
@@ -134,6 +145,57 @@ pub fn default_price_mode_and_rounding() -> (PriceMode, Rounding) {
 }
 
 impl Ledger {
+    /// Runs `f` in one immediate transaction: everything it writes through this ledger commits
+    /// together (one commit, one fsync-free WAL append) or, when it fails, not at all. Ledger
+    /// methods that write in a transaction of their own join this one instead.
+    pub fn atomically<T, E: From<LedgerError>>(
+        &mut self,
+        f: impl FnOnce(&mut Ledger) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        if !self.conn.is_autocommit() {
+            return f(self);
+        }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(LedgerError::from)?;
+        match f(self) {
+            Ok(v) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(LedgerError::from(e).into())
+                }
+            },
+            Err(e) => {
+                if !self.conn.is_autocommit() {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `f` in an immediate transaction of its own, or inside the caller's (a savepoint) when
+    /// [`Ledger::atomically`] already opened one.
+    pub(super) fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
+        if self.conn.is_autocommit() {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let v = f(&tx)?;
+            tx.commit()?;
+            Ok(v)
+        } else {
+            let sp = self.conn.savepoint()?;
+            let v = f(&sp)?;
+            sp.commit()?;
+            Ok(v)
+        }
+    }
+
     /// Direct access for the export module and tests.
     pub fn connection(&self) -> &Connection {
         &self.conn

@@ -65,9 +65,13 @@ impl Ledger {
             conn,
             path,
             ledger_id: String::new(),
+            checkpointer: None,
         };
         ledger.migrate(target, backup_first)?;
         ledger.ledger_id = ledger.ensure_ledger_id()?;
+        if let Some(p) = ledger.path.clone() {
+            ledger.checkpointer = checkpoint::Checkpointer::start(&mut ledger.conn, &p);
+        }
         Ok(ledger)
     }
 

@@ -174,10 +174,14 @@ NoticeCode::RestoreCheckFailed,format!(
             let r = attempt.request.clone();
             let e = match client.create_session(&r.idempotency_key, &r.body).await {
                 Ok(session) => {
-                    self.ledger
-                        .record_session(attempt.id, &session, inv.expires_in)?;
-                    self.ledger.complete_request(r.id, "ok", self.now())?;
-                    self.apply_session(inv.id, &session).await?;
+                    // The session, the request's answer and the status move commit together:
+                    // one commit per answer instead of three, and no state in between.
+                    let now = self.now();
+                    self.ledger.atomically(|l| {
+                        l.record_session(attempt.id, &session, inv.expires_in)?;
+                        l.complete_request(r.id, "ok", now)?;
+                        reconcile_on(l, inv.id, now)
+                    })?;
                     if renumbered > 0 {
                         self.notice(
 NoticeCode::Renumbered,format!(

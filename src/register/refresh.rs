@@ -55,6 +55,42 @@ pub(super) fn stored_session(a: &Attempt) -> Option<Session> {
     .ok()
 }
 
+/// Derives the invoice's status from what the ledger holds about its current session and its
+/// most telling payment, and applies it through the compare-and-set. Returns the move. Register-free, so that it can run inside [`Ledger::atomically`].
+pub(super) fn reconcile_on(
+    ledger: &mut Ledger,
+    invoice_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Move> {
+    let inv = ledger.invoice_by_id(invoice_id)?;
+    let attempt = ledger.current_attempt(invoice_id)?;
+    let payments = ledger.payments(invoice_id)?;
+    let payment = pick_payment(&payments, attempt.session_id.as_deref()).map(record_to_payment);
+    let session = stored_session(&attempt);
+    let exp = Expectation {
+        amount: inv.amount,
+        currency: &inv.currency,
+        session_deadline: attempt.deadline,
+        now,
+    };
+    let Some(to) = derive(session.as_ref(), payment.as_ref(), &exp) else {
+        return Ok(Move::Unchanged);
+    };
+    let cause = match (&payment, &session) {
+        (Some(p), _) => format!("komoju:payment:{}:{}", p.id, p.status),
+        (None, Some(s)) => format!("komoju:session:{}:{}", s.id, s.status),
+        (None, None) => "reji:reconcile".to_string(),
+    };
+    let facts = MoveFacts {
+        paid_at: payment
+            .as_ref()
+            .filter(|_| to.is_captured())
+            .map(|p| p.captured_at.unwrap_or(exp.now)),
+        refunded_amount: payment.as_ref().map(|p| p.amount_refunded),
+    };
+    Ok(ledger.transition(invoice_id, to, MoveKind::Komoju, &cause, &facts, exp.now)?)
+}
+
 impl Register {
     /// Refreshes an invoice after replaying the POSTs an earlier, interrupted run stored but never
     /// saw answered (with their original idempotency keys, so KOMOJU runs each once). Returns those
@@ -270,35 +306,8 @@ impl Register {
     /// Derives the invoice's status from what the ledger holds about its current session and its
     /// most telling payment, and applies it through the compare-and-set. Returns the move.
     pub fn reconcile(&mut self, invoice_id: i64) -> Result<Move> {
-        let inv = self.ledger.invoice_by_id(invoice_id)?;
-        let attempt = self.ledger.current_attempt(invoice_id)?;
-        let payments = self.ledger.payments(invoice_id)?;
-        let payment = pick_payment(&payments, attempt.session_id.as_deref()).map(record_to_payment);
-        let session = stored_session(&attempt);
-        let exp = Expectation {
-            amount: inv.amount,
-            currency: &inv.currency,
-            session_deadline: attempt.deadline,
-            now: self.now(),
-        };
-        let Some(to) = derive(session.as_ref(), payment.as_ref(), &exp) else {
-            return Ok(Move::Unchanged);
-        };
-        let cause = match (&payment, &session) {
-            (Some(p), _) => format!("komoju:payment:{}:{}", p.id, p.status),
-            (None, Some(s)) => format!("komoju:session:{}:{}", s.id, s.status),
-            (None, None) => "reji:reconcile".to_string(),
-        };
-        let facts = MoveFacts {
-            paid_at: payment
-                .as_ref()
-                .filter(|_| to.is_captured())
-                .map(|p| p.captured_at.unwrap_or(exp.now)),
-            refunded_amount: payment.as_ref().map(|p| p.amount_refunded),
-        };
-        Ok(self
-            .ledger
-            .transition(invoice_id, to, MoveKind::Komoju, &cause, &facts, exp.now)?)
+        let now = self.now();
+        reconcile_on(&mut self.ledger, invoice_id, now)
     }
 
     /// Records a session snapshot fetched outside the register (the tracker's fast lane) with its

@@ -1,7 +1,6 @@
 //! `reji backup` and `reji restore`: consistent copies, and a restore that refuses a damaged file or
 //! one from a newer Reji and keeps the current ledger aside.
 
-
 use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,6 @@
 //! Bad input anywhere on the command line: exit 2, a message naming the argument and what is wrong,
 //! and nothing stored changes.
 
-
 use crate::common::*;
 
 fn fingerprint(e: &Env) -> (i64, i64, i64) {

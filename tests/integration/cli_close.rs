@@ -1,6 +1,5 @@
 //! `reji close`: the daily close (日計表) and the lock it puts on the day's records.
 
-
 use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

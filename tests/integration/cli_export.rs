@@ -1,7 +1,6 @@
 //! `reji export` end to end: the three encodings with Japanese names, formula-looking names, a
 //! character CP932 cannot hold, Japanese headers, atomic output files.
 
-
 use crate::common::*;
 
 async fn seeded() -> Env {

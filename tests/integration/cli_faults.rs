@@ -1,7 +1,6 @@
 //! Idempotency under faults: whatever goes wrong on the wire, one charge is exactly one session at
 //! KOMOJU and one invoice in the ledger.
 
-
 use crate::common::*;
 use std::time::Duration;
 

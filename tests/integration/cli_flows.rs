@@ -1,7 +1,6 @@
 //! End-to-end flows through the real `reji` binary against the stateful fake KOMOJU on loopback,
 //! with a real SQLite ledger file.
 
-
 use crate::common::*;
 use serde_json::Value;
 use std::time::Duration;

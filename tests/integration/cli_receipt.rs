@@ -2,7 +2,6 @@
 //! receipt (適格返還請求書) of a refund, as text, JSON, HTML and PDF. The PDF's text layer is read
 //! back with `pdftotext` (Debian `poppler-utils`), a PDF reader independent of the one that wrote it.
 
-
 use crate::common::*;
 use std::process::Command;
 

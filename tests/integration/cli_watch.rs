@@ -1,7 +1,6 @@
 //! `reji watch --json`: a konbini invoice turns paid after the fake captures it, with either feed,
 //! printed as one JSON object per line.
 
-
 use crate::common::*;
 use reji::fake::FakeConfig;
 use serde_json::Value;

@@ -300,6 +300,54 @@ fn wal_lets_a_reader_and_a_writer_work_together() {
     }
 }
 
+/// A file ledger checkpoints its WAL on a thread of its own once the WAL reaches 1 000 pages (the
+/// commit that crosses the mark no longer copies the WAL and fsyncs inside a charge), the WAL stays
+/// bounded, and the last close still folds the WAL into the file and removes it.
+#[test]
+fn the_wal_is_checkpointed_off_the_committing_thread_and_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reji.sqlite");
+    let mut l = Ledger::open(&path).unwrap();
+    let mut largest = 0;
+    for i in 0..1500 {
+        let id = add(&mut l, 100 + i);
+        l.transition(
+            id,
+            AwaitingPayment,
+            MoveKind::Komoju,
+            "test",
+            &MoveFacts::default(),
+            t0(),
+        )
+        .unwrap();
+        largest = largest.max(l.wal_bytes().unwrap_or(0));
+    }
+    // Wait (bounded) for the thread to finish the checkpoint the last wake-up asked for.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while l.checkpoints_run() == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        l.checkpoints_run() > 0,
+        "3 000 commits and the checkpoint thread never ran"
+    );
+    // At most 4 000 pages of 4 KiB (the mark where a commit checkpoints itself) plus one commit's
+    // frames: far below what 3 000 commits without any checkpoint leave (tens of MiB).
+    assert!(
+        largest < 17 * 1024 * 1024,
+        "the WAL grew to {largest} bytes"
+    );
+    drop(l);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    assert!(
+        !std::path::Path::new(&wal).exists(),
+        "the last close leaves no WAL beside the ledger"
+    );
+    let again = Ledger::open(&path).unwrap();
+    assert_eq!(again.invoice_by_id(1500).unwrap().amount, 1599);
+}
+
 #[test]
 fn the_hash_chain_detects_a_modified_or_deleted_row() {
     let dir = tempfile::tempdir().unwrap();

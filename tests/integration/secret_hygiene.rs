@@ -2,7 +2,6 @@
 //! file (and its WAL), nor any output, error message or `--json` response holds the key or any
 //! 8-character slice of it.
 
-
 use crate::common::*;
 use reji::fake::FakeConfig;
 

@@ -4,9 +4,8 @@
 //!
 //! Quick by default (CI); `REJI_CONCURRENCY_ROUNDS=50` runs the full run. Prints its counts.
 
-
-use chrono::{DateTime, Utc};
 use crate::common::{env, s as field};
+use chrono::{DateTime, Utc};
 use reji::invoice::{Customer, Draft, LineItem};
 use reji::ledger::{Ledger, LedgerError, SCHEMA_VERSION};
 use reji::money::Currency;

@@ -5,7 +5,6 @@
 //!
 //! `REJI_CRASH_FLOWS` sets the number of flows (default 30 for CI; the full run uses 200).
 
-
 use crate::common::*;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
