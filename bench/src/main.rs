@@ -1148,6 +1148,13 @@ struct ChargeStats {
     wal_max: u64,
     /// Checkpoints the ledger's own thread ran (0 where SQLite checkpoints inside commits).
     thread_checkpoints: u64,
+    /// Charges over 5 ms of overhead during which the ledger's thread finished a checkpoint.
+    slow_with_checkpoint: usize,
+    /// For those charges: the part of the overhead before the request reached the wire (the rest
+    /// is after the answer: recording it, the view, the QR).
+    slow_before_api_ms: Vec<f64>,
+    /// The same for every charge.
+    before_api_ms: Vec<f64>,
 }
 
 /// Where the WAL is checkpointed during a charge run.
@@ -1158,6 +1165,8 @@ enum Checkpoints {
     /// SQLite's automatic checkpoint inside the commit that crosses 1 000 pages (Reji before
     /// issue 15): the cause being measured.
     InCommit,
+    /// No checkpoint at all during the run (the WAL grows): what the charge costs without any.
+    Off,
 }
 
 fn bench_charge(sizes: &Sizes, tmp: &Path) -> Res<Vec<Row>> {
@@ -1171,9 +1180,13 @@ fn bench_charge(sizes: &Sizes, tmp: &Path) -> Res<Vec<Row>> {
         (0u64, Checkpoints::Reji),
         (150, Checkpoints::Reji),
         (0, Checkpoints::InCommit),
+        (0, Checkpoints::Off),
+        (150, Checkpoints::Off),
     ] {
         let stats = rt.block_on(charge_run(sizes.charges, latency, mode, tmp))?;
         let slow = stats.overhead_ms.iter().filter(|&&o| o > 5.0).count();
+        let slow_before = sorted(stats.slow_before_api_ms.clone());
+        let all_before = sorted(stats.before_api_ms.clone());
         let o = sorted(stats.overhead_ms);
         let api = sorted(stats.api_ms);
         let total = sorted(stats.total_ms);
@@ -1188,10 +1201,14 @@ fn bench_charge(sizes: &Sizes, tmp: &Path) -> Res<Vec<Row>> {
                 "Cause: the same with SQLite's checkpoint inside the commit (before), fake +{latency} ms ({} charges)",
                 o.len()
             ),
+            Checkpoints::Off => format!(
+                "Cause: the same with no checkpoint at all, fake +{latency} ms ({} charges)",
+                o.len()
+            ),
         };
         let goal = match mode {
             Checkpoints::Reji => ("p99 ≤ 5 ms", Some(p99 <= 5.0)),
-            Checkpoints::InCommit => ("- (the cause, for comparison)", None),
+            Checkpoints::InCommit | Checkpoints::Off => ("- (the cause, for comparison)", None),
         };
         rows.push(
             Row::new("2", &what)
@@ -1200,7 +1217,7 @@ fn bench_charge(sizes: &Sizes, tmp: &Path) -> Res<Vec<Row>> {
                 .ratio(Some(p99 / api50), "of API time")
                 .goal(goal.0, goal.1)
                 .note(format!(
-                    "overhead p50 {p50:.2} ms, max {:.2} ms, {slow} charges over 5 ms; charge+QR total p50 {:.2} ms, p99 {:.2} ms; API p99 {:.2} ms; WAL {:.1} MiB at the end (largest {:.1} MiB), {} checkpoints on the ledger's thread",
+                    "overhead p50 {p50:.2} ms, max {:.2} ms, {slow} charges over 5 ms; charge+QR total p50 {:.2} ms, p99 {:.2} ms; API p99 {:.2} ms; WAL {:.1} MiB at the end (largest {:.1} MiB), {} checkpoints on the ledger's thread, {} of the slow charges saw one finish; slow charges spent p50 {:.2} ms before the request reached the wire (all charges {:.2} ms)",
                     o.last().copied().unwrap_or(f64::NAN),
                     percentile(&total, 50.0),
                     percentile(&total, 99.0),
@@ -1208,6 +1225,9 @@ fn bench_charge(sizes: &Sizes, tmp: &Path) -> Res<Vec<Row>> {
                     mib(stats.wal_end),
                     mib(stats.wal_max),
                     stats.thread_checkpoints,
+                    stats.slow_with_checkpoint,
+                    if slow_before.is_empty() { f64::NAN } else { percentile(&slow_before, 50.0) },
+                    percentile(&all_before, 50.0),
                 )),
         );
         if mode == Checkpoints::Reji && latency == 0 {
@@ -1265,19 +1285,25 @@ async fn charge_run(n: usize, latency_ms: u64, mode: Checkpoints, tmp: &Path) ->
     )?;
     let db = tmp.join(format!(
         "charge-{latency_ms}-{}.sqlite",
-        if mode == Checkpoints::Reji {
-            "reji"
-        } else {
-            "in-commit"
+        match mode {
+            Checkpoints::Reji => "reji",
+            Checkpoints::InCommit => "in-commit",
+            Checkpoints::Off => "off",
         }
     ));
     let ledger = Ledger::open(&db)?;
-    if mode == Checkpoints::InCommit {
-        // Puts SQLite's automatic checkpoint back on the register's connection (it replaces the
-        // ledger's WAL hook).
-        ledger
+    match mode {
+        // Puts SQLite's automatic checkpoint back on the register's connection, or turns it off;
+        // either replaces the ledger's WAL hook.
+        Checkpoints::InCommit => {
+            ledger
+                .connection()
+                .pragma_update(None, "wal_autocheckpoint", 1000)?
+        }
+        Checkpoints::Off => ledger
             .connection()
-            .pragma_update(None, "wal_autocheckpoint", 1000)?;
+            .pragma_update(None, "wal_autocheckpoint", 0)?,
+        Checkpoints::Reji => {}
     }
     let mut reg = Register::new(ledger, Some(client), Arc::new(SystemClock))?;
     let mut rng = StdRng::seed_from_u64(2);
@@ -1289,6 +1315,9 @@ async fn charge_run(n: usize, latency_ms: u64, mode: Checkpoints, tmp: &Path) ->
         wal_end: 0,
         wal_max: 0,
         thread_checkpoints: 0,
+        slow_with_checkpoint: 0,
+        slow_before_api_ms: Vec::new(),
+        before_api_ms: Vec::new(),
     };
     for i in 0..n + warmup {
         let d = draft(&mut rng);
@@ -1298,6 +1327,7 @@ async fn charge_run(n: usize, latency_ms: u64, mode: Checkpoints, tmp: &Path) ->
             ..ChargeRequest::default()
         };
         *wire.lock().unwrap_or_else(|e| e.into_inner()) = Wire::default();
+        let checkpoints_before = reg.ledger().checkpoints_run();
         let t0 = Instant::now();
         let view = reg.charge(req).await?;
         let url = view
@@ -1307,10 +1337,10 @@ async fn charge_run(n: usize, latency_ms: u64, mode: Checkpoints, tmp: &Path) ->
         let svg = reji::qr::svg(url)?;
         let total = t0.elapsed();
         std::hint::black_box(svg);
-        let api = {
+        let (api, before_api) = {
             let g = wire.lock().unwrap_or_else(|e| e.into_inner());
             match (g.first_request, g.last_response) {
-                (Some(a), Some(b)) if b >= a => b - a,
+                (Some(a), Some(b)) if b >= a => (b - a, a.saturating_duration_since(t0)),
                 _ => return Err("the wire proxy saw no API exchange for a charge".into()),
             }
         };
@@ -1318,7 +1348,15 @@ async fn charge_run(n: usize, latency_ms: u64, mode: Checkpoints, tmp: &Path) ->
             let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             st.total_ms.push(ms(total));
             st.api_ms.push(ms(api));
-            st.overhead_ms.push(ms(total.saturating_sub(api)));
+            let overhead = ms(total.saturating_sub(api));
+            st.overhead_ms.push(overhead);
+            st.before_api_ms.push(ms(before_api));
+            if overhead > 5.0 {
+                if reg.ledger().checkpoints_run() > checkpoints_before {
+                    st.slow_with_checkpoint += 1;
+                }
+                st.slow_before_api_ms.push(ms(before_api));
+            }
         }
         st.wal_max = st.wal_max.max(reg.ledger().wal_bytes().unwrap_or(0));
     }

@@ -5,23 +5,28 @@
 //! the charge that happened to make it waits for all of it (benchmark row 2 measured this as the
 //! p99 of a charge's overhead). A file ledger therefore turns the automatic checkpoint off and
 //! installs a WAL hook instead: when a commit leaves the WAL at 1 000 pages or more, the hook wakes
-//! a thread of the ledger's own, which runs a `PASSIVE` checkpoint on a second connection. The
-//! committing thread only sends a wake-up (never blocks); a passive checkpoint never blocks writers
-//! or readers, so the WAL stays bounded as before without the stall (and should the thread fall
-//! behind, the commit that takes the WAL to 4 000 pages checkpoints itself). The thread ends with the
+//! a thread of the ledger's own, which waits until the ledger has had no commit for 100 ms (between
+//! sales, or while a charge waits for KOMOJU) and then runs a `PASSIVE` checkpoint on a second
+//! connection. The committing thread only sends a wake-up (never blocks); a passive checkpoint never
+//! blocks writers or readers. Writes that never pause (a bulk import) leave the thread waiting: the
+//! commit that takes the WAL to 4 000 pages checkpoints itself, so the WAL stays bounded. The thread ends with the
 //! ledger; SQLite checkpoints once more when the last connection to the file closes.
 
 use rusqlite::hooks::Wal;
 use std::os::raw::c_int;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use super::*;
 
 /// The WAL size (pages) that wakes the checkpointer: SQLite's own default for its automatic one.
 pub(super) const CHECKPOINT_PAGES: c_int = 1000;
+
+/// How long the ledger must see no commit past the mark before the thread checkpoints.
+pub(super) const QUIET: Duration = Duration::from_millis(100);
 
 /// The WAL size (pages) at which the committing connection checkpoints itself after all: the WAL
 /// only restarts from its beginning when a write finds every frame checkpointed, which back-to-back
@@ -48,6 +53,16 @@ impl Checkpointer {
             .spawn(move || {
                 let mut second: Option<Connection> = None;
                 while rx.recv().is_ok() {
+                    // Wait for the writes to pause: a checkpoint's copy and fsync while a charge
+                    // commits can hold that commit up on a slow disk. Every commit past the mark
+                    // sends another wake-up, which restarts the wait; the channel closing ends it.
+                    loop {
+                        match rx.recv_timeout(QUIET) {
+                            Ok(()) => continue,
+                            Err(RecvTimeoutError::Timeout) => break,
+                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
                     if second.is_none() {
                         second = Connection::open(&path)
                             .and_then(|c| c.busy_timeout(BUSY_WAIT).map(|_| c))
