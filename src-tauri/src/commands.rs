@@ -3,6 +3,7 @@
 
 use crate::error::{CmdResult, CommandError};
 use crate::state::{AppState, ModeInfo};
+use crate::windows::{self, push_customer_view};
 use reji::display::{ChargeScreen, CustomerView, HistoryRow, RefundView, TimelineEntry};
 use reji::invoice::{Customer, LineItem};
 use reji::register::{BankAccount, ChargeRequest, InvoiceView, ListQuery, Settings};
@@ -10,18 +11,11 @@ use reji::tax::TaxBreakdown;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Emitter, Manager, Runtime, State, WebviewUrl, WebviewWindowBuilder};
+use tauri::{AppHandle, Runtime, State};
 
 /// Rows of history a search returns unless the screen asks for more ("more" adds another page): the
 /// screen shows about 20 at a time, and the search stays fast at a million invoices (bench row 7).
 pub const HISTORY_PAGE: u32 = 100;
-
-/// The event the customer display listens to (its only input).
-pub const CUSTOMER_VIEW_EVENT: &str = "customer-view";
-/// Window labels (the capabilities in `src-tauri/capabilities/` are keyed on them).
-pub const STAFF: &str = "staff";
-pub const CUSTOMER: &str = "customer";
-pub const DEMO_PAY: &str = "demo-pay";
 
 #[derive(Debug, Deserialize)]
 pub struct LineInput {
@@ -74,6 +68,8 @@ pub struct AppInfo {
     #[serde(flatten)]
     pub mode: ModeInfo,
     pub shop_name: String,
+    /// What the screens offer and filter by, in order (the core's list).
+    pub payment_types: &'static [&'static str],
 }
 
 #[derive(Debug, Serialize)]
@@ -107,18 +103,6 @@ fn lines(input: Vec<LineInput>) -> CmdResult<Vec<LineItem>> {
         .collect()
 }
 
-/// Sends the customer display its view of `v` if it follows that invoice.
-pub(crate) fn push_customer_view<R: Runtime>(
-    app: &AppHandle<R>,
-    state: &AppState,
-    shop: &str,
-    v: &InvoiceView,
-) {
-    if state.customer_invoice().as_deref() == Some(v.invoice_number.as_str()) {
-        let _ = app.emit_to(CUSTOMER, CUSTOMER_VIEW_EVENT, CustomerView::of(shop, v));
-    }
-}
-
 #[tauri::command]
 pub async fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
     let reg = state.register.lock().await;
@@ -126,6 +110,7 @@ pub async fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
         version: env!("CARGO_PKG_VERSION"),
         mode: state.mode(),
         shop_name: reg.settings().shop_name.clone(),
+        payment_types: &reji::register::PAYMENT_TYPES,
     })
 }
 
@@ -228,6 +213,7 @@ pub async fn save_close(
 ) -> CmdResult<()> {
     let bad =
         |field: &str, e: String| -> CommandError { reji::register::Error::bad(field, e).into() };
+    let format: reji::register::CloseFormat = format.parse().map_err(|e| bad("format", e))?;
     let (close, shop) = {
         let reg = state.register.lock().await;
         (
@@ -235,17 +221,7 @@ pub async fn save_close(
             reg.settings().shop_details(),
         )
     };
-    let bytes = match format.as_str() {
-        "csv" => reji::export::close_csv(&close).into_bytes(),
-        "pdf" => {
-            let font =
-                reji::receipt::pdf::PdfFont::load().map_err(|e| bad("pdf", e.to_string()))?;
-            let blocks = reji::receipt::close_layout(&close, &shop);
-            reji::receipt::pdf::render(&blocks, reji::receipt::html::Paper::A4, &font)
-                .map_err(|e| bad("pdf", e.to_string()))?
-        }
-        other => return Err(bad("format", format!("{other:?} must be pdf or csv"))),
-    };
+    let bytes = reji::register::close_report(&close, &shop, format, None)?;
     use std::io::Write;
     reji::export::write_atomically(std::path::Path::new(&path), |w| w.write_all(&bytes))
         .map_err(|e| bad("path", format!("{path}: {e}")))
@@ -495,15 +471,7 @@ pub async fn export_csv(
 /// Opens (or focuses) the customer-facing window and shows it the current sale.
 #[tauri::command]
 pub async fn open_customer_display<R: Runtime>(app: AppHandle<R>) -> CmdResult<()> {
-    if let Some(w) = app.get_webview_window(CUSTOMER) {
-        w.set_focus()?;
-    } else {
-        WebviewWindowBuilder::new(&app, CUSTOMER, WebviewUrl::App("customer.html".into()))
-            .title("Reji — お客様画面")
-            .inner_size(900.0, 700.0)
-            .build()?;
-    }
-    Ok(())
+    Ok(windows::open_customer(&app)?)
 }
 
 /// The customer display asks nothing itself: the staff window tells the app when it is ready
@@ -521,8 +489,7 @@ pub async fn set_customer_view<R: Runtime>(
         Some(n) => CustomerView::of(&shop, &reg.show_local(&n)?),
         None => CustomerView::idle(&shop),
     };
-    app.emit_to(CUSTOMER, CUSTOMER_VIEW_EVENT, view)?;
-    Ok(())
+    Ok(windows::show_customer(&app, view)?)
 }
 
 /// Demo mode only: opens the fake KOMOJU's payment page for the invoice in its own window, so the
@@ -555,14 +522,5 @@ pub async fn demo_pay_window<R: Runtime>(
     let url: tauri::Url = url
         .parse()
         .map_err(|e| CommandError::new(reji::register::ErrorCode::BadInput, format!("{e}")))?;
-    if let Some(w) = app.get_webview_window(DEMO_PAY) {
-        w.navigate(url)?;
-        w.set_focus()?;
-    } else {
-        WebviewWindowBuilder::new(&app, DEMO_PAY, WebviewUrl::External(url))
-            .title("KOMOJU (demo) — お客様として支払う")
-            .inner_size(520.0, 760.0)
-            .build()?;
-    }
-    Ok(())
+    Ok(windows::open_demo_pay(&app, url)?)
 }

@@ -11,6 +11,10 @@ pub struct CommandError {
     pub code: ErrorCode,
     pub message_key: String,
     pub detail: String,
+    /// The input a bad-input error is about, by the core's neutral name (`email`, `amount`,
+    /// `settings.shop_name`): the UI shows the message beside the element with that `data-field`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl CommandError {
@@ -19,13 +23,17 @@ impl CommandError {
             code,
             message_key: code.message_key(),
             detail: detail.into(),
+            field: None,
         }
     }
 }
 
 impl From<reji::register::Error> for CommandError {
     fn from(e: reji::register::Error) -> Self {
-        CommandError::new(e.code(), e.user_message())
+        CommandError {
+            field: e.field().map(str::to_string),
+            ..CommandError::new(e.code(), e.user_message())
+        }
     }
 }
 
@@ -49,10 +57,14 @@ mod tests {
 
     #[test]
     fn maps_core_errors_to_message_keys() {
-        let e: CommandError = reji::register::Error::bad("--item", "empty name").into();
+        let e: CommandError = reji::register::Error::bad("items", "empty name").into();
         assert_eq!(e.code, "bad_input");
         assert_eq!(e.message_key, "error.bad_input");
+        assert_eq!(e.field.as_deref(), Some("items"), "the UI shows it beside the items");
         assert!(e.detail.contains("empty name"));
+        assert!(!e.detail.contains("--"), "no CLI flag reaches the app: {}", e.detail);
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["field"], "items");
         let e: CommandError = reji::keychain::KeyError::NotSet.into();
         assert_eq!(e.message_key, "error.no_key");
     }

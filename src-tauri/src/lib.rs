@@ -6,6 +6,7 @@ pub mod commands;
 pub mod error;
 pub mod state;
 pub mod tracking;
+pub mod windows;
 
 use tauri::{Manager, Runtime};
 
@@ -79,10 +80,7 @@ fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<std::path::PathBuf, tauri
 pub fn run() {
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            if let Some(w) = app.get_webview_window(commands::STAFF) {
-                let _ = w.unminimize();
-                let _ = w.set_focus();
-            }
+            windows::focus_staff(app)
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
@@ -111,7 +109,7 @@ pub fn run() {
         })
         .on_window_event(|window, event| {
             // Closing the staff window quits (the customer display cannot be used alone).
-            if window.label() == commands::STAFF {
+            if window.label() == windows::STAFF {
                 if let tauri::WindowEvent::Destroyed = event {
                     window.app_handle().exit(0);
                 }

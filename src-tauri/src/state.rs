@@ -56,9 +56,9 @@ fn app_retry_policy() -> RetryPolicy {
     }
 }
 
-fn open_register(path: &Path, client: Option<Client>) -> CmdResult<Register> {
-    let ledger = Ledger::open(path).map_err(reji::register::Error::from)?;
-    Ok(Register::new(ledger, client, Arc::new(SystemClock))?)
+/// How the app opens its registers: the core's one assembly, with the app's retry policy.
+fn assembly(api_base: &str) -> Assembly {
+    Assembly::new(api_base, app_retry_policy())
 }
 
 impl AppState {
@@ -79,9 +79,7 @@ impl AppState {
         let (register, mode, demo) = match resolved {
             Ok(key) => {
                 let mode = live_mode(&key);
-                let client = Client::new(&api_base, key, app_retry_policy())
-                    .map_err(reji::register::Error::from)?;
-                let reg = open_register(&data_dir.join(LIVE_LEDGER), Some(client))?;
+                let reg = assembly(&api_base).open(&data_dir.join(LIVE_LEDGER), KeySource::Key(key))?;
                 (reg, mode, None)
             }
             // No key saved, or no keychain to hold one (then there is no key either): demo mode.
@@ -99,8 +97,8 @@ impl AppState {
                 (reg, mode, Some(fake))
             }
             Err(e) => {
-                let mut reg = open_register(&data_dir.join(LIVE_LEDGER), None)?;
-                reg.set_client_error(e.clone());
+                let reg = assembly(&api_base)
+                    .open(&data_dir.join(LIVE_LEDGER), KeySource::Missing(e.clone()))?;
                 let mode = ModeInfo {
                     mode: "key_error".into(),
                     key_masked: None,
@@ -185,9 +183,7 @@ impl AppState {
         let key: SecretKey = text.parse()?;
         self.keystore.set(&key)?;
         let mode = live_mode(&key);
-        let client = Client::new(&self.api_base, key, app_retry_policy())
-            .map_err(reji::register::Error::from)?;
-        let reg = open_register(&self.data_dir.join(LIVE_LEDGER), Some(client))?;
+        let reg = assembly(&self.api_base).open(&self.data_dir.join(LIVE_LEDGER), KeySource::Key(key))?;
         *self.register.lock().await = reg;
         let fake = lock(&self.demo).take();
         if let Some(fake) = fake {
@@ -210,7 +206,8 @@ fn live_mode(key: &SecretKey) -> ModeInfo {
 async fn start_demo(data_dir: &Path) -> CmdResult<(Register, reji::fake::FakeKomoju)> {
     // Opt-in (Settings, demo only): a phone on the same network can open the payment page.
     let lan = {
-        let reg = open_register(&data_dir.join(DEMO_LEDGER), None)?;
+        let reg = assembly(reji::komoju::DEFAULT_API_BASE)
+            .open(&data_dir.join(DEMO_LEDGER), KeySource::Offline)?;
         reg.settings().demo_lan
     };
     let config = reji::fake::FakeConfig {
@@ -223,10 +220,7 @@ async fn start_demo(data_dir: &Path) -> CmdResult<(Register, reji::fake::FakeKom
             format!("cannot start the demo KOMOJU: {e}"),
         )
     })?;
-    let key: SecretKey = fake.secret_key().parse()?;
-    let client = Client::new(&fake.api_base(), key, app_retry_policy())
-        .map_err(reji::register::Error::from)?;
-    let reg = open_register(&data_dir.join(DEMO_LEDGER), Some(client))?;
+    let reg = assembly(&fake.api_base()).demo(&data_dir.join(DEMO_LEDGER), &fake)?;
     Ok((reg, fake))
 }
 

@@ -2,21 +2,14 @@
 //! mode changes), its notices forwarded to the windows as typed Tauri events. No logic of its own:
 //! what changed and how is decided in `reji::tracker`.
 
-use crate::commands::{push_customer_view, STAFF};
+use crate::windows::{push_customer_view, to_staff, INVOICE_CHANGED, PAID_LATER, TRACKER_STATUS};
 use crate::state::AppState;
 use reji::display::ChargeScreen;
 use reji::status::InvoiceStatus;
 use reji::tracker::{Notice, Tracker, TrackerConfig};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::broadcast::error::RecvError;
-
-/// Staff window: an invoice changed status (payload: its [`ChargeScreen`]).
-pub const INVOICE_CHANGED: &str = "invoice-changed";
-/// Staff window: how the tracker is doing (payload: [`TrackerStatus`]).
-pub const TRACKER_STATUS: &str = "tracker-status";
-/// Staff window: a konbini / bank / Pay-easy sale was paid (payload: [`PaidLater`]).
-pub const PAID_LATER: &str = "paid-later";
 
 /// What the staff window's banner shows about the tracker. `message_key` is an i18n key.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -98,13 +91,13 @@ async fn forward<R: Runtime>(app: &AppHandle<R>, notice: Notice, status: &mut Tr
             from, to, invoice, ..
         } => {
             let screen = ChargeScreen::from_view(&invoice);
-            let _ = app.emit_to(STAFF, INVOICE_CHANGED, &screen);
+            to_staff(app, INVOICE_CHANGED, &screen);
             let state = app.state::<AppState>();
             let shop = state.register.lock().await.settings().shop_name.clone();
             push_customer_view(app, &state, &shop, &invoice);
             if let Some(p) = paid_later(from, to, &screen) {
                 // The staff window shows it and raises the OS notification in the staff's language.
-                let _ = app.emit_to(STAFF, PAID_LATER, &p);
+                to_staff(app, PAID_LATER, &p);
             }
         }
         Notice::Feed { feed } => status.feed = Some(feed.as_str()),
@@ -122,6 +115,6 @@ async fn forward<R: Runtime>(app: &AppHandle<R>, notice: Notice, status: &mut Tr
         }
     }
     if *status != before {
-        let _ = app.emit_to(STAFF, TRACKER_STATUS, &*status);
+        to_staff(app, TRACKER_STATUS, &*status);
     }
 }

@@ -73,13 +73,7 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
     let control = FakeControl::new(&fake.origin());
     let dir = std::env::temp_dir().join(format!("reji-demo-{}", std::process::id()));
     let db = dir.join("demo.sqlite");
-    let ledger = Ledger::open(&db)?;
-    let key = fake
-        .secret_key()
-        .parse()
-        .map_err(|e| Error::bad("key", format!("{e}")))?;
-    let client = Client::new(&fake.api_base(), key, RetryPolicy::default())?;
-    let mut reg = Register::new(ledger, Some(client), Arc::new(SystemClock))?;
+    let mut reg = Assembly::new(fake.api_base(), RetryPolicy::default()).demo(&db, &fake)?;
 
     step("Reji demo: a fake KOMOJU runs on this machine; nothing leaves it.");
     outln!("  fake KOMOJU   {}", fake.api_base());

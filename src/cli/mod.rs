@@ -4,6 +4,7 @@
 mod stdio;
 mod args;
 mod demo;
+mod flags;
 mod output;
 
 use args::*;
@@ -13,7 +14,10 @@ use reji::clock::{Clock, SystemClock};
 use reji::keychain::{self, mask_secrets, KeyStore, OsKeychain, SecretKey};
 use reji::komoju::{Client, RetryPolicy, DEFAULT_API_BASE};
 use reji::ledger::Ledger;
-use reji::register::{BankAccount, ChargeRequest, Error, ErrorCode, ListQuery, Register};
+use reji::register::{
+    close_report, Assembly, BankAccount, ChargeRequest, CloseFormat, Error, ErrorCode, KeySource,
+    ListQuery, Register,
+};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,7 +70,7 @@ pub fn main() -> i32 {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            let msg = e.user_message();
+            let msg = flags::message(&e);
             errln!("reji: {msg}");
             if json {
                 output::print_json(
@@ -126,25 +130,16 @@ struct Ctx {
 
 impl Ctx {
     fn register(&self, need_key: bool) -> Result<Register, Error> {
-        let ledger = Ledger::open(&self.db)?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let assembly = Assembly::new(&self.api_base, retry_policy());
         if !need_key {
-            return Register::new(ledger, None, clock);
+            return assembly.open(&self.db, KeySource::Offline);
         }
-        match keychain::resolve(&OsKeychain::default()) {
-            Ok(key) => {
-                let client = Client::new(&self.api_base, key, retry_policy())
-                    .map_err(|e| Error::bad("--api-base", e.to_string()))?;
-                Register::new(ledger, Some(client), clock)
-            }
-            // An invalid REJI_SECRET_KEY is reported at once; a missing key only when KOMOJU is needed.
-            Err(e @ keychain::KeyError::Invalid(_)) => Err(e.into()),
-            Err(e) => {
-                let mut reg = Register::new(ledger, None, clock)?;
-                reg.set_client_error(e);
-                Ok(reg)
-            }
+        let key = keychain::resolve(&OsKeychain::default());
+        // An invalid REJI_SECRET_KEY is reported at once; a missing key only when KOMOJU is needed.
+        if let Err(e @ keychain::KeyError::Invalid(_)) = key {
+            return Err(e.into());
         }
+        assembly.open(&self.db, key.into())
     }
 }
 
@@ -296,14 +291,13 @@ async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
                     close.closed_at
                 );
             }
+            let shop = reg.settings().shop_details();
             if let Some(path) = csv {
-                write_file("--csv", &path, reji::export::close_csv(&close).as_bytes())?;
+                let bytes = close_report(&close, &shop, CloseFormat::Csv, None)?;
+                write_file("--csv", &path, &bytes)?;
             }
             if let (Some(path), Some(font)) = (&pdf, &font) {
-                let blocks = reji::receipt::close_layout(&close, &reg.settings().shop_details());
-                let bytes =
-                    reji::receipt::pdf::render(&blocks, reji::receipt::html::Paper::A4, font)
-                        .map_err(|e| Error::bad("--pdf", e.to_string()))?;
+                let bytes = close_report(&close, &shop, CloseFormat::Pdf, Some(font))?;
                 write_file("--pdf", path, &bytes)?;
             }
             output::close(ctx.json, &close);

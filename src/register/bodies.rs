@@ -50,11 +50,11 @@ pub(super) fn session_body(
 pub(super) fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String> {
     let mut missing = Vec::new();
     for (flag, v) in [
-        ("--bank-name", &b.bank_name),
-        ("--branch-number", &b.branch_number),
-        ("--account-type", &b.account_type),
-        ("--account-number", &b.account_number),
-        ("--holder-kana", &b.holder_kana),
+        ("bank_name", &b.bank_name),
+        ("branch_number", &b.branch_number),
+        ("account_type", &b.account_type),
+        ("account_number", &b.account_number),
+        ("holder_kana", &b.holder_kana),
     ] {
         if v.as_deref().is_none_or(|s| s.trim().is_empty()) {
             missing.push(flag);
@@ -65,21 +65,21 @@ pub(super) fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String
             missing[0],
             format!(
                 "konbini, bank transfer and Pay-easy payments are refunded by a refund request to the customer's bank account: give {}",
-                missing.join(", ")
+                missing.iter().map(|f| mention(f)).collect::<Vec<_>>().join(", ")
             ),
         ));
     }
     let branch = b.branch_number.as_deref().unwrap_or("").trim().to_string();
     if branch.len() != 3 || !branch.bytes().all(|c| c.is_ascii_digit()) {
         return Err(Error::bad(
-            "--branch-number",
+            "branch_number",
             format!("{branch:?} must be 3 digits"),
         ));
     }
     let account = b.account_number.as_deref().unwrap_or("").trim().to_string();
     if account.len() != 7 || !account.bytes().all(|c| c.is_ascii_digit()) {
         return Err(Error::bad(
-            "--account-number",
+            "account_number",
             format!("{account:?} must be 7 digits"),
         ));
     }
@@ -88,13 +88,13 @@ pub(super) fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String
         "toza" | "当座" => "当座",
         other => {
             return Err(Error::bad(
-                "--account-type",
+                "account_type",
                 format!("{other:?} must be futsu (普通) or toza (当座)"),
             ))
         }
     };
     let holder = kana::to_bank_kana(b.holder_kana.as_deref().unwrap_or(""))
-        .map_err(|e| Error::bad("--holder-kana", e))?;
+        .map_err(|e| Error::bad("holder_kana", e))?;
     let mut body = json!({
         "amount": amount,
         "customer_name": holder,
@@ -113,7 +113,7 @@ pub(super) fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String
     {
         if code.len() != 4 || !code.bytes().all(|c| c.is_ascii_digit()) {
             return Err(Error::bad(
-                "--bank-code",
+                "bank_code",
                 format!("{code:?} must be 4 digits (Zengin code)"),
             ));
         }

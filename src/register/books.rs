@@ -1,6 +1,55 @@
 //! The books: daily close, today's figures, receipts, the journal.
 
 use super::*;
+use crate::ledger::DailyClose;
+use crate::receipt::pdf::PdfFont;
+use crate::receipt::ShopDetails;
+
+/// A daily close (日計表) as a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseFormat {
+    /// UTF-8 with BOM, for Excel.
+    Csv,
+    /// A4, laid out like a receipt, its Japanese font embedded.
+    Pdf,
+}
+
+impl std::str::FromStr for CloseFormat {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "csv" => Ok(CloseFormat::Csv),
+            "pdf" => Ok(CloseFormat::Pdf),
+            other => Err(format!("{other:?} must be pdf or csv")),
+        }
+    }
+}
+
+/// The bytes of a daily close's file: the one rendering the CLI and the app share. `font` is the
+/// PDF font when the caller loaded it already (the CLI does, to refuse before closing the day).
+pub fn close_report(
+    close: &DailyClose,
+    shop: &ShopDetails,
+    format: CloseFormat,
+    font: Option<&PdfFont>,
+) -> Result<Vec<u8>> {
+    match format {
+        CloseFormat::Csv => Ok(crate::export::close_csv(close).into_bytes()),
+        CloseFormat::Pdf => {
+            let loaded;
+            let font = match font {
+                Some(f) => f,
+                None => {
+                    loaded = PdfFont::load().map_err(|e| Error::bad("pdf", e.to_string()))?;
+                    &loaded
+                }
+            };
+            let blocks = crate::receipt::close_layout(close, shop);
+            crate::receipt::pdf::render(&blocks, crate::receipt::html::Paper::A4, font)
+                .map_err(|e| Error::bad("pdf", e.to_string()))
+        }
+    }
+}
 
 /// A captured sale with what receipts and the journal need (see `Register::sale_record`).
 pub(super) struct SaleRecord {
@@ -18,12 +67,12 @@ impl Register {
         let now = self.now();
         let today = now.with_timezone(&self.settings.tz).date_naive();
         let day = match date {
-            Some(d) => parse_day("--date", d)?,
+            Some(d) => parse_day("date", d)?,
             None => today,
         };
         if day > today {
             return Err(Error::bad(
-                "--date",
+                "date",
                 format!("{day} is in the future; a day is closed once it is over or at its end"),
             ));
         }
@@ -99,11 +148,12 @@ impl Register {
                         }
                     } else {
                         Error::bad(
-                            "--refund",
+                            "refund",
                             format!(
-                                "invoice {} has {} refund(s); --refund must be 1 to {}",
+                                "invoice {} has {} refund(s); {} must be 1 to {}",
                                 inv.number,
                                 sale.refunds.len(),
+                                mention("refund"),
                                 sale.refunds.len()
                             ),
                         )

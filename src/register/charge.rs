@@ -39,7 +39,7 @@ impl Register {
         };
         draft
             .breakdown()
-            .map_err(|e| Error::bad("--item", e.to_string()))
+            .map_err(|e| Error::bad("items", e.to_string()))
     }
 
     /// Validates everything first (nothing is stored on bad input), stores the invoice and the
@@ -71,7 +71,7 @@ NoticeCode::RestoreCheckFailed,format!(
         let year = crate::ledger::shop_year(now, self.settings.tz);
         let amount = draft
             .breakdown()
-            .map_err(|e| Error::bad("--item", e.to_string()))?
+            .map_err(|e| Error::bad("items", e.to_string()))?
             .total;
         let ledger_id = self.ledger.ledger_id().to_string();
         let (inv, attempt) = self.ledger.create_invoice(
@@ -102,27 +102,27 @@ NoticeCode::RestoreCheckFailed,format!(
     pub(super) fn validate_charge(&self, req: &ChargeRequest) -> Result<Draft> {
         let currency: Currency = match &req.currency {
             Some(c) => c.parse().map_err(|e: crate::money::UnknownCurrency| {
-                Error::bad("--currency", e.to_string())
+                Error::bad("currency", e.to_string())
             })?,
             None => Currency::JPY,
         };
         let lines = match (req.amount, req.lines.is_empty()) {
             (Some(_), false) => {
                 return Err(Error::bad(
-                    "--amount",
-                    "give either --amount or --item, not both",
+                    "amount",
+                    format!("give either {} or {}, not both", mention("amount"), mention("items")),
                 ))
             }
             (None, true) => {
                 return Err(Error::bad(
-                    "--amount",
-                    "give --amount N or at least one --item",
+                    "amount",
+                    format!("give {} N or at least one {}", mention("amount"), mention("items")),
                 ))
             }
             (Some(a), true) => {
                 if a <= 0 {
                     return Err(Error::bad(
-                        "--amount",
+                        "amount",
                         format!("{a} must be a positive whole number of minor units"),
                     ));
                 }
@@ -145,13 +145,13 @@ NoticeCode::RestoreCheckFailed,format!(
         };
         let b = draft
             .breakdown()
-            .map_err(|e| Error::bad("--item", e.to_string()))?;
+            .map_err(|e| Error::bad("items", e.to_string()))?;
         if b.total <= 0 {
-            return Err(Error::bad("--item", "the total must be more than zero"));
+            return Err(Error::bad("items", "the total must be more than zero"));
         }
         if b.total > 99_999_999_999 {
             return Err(Error::bad(
-                "--item",
+                "items",
                 format!("the total {} is too large", b.total),
             ));
         }

@@ -5,7 +5,10 @@ use super::*;
 /// One error type for the core's use cases. `code()` is the closed set the UI maps to messages.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{field}: {message}")]
+    /// `field` is the input's neutral name (`email`, `items`, `settings.rounding`); `message` may
+    /// name other fields with [`mention`]. Each front end names fields its own way: the CLI as its
+    /// flags (`--email`), the app beside the field.
+    #[error("{field}: {}", render_mentions(message, |f| f.to_string()))]
     BadInput { field: String, message: String },
     #[error("not found: {0}")]
     NotFound(String),
@@ -62,11 +65,42 @@ impl From<crate::ledger::ExportRowsError> for Error {
     }
 }
 
+/// Marks a field's neutral name inside a bad-input message (see [`render_mentions`]).
+pub fn mention(field: &str) -> String {
+    format!("\u{27e8}{field}\u{27e9}")
+}
+
+/// A bad-input message with each [`mention`]ed field named by `name` (the CLI: its flag).
+pub fn render_mentions(message: &str, name: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find('\u{27e8}') {
+        let after = &rest[start + '\u{27e8}'.len_utf8()..];
+        let Some(end) = after.find('\u{27e9}') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&name(&after[..end]));
+        rest = &after[end + '\u{27e9}'.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl Error {
     pub fn bad(field: &str, message: impl Into<String>) -> Self {
         Error::BadInput {
             field: field.to_string(),
             message: message.into(),
+        }
+    }
+
+    /// The input a bad-input error is about (its neutral name), for the app to show the message
+    /// beside it.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::BadInput { field, .. } => Some(field),
+            _ => None,
         }
     }
 

@@ -61,14 +61,14 @@ impl Register {
                 )
             })
         };
-        let from = q.from.as_deref().map(|s| day("--from", s)).transpose()?;
+        let from = q.from.as_deref().map(|s| day("from", s)).transpose()?;
         let until =
             q.to.as_deref()
-                .map(|s| day("--to", s).map(|t| t + Duration::days(1)))
+                .map(|s| day("to", s).map(|t| t + Duration::days(1)))
                 .transpose()?;
         if let (Some(f), Some(u)) = (from, until) {
             if f >= u {
-                return Err(Error::bad("--to", "is before --from"));
+                return Err(Error::bad("to", format!("is before {}", mention("from"))));
             }
         }
         let status = q
@@ -76,32 +76,32 @@ impl Register {
             .as_deref()
             .map(|s| {
                 s.parse::<InvoiceStatus>()
-                    .map_err(|e| Error::bad("--status", e))
+                    .map_err(|e| Error::bad("status", e))
             })
             .transpose()?;
         let method = match q.method.as_deref() {
             Some(m) => Some(
                 validate_methods(&[m.to_string()])
                     .map_err(|e| match e {
-                        Error::BadInput { message, .. } => Error::bad("--method", message),
+                        Error::BadInput { message, .. } => Error::bad("method", message),
                         other => other,
                     })?
                     .remove(0),
             ),
             None => None,
         };
-        for (field, v) in [("--min", q.min), ("--max", q.max)] {
+        for (field, v) in [("min", q.min), ("max", q.max)] {
             if v.is_some_and(|v| v < 0) {
                 return Err(Error::bad(field, "must be a whole number ≥ 0"));
             }
         }
         if let (Some(a), Some(b)) = (q.min, q.max) {
             if a > b {
-                return Err(Error::bad("--max", format!("{b} is less than --min {a}")));
+                return Err(Error::bad("max", format!("{b} is less than {} {a}", mention("min"))));
             }
         }
         if q.limit == Some(0) {
-            return Err(Error::bad("--limit", "must be at least 1"));
+            return Err(Error::bad("limit", "must be at least 1"));
         }
         Ok(Filter {
             from,

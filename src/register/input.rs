@@ -107,7 +107,7 @@ pub(super) fn validate_methods(methods: &[String]) -> Result<Vec<String>> {
     {
         if !PaymentType::KNOWN.contains(&m) {
             return Err(Error::bad(
-                "--methods",
+                "methods",
                 format!(
                     "{m:?} is not a KOMOJU payment type; known: {}",
                     PaymentType::KNOWN.join(", ")
@@ -126,7 +126,7 @@ pub(super) fn validate_locale(l: Option<&str>) -> Result<Option<String>> {
         None => Ok(None),
         Some(l @ ("ja" | "en" | "ko")) => Ok(Some(l.to_string())),
         Some(other) => Err(Error::bad(
-            "--locale",
+            "locale",
             format!("{other:?} must be ja, en or ko"),
         )),
     }
@@ -154,18 +154,18 @@ pub(super) fn clean_text(field: &str, v: Option<&str>, max: usize) -> Result<Opt
 /// The customer fields as entered (charge, correction): trimmed, checked, named when wrong.
 pub(super) fn validate_customer(c: &Customer) -> Result<Customer> {
     Ok(Customer {
-        name: clean_text("--name", c.name.as_deref(), 100)?,
-        name_kana: clean_text("--name-kana", c.name_kana.as_deref(), 100)?,
-        email: match clean_text("--email", c.email.as_deref(), 254)? {
+        name: clean_text("name", c.name.as_deref(), 100)?,
+        name_kana: clean_text("name_kana", c.name_kana.as_deref(), 100)?,
+        email: match clean_text("email", c.email.as_deref(), 254)? {
             Some(e) if !looks_like_email(&e) => {
                 return Err(Error::bad(
-                    "--email",
+                    "email",
                     format!("{e:?} is not an email address"),
                 ))
             }
             other => other,
         },
-        phone: match clean_text("--phone", c.phone.as_deref(), 20)? {
+        phone: match clean_text("phone", c.phone.as_deref(), 20)? {
             Some(p)
                 if !p
                     .chars()
@@ -173,7 +173,7 @@ pub(super) fn validate_customer(c: &Customer) -> Result<Customer> {
                     || p.chars().filter(char::is_ascii_digit).count() < 8 =>
             {
                 return Err(Error::bad(
-                    "--phone",
+                    "phone",
                     format!("{p:?} is not a phone number (digits, + - ( ) and spaces)"),
                 ))
             }

@@ -6,6 +6,7 @@
 //! - `staff`: cancel, refund / refund request, retry, correct the customer;
 //! - `books`: daily close, today, receipts, the journal; `history`: list, view, events, CSV export;
 //! - `after_restore`: what KOMOJU knows and a restored ledger lacks;
+//! - `assembly`: opening a register (ledger, key, client, retry policy, clock) for every front end;
 //! - `input` (what staff give, and its checks), `settings`, `view` (what is returned), `error`,
 //!   `bodies` (KOMOJU request bodies).
 
@@ -29,6 +30,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 mod after_restore;
+mod assembly;
 mod bodies;
 mod books;
 mod charge;
@@ -40,7 +42,9 @@ mod settings;
 mod staff;
 mod view;
 
+pub use assembly::{Assembly, KeySource};
 use bodies::*;
+pub use books::{close_report, CloseFormat};
 pub use error::*;
 pub use history::*;
 pub use input::*;

@@ -2,6 +2,19 @@
 
 use super::*;
 
+/// The payment types a register offers staff, in the order the screens list them (QR wallets a café
+/// takes most first). Each is one of KOMOJU's types (`PaymentType::KNOWN`).
+pub const PAYMENT_TYPES: [&str; 8] = [
+    "paypay",
+    "credit_card",
+    "konbini",
+    "bank_transfer",
+    "pay_easy",
+    "linepay",
+    "merpay",
+    "rakutenpay",
+];
+
 /// Shop settings stored in the ledger (`meta` keys `setting.*`).
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -90,8 +103,18 @@ impl Settings {
         Ok(s)
     }
 
-    /// Validates and applies one setting.
+    /// Validates and applies one setting. A refusal names the field `settings.<key>` (the CLI
+    /// shows the key, the settings screen puts the message beside that setting).
     pub fn apply(&mut self, key: &str, value: &str) -> Result<()> {
+        self.apply_checked(key, value).map_err(|e| match e {
+            Error::BadInput { field, message } if field != "setting" => {
+                Error::bad(&format!("settings.{key}"), message)
+            }
+            other => other,
+        })
+    }
+
+    fn apply_checked(&mut self, key: &str, value: &str) -> Result<()> {
         match key {
             "time_zone" => {
                 self.tz = value
@@ -207,7 +230,7 @@ impl Settings {
     }
 }
 
-/// A bad-input error about a CLI flag, reported for the setting `key` instead.
+/// A bad-input error about another field, reported for `key` instead.
 pub(super) fn rename_field(e: Error, key: &str) -> Error {
     match e {
         Error::BadInput { message, .. } => Error::bad(key, message),
@@ -231,8 +254,20 @@ pub(super) fn parse_expires_in(v: &str) -> Result<u32> {
         .filter(|n| (60..=MAX_EXPIRES_IN).contains(n))
         .ok_or_else(|| {
             Error::bad(
-                "--expires-in",
+                "expires_in",
                 format!("{v:?} must be whole seconds from 60 to {MAX_EXPIRES_IN}"),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_offered_payment_type_is_one_of_komojus() {
+        for t in PAYMENT_TYPES {
+            assert!(PaymentType::KNOWN.contains(&t), "{t}");
+        }
+    }
 }

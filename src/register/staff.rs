@@ -152,7 +152,7 @@ impl Register {
         if let Some(a) = amount {
             if a <= 0 {
                 return Err(Error::bad(
-                    "--amount",
+                    "amount",
                     format!("{a} must be a positive whole number"),
                 ));
             }
@@ -224,7 +224,7 @@ impl Register {
         let amount = amount.map(|a| a - settled).unwrap_or(left);
         if amount > left {
             return Err(Error::bad(
-                "--amount",
+                "amount",
                 format!("{amount} is more than the refundable {left}"),
             ));
         }
@@ -257,7 +257,7 @@ impl Register {
             )?;
         } else {
             if !bank.is_empty() {
-                return Err(Error::bad("--bank-name", "bank details are only for konbini, bank transfer and Pay-easy payments; this one is refunded to the original method"));
+                return Err(Error::bad("bank_name", "bank details are only for konbini, bank transfer and Pay-easy payments; this one is refunded to the original method"));
             }
             let body = json!({ "amount": amount }).to_string();
             let path = format!("/payments/{}/refund", p.id);
@@ -379,10 +379,10 @@ NoticeCode::SettledEarlier,format!(
         if wanted.iter().all(|(_, v)| v.is_none()) {
             return Err(Error::bad(
                 "correct",
-                "nothing to correct: give --name, --name-kana, --email or --phone",
+                format!("nothing to correct: give {}, {}, {} or {}", mention("name"), mention("name_kana"), mention("email"), mention("phone")),
             ));
         }
-        let reason = clean_text("--reason", reason, 200)?;
+        let reason = clean_text("reason", reason, 200)?;
         let now = self.now();
         self.ledger
             .correct_customer(inv.id, &wanted, reason.as_deref(), now)?;

@@ -1,12 +1,12 @@
 // Charge screen: big QR, amount, invoice number, live status, countdown, cancel, customer display,
 // "pay as the customer" (demo), then paid / instructions / what happened next.
 import { t, getLang } from "./i18n.js";
-import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, showNotices, banner, copy, openUrl } from "./util.js";
+import { $, h, yen, dateTime, statusLabel, methodLabel, showError, showNotices, banner, copy } from "./util.js";
+import * as api from "./api.js";
 import { putSvg } from "./svg.js";
-import { app, show } from "./app.js";
+import { app, show } from "./nav.js";
 import { openReceipt } from "./receipt.js";
 
-const { listen } = window.__TAURI__.event;
 
 let current = null; // the ChargeScreen from the core
 let stopWatch = null;
@@ -21,8 +21,8 @@ const SAFETY_REFRESH_MS = 20000;
  */
 function watchInvoice(number, onChange) {
   let stopped = false;
-  call("watch_invoice", { number }).catch(() => {});
-  const unlisten = listen("invoice-changed", (e) => {
+  api.watchInvoice(number).catch(() => {});
+  const unlisten = api.on("invoice-changed", (e) => {
     if (!stopped && e.payload.invoice_number === number) onChange(e.payload);
   });
   let busy = false;
@@ -30,7 +30,7 @@ function watchInvoice(number, onChange) {
     if (busy || stopped) return;
     busy = true;
     try {
-      onChange(await call("refresh_invoice", { number }));
+      onChange(await api.refreshInvoice(number));
     } catch (e) {
       if (e.code === "network") banner(t("error.network"));
       else showError(e);
@@ -42,7 +42,7 @@ function watchInvoice(number, onChange) {
     stopped = true;
     clearInterval(timer);
     unlisten.then((f) => f());
-    call("unwatch_invoice", { number }).catch(() => {});
+    api.unwatchInvoice(number).catch(() => {});
   };
 }
 
@@ -52,7 +52,7 @@ export function init() {
   $("#retry").addEventListener("click", retry);
   $("#customer-display").addEventListener("click", openCustomerDisplay);
   $("#pay-as-customer").addEventListener("click", () =>
-    call("demo_pay_window", { number: current.invoice_number }).catch(showError));
+    api.demoPayWindow(current.invoice_number).catch(showError));
 }
 
 export function enter(screen) {
@@ -205,7 +205,7 @@ function renderInstructions(ins) {
       h("dl", { class: "fields" }, ...fields.filter(Boolean)),
       ins.instructions_qr_svg ? qr : ""),
     ins.instructions_url
-      ? h("button", { class: "btn ghost", type: "button", onclick: () => openUrl(ins.instructions_url).catch(showError) }, t("charge.open_instructions"))
+      ? h("button", { class: "btn ghost", type: "button", onclick: () => api.openUrl(ins.instructions_url).catch(showError) }, t("charge.open_instructions"))
       : "",
   );
 }
@@ -233,7 +233,7 @@ function startCountdown(s) {
 async function cancel() {
   if (!current) return;
   try {
-    render(await call("cancel_invoice", { number: current.invoice_number }));
+    render(await api.cancelInvoice(current.invoice_number));
   } catch (e) {
     showError(e);
   }
@@ -241,7 +241,7 @@ async function cancel() {
 
 async function retry() {
   try {
-    render(await call("retry_invoice", { number: current.invoice_number }));
+    render(await api.retryInvoice(current.invoice_number));
   } catch (e) {
     showError(e);
   }
@@ -249,16 +249,16 @@ async function retry() {
 
 async function openCustomerDisplay() {
   try {
-    await call("open_customer_display");
+    await api.openCustomerDisplay();
     const number = current?.invoice_number ?? null;
     // The new window needs a moment to start listening; tell it twice.
-    for (const ms of [700, 2000]) setTimeout(() => call("set_customer_view", { number }).catch(() => {}), ms);
+    for (const ms of [700, 2000]) setTimeout(() => api.setCustomerView(number).catch(() => {}), ms);
   } catch (e) {
     showError(e);
   }
 }
 
 function newSale() {
-  call("set_customer_view", { number: null }).catch(() => {});
+  api.setCustomerView(null).catch(() => {});
   show("register");
 }

@@ -1,13 +1,13 @@
 // History: search by date range, amount range, text, status, method; detail with the timeline;
 // cancel and refund with a confirmation step.
 import { t } from "./i18n.js";
-import { $, h, call, yen, dateTime, statusLabel, methodLabel, showError, today, toast, confirmAction, showNotices } from "./util.js";
-import { show } from "./app.js";
+import { $, h, yen, dateTime, statusLabel, methodLabel, showError, today, toast, confirmAction, showNotices } from "./util.js";
+import * as api from "./api.js";
+import { app, show } from "./nav.js";
 import { openReceipt } from "./receipt.js";
 import { putSvg } from "./svg.js";
 
 const STATUSES = ["pending", "awaiting_payment", "paid", "failed", "needs_review", "partially_refunded", "refunded", "cancelled", "expired"];
-const METHODS = ["credit_card", "paypay", "konbini", "bank_transfer", "pay_easy", "linepay", "merpay", "rakutenpay"];
 
 export function init() {
   $("#history-more").addEventListener("click", () => search(true));
@@ -20,14 +20,14 @@ export function init() {
   });
   $("#h-sync").addEventListener("click", async () => {
     try {
-      await call("sync_now");
+      await api.syncNow();
       toast(t("history.syncing"));
     } catch (e) {
       showError(e);
     }
   });
   // What the tracker learns (a konbini paid, a session expired) shows in the list at once.
-  window.__TAURI__.event.listen("invoice-changed", () => {
+  api.on("invoice-changed", () => {
     if ($("#screen-history").hidden) return;
     renderToday();
     if (!$("#detail").open) search();
@@ -47,7 +47,7 @@ function fillSelects() {
   st.value = keep;
   const me = $("#h-method");
   const keepM = me.value;
-  me.replaceChildren(h("option", { value: "" }, t("history.any")), ...METHODS.map((m) => h("option", { value: m }, methodLabel(m))));
+  me.replaceChildren(h("option", { value: "" }, t("history.any")), ...(app.info?.payment_types ?? []).map((m) => h("option", { value: m }, methodLabel(m))));
   me.value = keepM;
 }
 
@@ -72,7 +72,7 @@ let todayDate = null;
 async function closeDay() {
   if (!(await confirmAction(t("close.confirm", { date: todayDate ?? "" }), t("close.button")))) return;
   try {
-    await call("close_day", { date: todayDate });
+    await api.closeDay(todayDate);
     toast(t("close.done"));
     renderToday();
   } catch (e) {
@@ -83,15 +83,13 @@ async function closeDay() {
 async function saveClose(format) {
   let path;
   try {
-    path = await call("plugin:dialog|save", {
-      options: { defaultPath: `日計表-${todayDate}.${format}`, filters: [{ name: format.toUpperCase(), extensions: [format] }] },
-    });
+    path = await api.saveDialog({ defaultPath: `日計表-${todayDate}.${format}`, filters: [{ name: format.toUpperCase(), extensions: [format] }] });
   } catch (e) {
     return showError(e);
   }
   if (!path) return;
   try {
-    await call("save_close", { date: todayDate, path, format });
+    await api.saveClose(todayDate, path, format);
     toast(t("close.saved", { path }));
   } catch (e) {
     showError(e);
@@ -102,7 +100,7 @@ async function saveClose(format) {
 async function renderToday() {
   let v;
   try {
-    v = await call("today_view", { date: null });
+    v = await api.todayView(null);
   } catch (e) {
     return showError(e);
   }
@@ -145,7 +143,7 @@ async function search(more = false) {
     method: $("#h-method").value || null,
   };
   try {
-    const rows = await call("list_invoices", { query });
+    const rows = await api.listInvoices(query);
     renderRows(rows);
     $("#history-more").hidden = rows.length < pageLimit;
   } catch (e) {
@@ -176,13 +174,13 @@ function renderRows(rows) {
 async function openDetail(number) {
   let d;
   try {
-    d = await call("invoice_detail", { number });
+    d = await api.invoiceDetail(number);
   } catch (e) {
     return showError(e);
   }
   const s = d.screen;
   const dlg = $("#detail");
-  const refundInput = h("input", { id: "refund-amount", inputmode: "numeric", placeholder: String(d.refund.refundable) });
+  const refundInput = h("input", { id: "refund-amount", inputmode: "numeric", placeholder: String(d.refund.refundable), dataset: { field: "amount" } });
   const canRefund = d.refund.refundable > 0;
   const bank = d.refund.needs_bank_account && canRefund ? bankForm() : null;
   dlg.replaceChildren(
@@ -223,17 +221,17 @@ async function openDetail(number) {
 /** The customer's bank account for a konbini / bank transfer / Pay-easy refund request (KOMOJU
  * pays the money back by bank transfer; the core checks every field). */
 function bankForm() {
-  const f = (id, key, attrs = {}) => h("label", {}, h("span", {}, t(key)), h("input", { id, ...attrs }));
-  const type = h("select", { id: "rr-type" },
+  const f = (id, key, field, attrs = {}) => h("label", {}, h("span", {}, t(key)), h("input", { id, dataset: { field }, ...attrs }));
+  const type = h("select", { id: "rr-type", dataset: { field: "account_type" } },
     h("option", { value: "futsu" }, t("bank.futsu")), h("option", { value: "toza" }, t("bank.toza")));
   const el = h("fieldset", { class: "bank-form" },
     h("legend", {}, t("detail.bank_account")),
     h("p", { class: "muted small" }, t("detail.bank_help")),
-    f("rr-bank", "bank.name", { maxlength: "40" }),
-    f("rr-branch", "bank.branch_number", { inputmode: "numeric", maxlength: "3", placeholder: "123" }),
+    f("rr-bank", "bank.name", "bank_name", { maxlength: "40" }),
+    f("rr-branch", "bank.branch_number", "branch_number", { inputmode: "numeric", maxlength: "3", placeholder: "123" }),
     h("label", {}, h("span", {}, t("bank.type")), type),
-    f("rr-number", "bank.account_number", { inputmode: "numeric", maxlength: "7", placeholder: "1234567" }),
-    f("rr-kana", "bank.holder_kana", { placeholder: "ﾔﾏﾀﾞ ﾀﾛｳ" }));
+    f("rr-number", "bank.account_number", "account_number", { inputmode: "numeric", maxlength: "7", placeholder: "1234567" }),
+    f("rr-kana", "bank.holder_kana", "holder_kana", { placeholder: "ﾔﾏﾀﾞ ﾀﾛｳ" }));
   const value = () => ({
     bank_name: $("#rr-bank", el).value.trim() || null,
     branch_number: $("#rr-branch", el).value.trim() || null,
@@ -250,7 +248,7 @@ async function refund(s, value, bank) {
   const key = bank ? "detail.refund_request_confirm" : "detail.refund_confirm";
   if (!(await confirmAction(t(key, { number: s.invoice_number, amount: shown }), t(bank ? "detail.refund_request" : "detail.refund")))) return;
   try {
-    const r = await call("refund_invoice", { number: s.invoice_number, amount, bank: bank ? bank.value() : null });
+    const r = await api.refundInvoice(s.invoice_number, amount, bank ? bank.value() : null);
     toast(t(bank ? "detail.refund_requested" : "status.refunded"));
     showNotices(r);
     $("#detail").close();
@@ -263,7 +261,7 @@ async function refund(s, value, bank) {
 async function cancel(s) {
   if (!(await confirmAction(t("detail.cancel_confirm", { number: s.invoice_number }), t("charge.cancel")))) return;
   try {
-    showNotices(await call("cancel_invoice", { number: s.invoice_number }));
+    showNotices(await api.cancelInvoice(s.invoice_number));
     $("#detail").close();
     search();
   } catch (e) {

@@ -1,7 +1,8 @@
 // Receipts in the app: the core's template (blocks) rendered with text nodes only, in a dialog with a
 // print button. Print CSS (style.css, @media print) prints just the receipt, 80 mm wide.
 import { t } from "./i18n.js";
-import { $, h, call, showError } from "./util.js";
+import { $, h, showError } from "./util.js";
+import * as api from "./api.js";
 
 function block(b) {
   switch (b.kind) {
@@ -25,7 +26,7 @@ function block(b) {
 export async function openReceipt(number, refund = null) {
   let v;
   try {
-    v = await call("receipt", { number, refund });
+    v = await api.receipt(number, refund);
   } catch (e) {
     return showError(e);
   }

@@ -1,8 +1,9 @@
 // Register screen: item entry, quick keys, per-line 10 % / 8 %, running total from the core
 // (`preview_totals`; no tax is computed here).
 import { t } from "./i18n.js";
-import { $, $$, h, call, yen, showError, methodLabel } from "./util.js";
-import { show } from "./app.js";
+import { $, $$, h, yen, showError, methodLabel } from "./util.js";
+import * as api from "./api.js";
+import { app, show } from "./nav.js";
 
 const QUICK = [
   { name: "コーヒー", price: 480, rate: 8 },
@@ -14,7 +15,6 @@ const QUICK = [
   { name: "マグカップ", price: 1800, rate: 10 },
   { name: "紙袋", price: 10, rate: 10 },
 ];
-export const METHODS = ["paypay", "credit_card", "konbini", "bank_transfer", "pay_easy", "linepay", "merpay", "rakutenpay"];
 
 let lines = [];
 let previewSeq = 0;
@@ -37,7 +37,7 @@ export function init() {
     );
   });
   const m = $("#methods");
-  for (const id of METHODS) {
+  for (const id of app.info?.payment_types ?? []) {
     m.append(h("label", { class: "chip" }, h("input", { type: "checkbox", value: id, name: "method" }), h("span", { dataset: { method: id } }, methodLabel(id))));
   }
   // Only the methods the shop offers (Settings) are shown; none set = all.
@@ -134,7 +134,7 @@ async function preview() {
     return;
   }
   try {
-    const b = await call("preview_totals", { lines });
+    const b = await api.previewTotals(lines);
     if (seq !== previewSeq) return;
     const inclusive = (window.rejiSettings?.price_mode ?? "inclusive") === "inclusive";
     $("#tax-lines").replaceChildren(
@@ -166,7 +166,7 @@ async function doCharge() {
     methods: methods.length ? [methods.join(",")] : [],
   };
   try {
-    const screen = await call("charge", { input });
+    const screen = await api.charge(input);
     clear();
     show("charge", screen);
   } catch (e) {

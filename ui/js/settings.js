@@ -1,20 +1,19 @@
-// Settings (key → OS keychain, shop settings, language) and the CSV export screen.
+// Settings: the KOMOJU key (OS keychain), the shop's settings, the language.
 import { t, setLang, getLang } from "./i18n.js";
-import { $, $$, h, call, showError, toast, today, methodLabel } from "./util.js";
-import { METHODS } from "./register.js";
-import { app, refreshInfo, relabel as relabelAll, notify } from "./app.js";
+import { $, $$, h, showError, toast, methodLabel } from "./util.js";
+import * as api from "./api.js";
+import { app, refreshInfo, relabel as relabelAll } from "./nav.js";
 
 export function init() {
   $("#key-form").addEventListener("submit", saveKey);
   $("#key-test").addEventListener("click", testConnection);
   $("#settings-form").addEventListener("submit", saveSettings);
-  $("#export-form").addEventListener("submit", doExport);
   load();
 }
 
 async function load() {
   try {
-    const s = await call("get_settings");
+    const s = await api.getSettings();
     window.rejiSettings = s;
     $("#s-shop").value = s.shop_name;
     $("#s-regno").value = s.registration_number ?? "";
@@ -27,7 +26,7 @@ async function load() {
     $("#s-locale").value = s.locale ?? "";
     $("#s-demo-lan").checked = s.demo_lan === "on";
     const enabled = (s.payment_methods ?? "").split(",").filter(Boolean);
-    $("#s-methods").replaceChildren(...METHODS.map((id) =>
+    $("#s-methods").replaceChildren(...(app.info?.payment_types ?? []).map((id) =>
       h("label", { class: "chip" },
         h("input", { type: "checkbox", value: id, checked: enabled.includes(id) }),
         h("span", {}, methodLabel(id)))));
@@ -62,7 +61,7 @@ async function saveKey(e) {
   const key = input.value.trim();
   if (!key) return input.focus();
   try {
-    await call("save_key", { key });
+    await api.saveKey(key);
     input.value = "";
     toast(t("settings.key_saved"));
     await refreshInfo();
@@ -78,7 +77,7 @@ async function testConnection() {
   const out = $("#key-test-result");
   out.textContent = t("settings.key_testing");
   try {
-    const r = await call("test_connection");
+    const r = await api.testConnection();
     out.textContent = t("settings.key_test_ok", { mode: t(`mode.${r.mode}`), ms: r.millis });
   } catch (err) {
     out.textContent = "";
@@ -104,7 +103,7 @@ async function saveSettings(e) {
   try {
     for (const [key, value] of Object.entries(wanted)) {
       if (window.rejiSettings?.[key] === value) continue;
-      window.rejiSettings = await call("set_setting", { key, value });
+      window.rejiSettings = await api.setSetting(key, value);
     }
     const lang = $("#s-lang").value;
     if (lang !== getLang()) {
@@ -116,56 +115,5 @@ async function saveSettings(e) {
     document.dispatchEvent(new CustomEvent("reji-settings", { detail: window.rejiSettings }));
   } catch (err) {
     showError(err);
-  }
-}
-
-export const exportScreen = {
-  enter() {
-    if (!$("#x-from").value) {
-      const d = today();
-      $("#x-from").value = `${d.slice(0, 8)}01`;
-      $("#x-to").value = d;
-    }
-  },
-};
-
-async function doExport(e) {
-  e.preventDefault();
-  const from = $("#x-from").value || null;
-  const to = $("#x-to").value || null;
-  let path;
-  try {
-    path = await call("plugin:dialog|save", {
-      options: { defaultPath: `reji-${from ?? "all"}-${to ?? today()}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] },
-    });
-  } catch (err) {
-    return showError(err);
-  }
-  if (!path) return;
-  const progress = $("#x-progress");
-  progress.hidden = false;
-  progress.removeAttribute("value");
-  const button = $("#export-form button[type=submit]");
-  button.disabled = true;
-  // Progress from the core, through a Tauri channel: rows written of the total.
-  const onProgress = new window.__TAURI__.core.Channel();
-  onProgress.onmessage = ({ rows, total }) => {
-    progress.max = Math.max(total, 1);
-    progress.value = rows;
-    $("#x-result").textContent = t("export.progress", { n: rows, total });
-  };
-  try {
-    const r = await call("export_csv", {
-      input: { path, from, to, encoding: $("#x-encoding").value, headers: $("#x-headers").value },
-      onProgress,
-    });
-    const done = t("export.done", { n: r.rows, path: r.path });
-    $("#x-result").textContent = done;
-    notify(t("export.title"), done);
-  } catch (err) {
-    showError(err);
-  } finally {
-    progress.hidden = true;
-    button.disabled = false;
   }
 }

@@ -1,17 +1,5 @@
-// Small DOM, formatting and IPC helpers shared by the staff screens.
+// Small DOM and formatting helpers shared by the staff screens (the commands are in api.js).
 import { t, getLang } from "./i18n.js";
-
-const tauri = window.__TAURI__;
-
-/** Calls a Rust command; rejects with the command's `{code, message_key, detail}`. */
-export async function call(cmd, args = {}) {
-  try {
-    return await tauri.core.invoke(cmd, args);
-  } catch (e) {
-    if (e && typeof e === "object" && e.code) throw e;
-    throw { code: "unknown", message_key: "error.unknown", detail: String(e) };
-  }
-}
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -96,13 +84,33 @@ export function showNotices(screen) {
   toastTimer = setTimeout(() => (el.className = "toast"), 7000);
 }
 
+/** Shows a command error beside the input it is about (`e.field`: the core's name for it, matched
+ * by `data-field` in the open dialog or else the visible screen), or in the toast when it is about
+ * no input on screen. */
 export function showError(e) {
+  if (showFieldError(e)) return;
   const { title, detail } = errorText(e);
   const el = $("#toast");
   el.replaceChildren(h("strong", {}, title), detail ? h("div", { class: "detail" }, detail) : "");
   el.className = "toast show error";
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => (el.className = "toast"), 7000);
+}
+
+function showFieldError(e) {
+  if (!e || !e.field) return false;
+  const scope = document.querySelector("dialog[open]") || document.querySelector(".screen:not([hidden])") || document;
+  const input = scope.querySelector(`[data-field="${CSS.escape(e.field)}"]`);
+  if (!input) return false;
+  for (const old of scope.querySelectorAll(".field-error")) old.remove();
+  for (const old of scope.querySelectorAll("[aria-invalid]")) old.removeAttribute("aria-invalid");
+  const { title, detail } = errorText(e);
+  const msg = h("div", { class: "field-error", role: "alert" }, h("strong", {}, title), detail ? h("div", {}, detail) : "");
+  (input.closest("label") || input).after(msg);
+  input.setAttribute("aria-invalid", "true");
+  input.focus();
+  input.addEventListener("input", () => { input.removeAttribute("aria-invalid"); msg.remove(); }, { once: true });
+  return true;
 }
 
 /** Non-blocking banner for network trouble (cleared on the next success). */
@@ -127,10 +135,6 @@ export async function copy(text) {
     ta.remove();
   }
   toast(t("charge.copied"));
-}
-
-export function openUrl(url) {
-  return call("plugin:opener|open_url", { url });
 }
 
 /**

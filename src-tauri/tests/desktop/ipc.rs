@@ -108,6 +108,9 @@ fn preview_totals_comes_from_the_core() {
     assert_eq!(e["code"], "bad_input");
     assert_eq!(e["message_key"], "error.bad_input");
     assert!(e["detail"].as_str().unwrap().contains("tax rate"), "{e}");
+    // The refusal names the input it is about by the core's name, never a CLI flag.
+    assert_eq!(e["field"], "items", "{e}");
+    assert!(!e["detail"].as_str().unwrap().contains("--"), "{e}");
 }
 
 #[test]
@@ -132,6 +135,24 @@ fn settings_round_trip_and_no_key_is_an_error_code() {
     )
     .unwrap_err();
     assert_eq!(e["message_key"], "error.no_key", "{e}");
+
+    // The screens take the payment types they offer from the core, in its order.
+    let info = invoke(&staff, "app_info", json!({})).unwrap();
+    assert_eq!(info["payment_types"][0], "paypay", "{info}");
+    assert_eq!(
+        info["payment_types"].as_array().unwrap().len(),
+        reji::register::PAYMENT_TYPES.len()
+    );
+
+    // A refused setting names its field (the settings screen shows the message beside it).
+    let e = invoke(
+        &staff,
+        "set_setting",
+        json!({"key": "shop_name", "value": "a\u{7}b"}),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "bad_input", "{e}");
+    assert_eq!(e["field"], "settings.shop_name", "{e}");
 }
 
 #[test]

@@ -1,0 +1,65 @@
+// Every command the staff window sends to the app, one function each: the only module that talks
+// to the Rust side (`src-tauri/src/commands.rs`; the capabilities allow exactly these).
+
+const tauri = window.__TAURI__;
+
+/** Calls a Rust command; rejects with the command's `{code, message_key, detail, field?}`. */
+async function call(cmd, args = {}) {
+  try {
+    return await tauri.core.invoke(cmd, args);
+  } catch (e) {
+    if (e && typeof e === "object" && e.code) throw e;
+    throw { code: "unknown", message_key: "error.unknown", detail: String(e) };
+  }
+}
+
+// The app and its settings
+export const appInfo = () => call("app_info");
+export const getSettings = () => call("get_settings");
+export const setSetting = (key, value) => call("set_setting", { key, value });
+export const saveKey = (key) => call("save_key", { key });
+export const testConnection = () => call("test_connection");
+
+// Ringing up and charging
+export const previewTotals = (lines) => call("preview_totals", { lines });
+export const charge = (input) => call("charge", { input });
+export const watchInvoice = (number) => call("watch_invoice", { number });
+export const unwatchInvoice = (number) => call("unwatch_invoice", { number });
+export const refreshInvoice = (number) => call("refresh_invoice", { number });
+export const cancelInvoice = (number) => call("cancel_invoice", { number });
+export const retryInvoice = (number) => call("retry_invoice", { number });
+export const refundInvoice = (number, amount, bank) => call("refund_invoice", { number, amount, bank });
+
+// The customer display and demo mode
+export const openCustomerDisplay = () => call("open_customer_display");
+export const setCustomerView = (number) => call("set_customer_view", { number });
+export const demoPayWindow = (number) => call("demo_pay_window", { number });
+
+// History, the day, receipts, export
+export const listInvoices = (query) => call("list_invoices", { query });
+export const invoiceDetail = (number) => call("invoice_detail", { number });
+export const syncNow = () => call("sync_now");
+export const todayView = (date) => call("today_view", { date });
+export const closeDay = (date) => call("close_day", { date });
+export const saveClose = (date, path, format) => call("save_close", { date, path, format });
+export const receipt = (number, refund) => call("receipt", { number, refund });
+export const exportCsv = (input, onProgress) => call("export_csv", { input, onProgress });
+export const progressChannel = () => new tauri.core.Channel();
+
+// Tauri's plugins (allowed in the staff window's capability)
+export const saveDialog = (options) => call("plugin:dialog|save", { options });
+export const openUrl = (url) => call("plugin:opener|open_url", { url });
+
+/** An OS notification (best effort: permission refused or no notification service = nothing). */
+export async function notify(title, body) {
+  try {
+    let granted = await call("plugin:notification|is_permission_granted");
+    if (!granted) granted = (await call("plugin:notification|request_permission")) === "granted";
+    if (granted) await call("plugin:notification|notify", { options: { title, body } });
+  } catch {
+    // The toast in the window is enough.
+  }
+}
+
+/** Events the app pushes to the staff window (`src-tauri/src/windows.rs` names them). */
+export const on = (event, handler) => tauri.event.listen(event, handler);

@@ -1,0 +1,53 @@
+// The CSV export screen: a period, the encoding and header language Excel or the accountant needs,
+// progress from the core while it writes.
+import { t } from "./i18n.js";
+import { $, showError, today } from "./util.js";
+import * as api from "./api.js";
+
+export function init() {
+  $("#export-form").addEventListener("submit", doExport);
+}
+
+export function enter() {
+  if (!$("#x-from").value) {
+    const d = today();
+    $("#x-from").value = `${d.slice(0, 8)}01`;
+    $("#x-to").value = d;
+  }
+}
+
+async function doExport(e) {
+  e.preventDefault();
+  const from = $("#x-from").value || null;
+  const to = $("#x-to").value || null;
+  let path;
+  try {
+    path = await api.saveDialog({ defaultPath: `reji-${from ?? "all"}-${to ?? today()}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
+  } catch (err) {
+    return showError(err);
+  }
+  if (!path) return;
+  const progress = $("#x-progress");
+  progress.hidden = false;
+  progress.removeAttribute("value");
+  const button = $("#export-form button[type=submit]");
+  button.disabled = true;
+  // Progress from the core, through a Tauri channel: rows written of the total.
+  const onProgress = api.progressChannel();
+  onProgress.onmessage = ({ rows, total }) => {
+    progress.max = Math.max(total, 1);
+    progress.value = rows;
+    $("#x-result").textContent = t("export.progress", { n: rows, total });
+  };
+  try {
+    const r = await api.exportCsv({ path, from, to, encoding: $("#x-encoding").value, headers: $("#x-headers").value }, onProgress);
+    const done = t("export.done", { n: r.rows, path: r.path });
+    $("#x-result").textContent = done;
+    api.notify(t("export.title"), done);
+  } catch (err) {
+    showError(err);
+  } finally {
+    progress.hidden = true;
+    button.disabled = false;
+  }
+}
