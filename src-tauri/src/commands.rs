@@ -6,7 +6,7 @@ use crate::state::{AppState, ModeInfo};
 use crate::windows::{self, push_customer_view};
 use reji::display::{ChargeScreen, CustomerView, HistoryRow, RefundView, TimelineEntry};
 use reji::invoice::{Customer, LineItem};
-use reji::register::{BankAccount, ChargeRequest, InvoiceView, ListQuery, Settings};
+use reji::register::{BankAccount, ChargeRequest, ListQuery, Settings};
 use reji::tax::TaxBreakdown;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -98,7 +98,7 @@ fn lines(input: Vec<LineInput>) -> CmdResult<Vec<LineItem>> {
         .into_iter()
         .map(|l| {
             LineItem::from_parts(&l.name, l.unit_price, l.quantity, l.rate)
-                .map_err(|e| reji::register::Error::bad("item", e.to_string()).into())
+                .map_err(|e| reji::register::Error::bad("items", e.to_string()).into())
         })
         .collect()
 }

@@ -60,9 +60,17 @@ mod tests {
         let e: CommandError = reji::register::Error::bad("items", "empty name").into();
         assert_eq!(e.code, "bad_input");
         assert_eq!(e.message_key, "error.bad_input");
-        assert_eq!(e.field.as_deref(), Some("items"), "the UI shows it beside the items");
+        assert_eq!(
+            e.field.as_deref(),
+            Some("items"),
+            "the UI shows it beside the items"
+        );
         assert!(e.detail.contains("empty name"));
-        assert!(!e.detail.contains("--"), "no CLI flag reaches the app: {}", e.detail);
+        assert!(
+            !e.detail.contains("--"),
+            "no CLI flag reaches the app: {}",
+            e.detail
+        );
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["field"], "items");
         let e: CommandError = reji::keychain::KeyError::NotSet.into();

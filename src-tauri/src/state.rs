@@ -2,11 +2,9 @@
 //! invoice the customer display follows.
 
 use crate::error::{CmdResult, CommandError};
-use reji::clock::SystemClock;
 use reji::keychain::{KeyError, KeyStore, SecretKey};
-use reji::komoju::{Client, RetryPolicy};
-use reji::ledger::Ledger;
-use reji::register::Register;
+use reji::komoju::RetryPolicy;
+use reji::register::{Assembly, KeySource, Register};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -79,7 +77,8 @@ impl AppState {
         let (register, mode, demo) = match resolved {
             Ok(key) => {
                 let mode = live_mode(&key);
-                let reg = assembly(&api_base).open(&data_dir.join(LIVE_LEDGER), KeySource::Key(key))?;
+                let reg =
+                    assembly(&api_base).open(&data_dir.join(LIVE_LEDGER), KeySource::Key(key))?;
                 (reg, mode, None)
             }
             // No key saved, or no keychain to hold one (then there is no key either): demo mode.
@@ -183,7 +182,8 @@ impl AppState {
         let key: SecretKey = text.parse()?;
         self.keystore.set(&key)?;
         let mode = live_mode(&key);
-        let reg = assembly(&self.api_base).open(&self.data_dir.join(LIVE_LEDGER), KeySource::Key(key))?;
+        let reg =
+            assembly(&self.api_base).open(&self.data_dir.join(LIVE_LEDGER), KeySource::Key(key))?;
         *self.register.lock().await = reg;
         let fake = lock(&self.demo).take();
         if let Some(fake) = fake {

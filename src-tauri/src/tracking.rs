@@ -2,8 +2,8 @@
 //! mode changes), its notices forwarded to the windows as typed Tauri events. No logic of its own:
 //! what changed and how is decided in `reji::tracker`.
 
-use crate::windows::{push_customer_view, to_staff, INVOICE_CHANGED, PAID_LATER, TRACKER_STATUS};
 use crate::state::AppState;
+use crate::windows::{push_customer_view, to_staff, INVOICE_CHANGED, PAID_LATER, TRACKER_STATUS};
 use reji::display::ChargeScreen;
 use reji::status::InvoiceStatus;
 use reji::tracker::{Notice, Tracker, TrackerConfig};

@@ -2,12 +2,9 @@
 //! no KOMOJU account, a throw-away ledger).
 
 use super::output;
-use reji::clock::SystemClock;
 use reji::fake::{FakeConfig, FakeControl, FakeKomoju};
-use reji::komoju::{Client, RetryPolicy};
-use reji::ledger::Ledger;
-use reji::register::{ChargeRequest, Error, ListQuery, Register};
-use std::sync::Arc;
+use reji::komoju::RetryPolicy;
+use reji::register::{Assembly, ChargeRequest, Error, ListQuery};
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]

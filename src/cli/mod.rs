@@ -10,9 +10,8 @@ mod output;
 use args::*;
 
 use clap::Parser;
-use reji::clock::{Clock, SystemClock};
 use reji::keychain::{self, mask_secrets, KeyStore, OsKeychain, SecretKey};
-use reji::komoju::{Client, RetryPolicy, DEFAULT_API_BASE};
+use reji::komoju::{RetryPolicy, DEFAULT_API_BASE};
 use reji::ledger::Ledger;
 use reji::register::{
     close_report, Assembly, BankAccount, ChargeRequest, CloseFormat, Error, ErrorCode, KeySource,

@@ -110,13 +110,21 @@ NoticeCode::RestoreCheckFailed,format!(
             (Some(_), false) => {
                 return Err(Error::bad(
                     "amount",
-                    format!("give either {} or {}, not both", mention("amount"), mention("items")),
+                    format!(
+                        "give either {} or {}, not both",
+                        mention("amount"),
+                        mention("items")
+                    ),
                 ))
             }
             (None, true) => {
                 return Err(Error::bad(
                     "amount",
-                    format!("give {} N or at least one {}", mention("amount"), mention("items")),
+                    format!(
+                        "give {} N or at least one {}",
+                        mention("amount"),
+                        mention("items")
+                    ),
                 ))
             }
             (Some(a), true) => {

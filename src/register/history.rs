@@ -97,7 +97,10 @@ impl Register {
         }
         if let (Some(a), Some(b)) = (q.min, q.max) {
             if a > b {
-                return Err(Error::bad("max", format!("{b} is less than {} {a}", mention("min"))));
+                return Err(Error::bad(
+                    "max",
+                    format!("{b} is less than {} {a}", mention("min")),
+                ));
             }
         }
         if q.limit == Some(0) {

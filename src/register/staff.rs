@@ -379,7 +379,13 @@ NoticeCode::SettledEarlier,format!(
         if wanted.iter().all(|(_, v)| v.is_none()) {
             return Err(Error::bad(
                 "correct",
-                format!("nothing to correct: give {}, {}, {} or {}", mention("name"), mention("name_kana"), mention("email"), mention("phone")),
+                format!(
+                    "nothing to correct: give {}, {}, {} or {}",
+                    mention("name"),
+                    mention("name_kana"),
+                    mention("email"),
+                    mention("phone")
+                ),
             ));
         }
         let reason = clean_text("reason", reason, 200)?;
