@@ -428,6 +428,13 @@ pub struct TodayView {
 }
 
 impl TodayView {
+    /// The panel of a day's figures (`Register::today`).
+    pub fn of(day: &crate::register::DayFigures) -> TodayView {
+        let mut v = TodayView::new(day.summary.clone(), &day.paid, day.tz);
+        v.closed_at = day.closed_at.clone();
+        v
+    }
+
     pub fn new(
         summary: crate::ledger::DailyClose,
         paid: &[(chrono::DateTime<chrono::Utc>, i64)],

@@ -144,14 +144,52 @@ pub struct Expectation<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// What [`derive`] needs to know about a session, whether it comes from KOMOJU's answer or from the
+/// ledger's record of it (`Attempt::session_facts`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionFacts {
+    pub status: SessionStatus,
+    /// KOMOJU's `expired` flag (absent in some bodies: false).
+    pub expired: bool,
+}
+
+/// What [`derive`] needs to know about a payment (from KOMOJU, or `PaymentRecord::facts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaymentFacts<'a> {
+    pub status: &'a PaymentStatus,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub amount_refunded: i64,
+}
+
+impl From<&Session> for SessionFacts {
+    fn from(s: &Session) -> Self {
+        SessionFacts {
+            status: s.status.clone(),
+            expired: s.expired,
+        }
+    }
+}
+
+impl<'a> From<&'a Payment> for PaymentFacts<'a> {
+    fn from(p: &'a Payment) -> Self {
+        PaymentFacts {
+            status: &p.status,
+            amount: p.amount,
+            currency: &p.currency,
+            amount_refunded: p.amount_refunded,
+        }
+    }
+}
+
 /// Derives the status KOMOJU's facts imply. `None` means "nothing to conclude" (unknown statuses).
 pub fn derive(
-    session: Option<&Session>,
-    payment: Option<&Payment>,
+    session: Option<&SessionFacts>,
+    payment: Option<&PaymentFacts>,
     exp: &Expectation,
 ) -> Option<InvoiceStatus> {
     if let Some(p) = payment {
-        match &p.status {
+        match p.status {
             PaymentStatus::Captured => {
                 if p.amount_refunded > 0 && p.amount_refunded < p.amount {
                     return Some(PartiallyRefunded);
@@ -186,7 +224,7 @@ pub fn derive(
 }
 
 /// Cancelled or expired, judged from the session alone.
-fn session_outcome(session: Option<&Session>, exp: &Expectation) -> Option<InvoiceStatus> {
+fn session_outcome(session: Option<&SessionFacts>, exp: &Expectation) -> Option<InvoiceStatus> {
     let s = session?;
     if s.status == SessionStatus::Cancelled {
         return Some(Cancelled);
@@ -202,11 +240,12 @@ fn session_outcome(session: Option<&Session>, exp: &Expectation) -> Option<Invoi
 mod tests {
     use super::*;
 
-    fn session(status: &str, expired: bool, payment: Option<serde_json::Value>) -> Session {
-        serde_json::from_value(serde_json::json!({
+    fn session(status: &str, expired: bool, payment: Option<serde_json::Value>) -> SessionFacts {
+        let s: Session = serde_json::from_value(serde_json::json!({
             "id": "s1", "status": status, "expired": expired, "payment": payment
         }))
-        .unwrap()
+        .unwrap();
+        SessionFacts::from(&s)
     }
 
     fn payment(status: &str, amount: i64, refunded: i64) -> Payment {
@@ -234,39 +273,39 @@ mod tests {
         let s = session("pending", false, None);
         assert_eq!(derive(Some(&s), None, &e), Some(Pending));
         assert_eq!(
-            derive(Some(&s), Some(&payment("pending", 1000, 0)), &e),
+            derive(Some(&s), Some(&(&payment("pending", 1000, 0)).into()), &e),
             Some(Pending)
         );
         assert_eq!(
-            derive(Some(&s), Some(&payment("failed", 1000, 0)), &e),
+            derive(Some(&s), Some(&(&payment("failed", 1000, 0)).into()), &e),
             Some(Failed)
         );
         assert_eq!(
-            derive(Some(&s), Some(&payment("authorized", 1000, 0)), &e),
+            derive(Some(&s), Some(&(&payment("authorized", 1000, 0)).into()), &e),
             Some(AwaitingPayment)
         );
         assert_eq!(
-            derive(Some(&s), Some(&payment("captured", 1000, 0)), &e),
+            derive(Some(&s), Some(&(&payment("captured", 1000, 0)).into()), &e),
             Some(Paid)
         );
         assert_eq!(
-            derive(Some(&s), Some(&payment("captured", 900, 0)), &e),
+            derive(Some(&s), Some(&(&payment("captured", 900, 0)).into()), &e),
             Some(NeedsReview)
         );
         assert_eq!(
-            derive(Some(&s), Some(&payment("captured", 1000, 300)), &e),
+            derive(Some(&s), Some(&(&payment("captured", 1000, 300)).into()), &e),
             Some(PartiallyRefunded)
         );
         assert_eq!(
-            derive(Some(&s), Some(&payment("refunded", 1000, 1000)), &e),
+            derive(Some(&s), Some(&(&payment("refunded", 1000, 1000)).into()), &e),
             Some(Refunded)
         );
         assert_eq!(
-            derive(Some(&s), Some(&payment("cancelled", 1000, 0)), &e),
+            derive(Some(&s), Some(&(&payment("cancelled", 1000, 0)).into()), &e),
             Some(Cancelled)
         );
         assert_eq!(
-            derive(Some(&s), Some(&payment("expired", 1000, 0)), &e),
+            derive(Some(&s), Some(&(&payment("expired", 1000, 0)).into()), &e),
             Some(Expired)
         );
         assert_eq!(
@@ -283,14 +322,14 @@ mod tests {
         assert_eq!(
             derive(
                 Some(&session("pending", true, None)),
-                Some(&payment("failed", 1000, 0)),
+                Some(&(&payment("failed", 1000, 0)).into()),
                 &e
             ),
             Some(Expired)
         );
         // Unknown statuses conclude nothing.
         assert_eq!(
-            derive(Some(&s), Some(&payment("on_hold", 1000, 0)), &e),
+            derive(Some(&s), Some(&(&payment("on_hold", 1000, 0)).into()), &e),
             None
         );
         assert_eq!(

@@ -177,7 +177,8 @@ pub async fn today_view(
     state: State<'_, AppState>,
     date: Option<String>,
 ) -> CmdResult<reji::display::TodayView> {
-    Ok(state.register.lock().await.today(date.as_deref())?)
+    let day = state.register.lock().await.today(date.as_deref())?;
+    Ok(reji::display::TodayView::of(&day))
 }
 
 /// A day's close (日計表) and whether this call closed it (`false`: it was closed before).

@@ -4,6 +4,7 @@
 //! The client does not store anything: callers write an idempotency key and the exact body to the
 //! ledger *before* calling [`Client::post`], and pass both in, so a retry after a crash reuses them.
 
+pub mod requests;
 mod types;
 
 pub use types::*;

@@ -1,6 +1,8 @@
 //! The ledger's records (invoices, attempts, stored requests, payments, events) and their row readers.
 
 use super::*;
+use crate::komoju::{PaymentStatus, SessionStatus};
+use crate::status::{PaymentFacts, SessionFacts};
 
 /// An invoice as stored.
 #[derive(Clone, Debug)]
@@ -17,8 +19,8 @@ pub struct InvoiceRecord {
     pub gross_8: i64,
     /// Exempt (非課税) lines' total.
     pub gross_0: i64,
-    pub price_mode: String,
-    pub rounding: String,
+    pub price_mode: PriceMode,
+    pub rounding: Rounding,
     pub customer: Customer,
     pub methods: Vec<String>,
     pub locale: Option<String>,
@@ -37,7 +39,7 @@ pub struct Attempt {
     pub request: ApiRequest,
     pub session_id: Option<String>,
     pub session_url: Option<String>,
-    pub session_status: Option<String>,
+    pub session_status: Option<SessionStatus>,
     pub session_expired: bool,
     pub session_created_at: Option<DateTime<Utc>>,
     /// `session created_at + expires_in`: KOMOJU sends no `expires_at`.
@@ -64,7 +66,7 @@ pub struct PaymentRecord {
     pub id: String,
     pub invoice_id: Option<i64>,
     pub session_id: Option<String>,
-    pub status: String,
+    pub status: PaymentStatus,
     pub payment_type: Option<String>,
     pub amount: i64,
     pub currency: String,
@@ -97,10 +99,35 @@ impl PaymentRecord {
     /// What can still be refunded: a captured payment less what was refunded and what is requested
     /// and still pending; 0 for any other payment.
     pub fn refundable(&self) -> i64 {
-        if self.status != "captured" {
+        if self.status != PaymentStatus::Captured {
             return 0;
         }
         (self.amount - self.refunded() - self.requests_total("pending")).max(0)
+    }
+}
+
+impl Attempt {
+    /// What `status::derive` needs about this attempt's session, as the ledger holds it (`None`
+    /// before KOMOJU answered the create). A session stored without a status is `pending`.
+    pub fn session_facts(&self) -> Option<SessionFacts> {
+        self.session_id.as_ref()?;
+        Some(SessionFacts {
+            status: self.session_status.clone().unwrap_or(SessionStatus::Pending),
+            expired: self.session_expired,
+        })
+    }
+}
+
+impl PaymentRecord {
+    /// What `status::derive` needs about this payment.
+    pub fn facts(&self) -> PaymentFacts<'_> {
+        PaymentFacts {
+            status: &self.status,
+            amount: self.amount,
+            currency: &self.currency,
+            // Completed refund requests count even where KOMOJU's figure lacks them.
+            amount_refunded: self.refunded(),
+        }
     }
 }
 
@@ -160,6 +187,8 @@ pub(super) fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>
     let updated: String = r.get(21)?;
     let paid: Option<String> = r.get(19)?;
     let number: String = r.get(1)?;
+    let price_mode: String = r.get(10)?;
+    let rounding: String = r.get(11)?;
     let rec = (|| -> Result<InvoiceRecord> {
         Ok(InvoiceRecord {
             id: r.get(0)?,
@@ -174,8 +203,8 @@ pub(super) fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>
             gross_10: r.get(8)?,
             gross_8: r.get(9)?,
             gross_0: r.get(22)?,
-            price_mode: r.get(10)?,
-            rounding: r.get(11)?,
+            price_mode: price_mode.parse().map_err(LedgerError::Corrupt)?,
+            rounding: rounding.parse().map_err(LedgerError::Corrupt)?,
             customer: Customer {
                 name: r.get(12)?,
                 name_kana: r.get(13)?,
@@ -233,7 +262,7 @@ pub(super) fn attempt_row(r: &Row<'_>) -> rusqlite::Result<Result<Attempt>> {
     let external_order_num = r.get(3)?;
     let session_id = r.get(4)?;
     let session_url = r.get(5)?;
-    let session_status = r.get(6)?;
+    let session_status: Option<String> = r.get(6)?;
     let session_expired = r.get(7)?;
     Ok((|| {
         Ok(Attempt {
@@ -244,7 +273,7 @@ pub(super) fn attempt_row(r: &Row<'_>) -> rusqlite::Result<Result<Attempt>> {
             request: req?,
             session_id,
             session_url,
-            session_status,
+            session_status: session_status.as_deref().map(SessionStatus::from_wire),
             session_expired,
             session_created_at: opt_ts(sc)?,
             deadline: opt_ts(dl)?,
@@ -262,7 +291,7 @@ pub(super) fn payment_row(r: &Row<'_>) -> rusqlite::Result<Result<PaymentRecord>
     let id = r.get(0)?;
     let invoice_id = r.get(1)?;
     let session_id = r.get(2)?;
-    let status = r.get(3)?;
+    let status: String = r.get(3)?;
     let payment_type = r.get(4)?;
     let amount = r.get(5)?;
     let currency = r.get(6)?;
@@ -273,7 +302,7 @@ pub(super) fn payment_row(r: &Row<'_>) -> rusqlite::Result<Result<PaymentRecord>
             id,
             invoice_id,
             session_id,
-            status,
+            status: PaymentStatus::from_wire(&status),
             payment_type,
             amount,
             currency,

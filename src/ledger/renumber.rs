@@ -67,7 +67,7 @@ impl Ledger {
         else {
             return Ok(None);
         };
-        if status != "pending" || session.is_some() {
+        if status != InvoiceStatus::Pending.as_str() || session.is_some() {
             return Ok(None);
         }
         let seq: u32 = tx.query_row(

@@ -1,6 +1,11 @@
-//! KOMOJU request bodies built from the domain (stored byte for byte before they are sent).
+//! KOMOJU's typed requests (`komoju::requests`) built from the domain, with the checks of what staff
+//! typed; each is serialized once and stored byte for byte before it is sent.
 
 use super::*;
+use crate::komoju::requests::{
+    to_body, AccountNumber, CreateSession, Refund, RefundRequest, SessionLineItem, SessionMetadata,
+    SessionPaymentData,
+};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn session_body(
@@ -14,37 +19,43 @@ pub(super) fn session_body(
     locale: Option<&str>,
     expires_in: u32,
 ) -> String {
-    let mut payment_data = json!({ "external_order_num": eon, "capture": "auto" });
-    if let Some(n) = &draft.customer.name {
-        payment_data["name"] = json!(n);
-    }
-    if let Some(k) = &draft.customer.name_kana {
-        payment_data["name_kana"] = json!(k);
-    }
-    let mut body = json!({
-        "mode": "payment",
-        "amount": amount,
-        "currency": draft.currency.code(),
-        "expires_in_seconds": expires_in,
-        "payment_data": payment_data,
-        "metadata": { "invoice_number": number.as_str(), "ledger_id": ledger_id, "attempt": attempt.to_string() },
-    });
-    // Line items only when they add up to the amount (tax-inclusive prices).
-    if draft.price_mode == PriceMode::Inclusive {
-        body["line_items"] = Value::Array(
-            draft.lines.iter().map(|l| json!({ "description": l.name, "amount": l.unit_price, "quantity": l.quantity })).collect(),
-        );
-    }
-    if let Some(l) = locale {
-        body["default_locale"] = json!(l);
-    }
-    if let Some(e) = &draft.customer.email {
-        body["email"] = json!(e);
-    }
-    if !methods.is_empty() {
-        body["payment_types"] = json!(methods);
-    }
-    body.to_string()
+    to_body(&CreateSession {
+        amount,
+        currency: draft.currency.code(),
+        default_locale: locale,
+        email: draft.customer.email.as_deref(),
+        expires_in_seconds: expires_in,
+        // Line items only when they add up to the amount (tax-inclusive prices).
+        line_items: (draft.price_mode == PriceMode::Inclusive).then(|| {
+            draft
+                .lines
+                .iter()
+                .map(|l| SessionLineItem {
+                    amount: l.unit_price,
+                    description: &l.name,
+                    quantity: l.quantity,
+                })
+                .collect()
+        }),
+        metadata: SessionMetadata {
+            attempt: attempt.to_string(),
+            invoice_number: number.as_str(),
+            ledger_id,
+        },
+        mode: "payment",
+        payment_data: SessionPaymentData {
+            capture: "auto",
+            external_order_num: eon,
+            name: draft.customer.name.as_deref(),
+            name_kana: draft.customer.name_kana.as_deref(),
+        },
+        payment_types: methods,
+    })
+}
+
+/// `POST /payments/:id/refund`'s body.
+pub(super) fn refund_body(amount: i64) -> String {
+    to_body(&Refund { amount })
 }
 
 pub(super) fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String> {
@@ -95,37 +106,32 @@ pub(super) fn refund_request_body(amount: i64, b: &BankAccount) -> Result<String
     };
     let holder = kana::to_bank_kana(b.holder_kana.as_deref().unwrap_or(""))
         .map_err(|e| Error::bad("holder_kana", e))?;
-    let mut body = json!({
-        "amount": amount,
-        "customer_name": holder,
-        "bank_name": b.bank_name.as_deref().unwrap_or("").trim(),
-        "branch_number": branch,
-        "account_type": account_type,
-        // KOMOJU's SDK types it as an integer; a leading zero would be lost, so such numbers go as text.
-        "account_number": if account.starts_with('0') { json!(account) } else { json!(account.parse::<u64>().unwrap_or(0)) },
-        "include_payment_method_fee": false,
-    });
-    if let Some(code) = b
+    let bank_code = b
         .bank_code
         .as_deref()
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+        .filter(|s| !s.is_empty());
+    if let Some(code) = bank_code {
         if code.len() != 4 || !code.bytes().all(|c| c.is_ascii_digit()) {
             return Err(Error::bad(
                 "bank_code",
                 format!("{code:?} must be 4 digits (Zengin code)"),
             ));
         }
-        body["bank_code"] = json!(code);
     }
-    if let Some(n) = b
-        .branch_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        body["branch_name"] = json!(n);
-    }
-    Ok(body.to_string())
+    Ok(to_body(&RefundRequest {
+        account_number: AccountNumber::of(&account),
+        account_type,
+        amount,
+        bank_code,
+        bank_name: b.bank_name.as_deref().unwrap_or("").trim(),
+        branch_name: b
+            .branch_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
+        branch_number: &branch,
+        customer_name: &holder,
+        include_payment_method_fee: false,
+    }))
 }

@@ -5,6 +5,16 @@ use crate::ledger::DailyClose;
 use crate::receipt::pdf::PdfFont;
 use crate::receipt::ShopDetails;
 
+/// A day's figures: its summary so far (or as closed), when each sale was paid and for how much, the
+/// shop's time zone, and when the day was closed (None while it is open).
+#[derive(Clone, Debug)]
+pub struct DayFigures {
+    pub summary: DailyClose,
+    pub paid: Vec<(DateTime<Utc>, i64)>,
+    pub tz: Tz,
+    pub closed_at: Option<String>,
+}
+
 /// A daily close (日計表) as a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseFormat {
@@ -97,19 +107,21 @@ impl Register {
         }
     }
 
-    /// The "today" panel of a day (default today, shop-local): its figures so far (or as closed),
-    /// sales by hour, and when the day was closed.
-    pub fn today(&self, date: Option<&str>) -> Result<crate::display::TodayView> {
+    /// A day's figures (default today, shop-local) for the "today" panel
+    /// (`display::TodayView::of`): so far, or as closed, with its paid sales by time.
+    pub fn today(&self, date: Option<&str>) -> Result<DayFigures> {
         let day = self.day(date, "date")?;
         let closed = self.ledger.daily_close(day)?;
         let summary = match &closed {
             Some(c) => c.clone(),
             None => self.ledger.day_summary(day, self.now())?,
         };
-        let paid = self.ledger.paid_during(day)?;
-        let mut v = crate::display::TodayView::new(summary, &paid, self.settings.tz);
-        v.closed_at = closed.map(|c| c.closed_at);
-        Ok(v)
+        Ok(DayFigures {
+            summary,
+            paid: self.ledger.paid_during(day)?,
+            tz: self.settings.tz,
+            closed_at: closed.map(|c| c.closed_at),
+        })
     }
 
     /// A day's stored close (日計表), for its PDF or CSV: not found while the day is open.
@@ -189,7 +201,7 @@ impl Register {
             invoice_number: inv.number.to_string(),
             transaction_date: local(paid_at),
             currency: inv.currency.clone(),
-            price_mode: inv.price_mode.parse().unwrap_or_default(),
+            price_mode: inv.price_mode,
             items: view.items,
             gross_10: inv.gross_10,
             gross_8: inv.gross_8,

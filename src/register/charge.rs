@@ -250,8 +250,8 @@ NoticeCode::Renumbered,format!(
                 .map_err(|_| Error::Ledger(LedgerError::Corrupt(inv.currency.clone())))?,
             lines: self.ledger.line_items(inv.id)?,
             customer: inv.customer.clone(),
-            price_mode: inv.price_mode.parse().unwrap_or_default(),
-            rounding: inv.rounding.parse().unwrap_or_default(),
+            price_mode: inv.price_mode,
+            rounding: inv.rounding,
         };
         Ok((
             draft,

@@ -16,7 +16,9 @@ use crate::invoice::{
 };
 use crate::kana;
 use crate::keychain::KeyError;
-use crate::komoju::{Client, KomojuError, Payment, PaymentStatus, PaymentType, Session};
+use crate::komoju::{
+    Client, KomojuError, Payment, PaymentStatus, PaymentType, Session, SessionStatus,
+};
 use crate::ledger::{
     ApiRequest, Attempt, Filter, InvoiceRecord, Ledger, LedgerError, Move, MoveFacts, PaymentRecord,
 };
@@ -44,7 +46,7 @@ mod view;
 
 pub use assembly::{Assembly, KeySource};
 use bodies::*;
-pub use books::{close_report, CloseFormat};
+pub use books::{close_report, CloseFormat, DayFigures};
 pub use error::*;
 pub use history::*;
 pub use input::*;
@@ -313,7 +315,7 @@ mod tests {
         );
         let reloaded = Settings::load(reg.ledger()).unwrap();
         assert!(reloaded.demo_lan);
-        assert_eq!(reloaded.feed, crate::tracker::FeedMode::List);
+        assert_eq!(reloaded.feed, FeedMode::List);
         assert_eq!(reloaded.get("feed").unwrap(), "list");
     }
 }

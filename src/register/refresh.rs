@@ -10,53 +10,22 @@ pub(super) fn pick_payment<'a>(
     payments: &'a [PaymentRecord],
     current_session: Option<&str>,
 ) -> Option<&'a PaymentRecord> {
+    use PaymentStatus::*;
     payments
         .iter()
-        .find(|p| matches!(p.status.as_str(), "captured" | "refunded"))
+        .find(|p| matches!(p.status, Captured | Refunded))
         .or_else(|| {
             payments
                 .iter()
                 .find(|p| current_session.is_some() && p.session_id.as_deref() == current_session)
         })
-        .or_else(|| payments.iter().find(|p| p.status == "authorized"))
+        .or_else(|| payments.iter().find(|p| p.status == Authorized))
         .or_else(|| payments.iter().find(|p| p.session_id.is_none()))
 }
 
-pub(super) fn record_to_payment(p: &PaymentRecord) -> Payment {
-    Payment {
-        id: p.id.clone(),
-        status: PaymentStatus::from_wire(&p.status),
-        amount: p.amount,
-        tax: None,
-        total: None,
-        currency: p.currency.clone(),
-        payment_method_fee: p.fee,
-        payment_details: p.details.clone(),
-        payment_deadline: p.payment_deadline,
-        external_order_num: None,
-        session: p.session_id.clone(),
-        created_at: p.created_at,
-        captured_at: p.captured_at,
-        amount_refunded: p.refunded(),
-        refunds: vec![],
-        refund_requests: vec![],
-    }
-}
-
-/// The current attempt's session as last recorded (status and expiry), for derivation.
-pub(super) fn stored_session(a: &Attempt) -> Option<Session> {
-    let id = a.session_id.as_ref()?;
-    serde_json::from_value(json!({
-        "id": id,
-        "status": a.session_status.as_deref().unwrap_or("pending"),
-        "expired": a.session_expired,
-        "created_at": a.session_created_at.map(crate::ledger::ts),
-    }))
-    .ok()
-}
-
 /// Derives the invoice's status from what the ledger holds about its current session and its
-/// most telling payment, and applies it through the compare-and-set. Returns the move. Register-free, so that it can run inside [`Ledger::atomically`].
+/// most telling payment, and applies it through the compare-and-set. Returns the move.
+/// Register-free, so that it can run inside [`Ledger::atomically`].
 pub(super) fn reconcile_on(
     ledger: &mut Ledger,
     invoice_id: i64,
@@ -65,28 +34,27 @@ pub(super) fn reconcile_on(
     let inv = ledger.invoice_by_id(invoice_id)?;
     let attempt = ledger.current_attempt(invoice_id)?;
     let payments = ledger.payments(invoice_id)?;
-    let payment = pick_payment(&payments, attempt.session_id.as_deref()).map(record_to_payment);
-    let session = stored_session(&attempt);
+    let payment = pick_payment(&payments, attempt.session_id.as_deref());
+    let session = attempt.session_facts();
     let exp = Expectation {
         amount: inv.amount,
         currency: &inv.currency,
         session_deadline: attempt.deadline,
         now,
     };
-    let Some(to) = derive(session.as_ref(), payment.as_ref(), &exp) else {
+    let Some(to) = derive(session.as_ref(), payment.map(|p| p.facts()).as_ref(), &exp) else {
         return Ok(Move::Unchanged);
     };
-    let cause = match (&payment, &session) {
-        (Some(p), _) => format!("komoju:payment:{}:{}", p.id, p.status),
-        (None, Some(s)) => format!("komoju:session:{}:{}", s.id, s.status),
-        (None, None) => "reji:reconcile".to_string(),
+    let cause = match (payment, &session, &attempt.session_id) {
+        (Some(p), _, _) => format!("komoju:payment:{}:{}", p.id, p.status),
+        (None, Some(s), Some(id)) => format!("komoju:session:{id}:{}", s.status),
+        _ => "reji:reconcile".to_string(),
     };
     let facts = MoveFacts {
         paid_at: payment
-            .as_ref()
             .filter(|_| to.is_captured())
             .map(|p| p.captured_at.unwrap_or(exp.now)),
-        refunded_amount: payment.as_ref().map(|p| p.amount_refunded),
+        refunded_amount: payment.map(|p| p.refunded()),
     };
     Ok(ledger.transition(invoice_id, to, MoveKind::Komoju, &cause, &facts, exp.now)?)
 }
@@ -185,7 +153,7 @@ impl Register {
         // Earlier attempts' payments still waiting (a konbini slip from attempt 1) are watched too:
         // money that arrives is never ignored.
         for p in self.ledger.payments(invoice_id)? {
-            if matches!(p.status.as_str(), "pending" | "authorized")
+            if matches!(p.status, PaymentStatus::Pending | PaymentStatus::Authorized)
                 && p.session_id != current.session_id
             {
                 let fresh = client.get_payment(&p.id).await?;

@@ -15,6 +15,37 @@ pub const PAYMENT_TYPES: [&str; 8] = [
     "rakutenpay",
 ];
 
+/// Which change feed the tracker's slow lane follows (the `feed` setting); `Auto` picks at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FeedMode {
+    #[default]
+    Auto,
+    Events,
+    List,
+}
+
+impl FeedMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedMode::Auto => "auto",
+            FeedMode::Events => "events",
+            FeedMode::List => "list",
+        }
+    }
+}
+
+impl std::str::FromStr for FeedMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "auto" => Ok(FeedMode::Auto),
+            "events" => Ok(FeedMode::Events),
+            "list" => Ok(FeedMode::List),
+            other => Err(format!("feed {other:?} must be auto, events or list")),
+        }
+    }
+}
+
 /// Shop settings stored in the ledger (`meta` keys `setting.*`).
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -36,7 +67,7 @@ pub struct Settings {
     pub journal_debit_sub: String,
     pub journal_credit_account: String,
     /// The slow lane's change feed: auto (events while alive, else the payment list), events, list.
-    pub feed: crate::tracker::FeedMode,
+    pub feed: FeedMode,
     /// The payment methods a sale offers when the cashier picks none (KOMOJU payment types); empty
     /// = what the KOMOJU account has enabled.
     pub payment_methods: Vec<String>,
@@ -62,7 +93,7 @@ impl Default for Settings {
             journal_debit_account: "売掛金".into(),
             journal_debit_sub: "KOMOJU".into(),
             journal_credit_account: "売上高".into(),
-            feed: crate::tracker::FeedMode::Auto,
+            feed: FeedMode::Auto,
             payment_methods: Vec::new(),
             locale: None,
             demo_lan: false,

@@ -80,7 +80,7 @@ impl Register {
         attempt: &Attempt,
         client: &Client,
     ) -> Result<()> {
-        let (Some(sid), Some("pending")) = (&attempt.session_id, attempt.session_status.as_deref())
+        let (Some(sid), Some(SessionStatus::Pending)) = (&attempt.session_id, &attempt.session_status)
         else {
             return Ok(());
         };
@@ -108,7 +108,7 @@ impl Register {
         client: &Client,
     ) -> Result<()> {
         for p in self.ledger.payments(invoice_id)? {
-            if matches!(p.status.as_str(), "authorized" | "pending") {
+            if matches!(p.status, PaymentStatus::Authorized | PaymentStatus::Pending) {
                 let path = format!("/payments/{}/cancel", p.id);
                 let r = self.ledger.store_request(
                     invoice_id,
@@ -183,7 +183,7 @@ impl Register {
             .ledger
             .payments(inv.id)?
             .iter()
-            .filter(|p| p.status == "captured")
+            .filter(|p| p.status == PaymentStatus::Captured)
             .map(|p| p.refundable())
             .max()
             .unwrap_or(0);
@@ -207,7 +207,7 @@ impl Register {
         let payments = self.ledger.payments(inv.id)?;
         let p = payments
             .iter()
-            .find(|p| p.status == "captured")
+            .find(|p| p.status == PaymentStatus::Captured)
             .ok_or(Error::NotAllowed {
                 invoice: inv.number.to_string(),
                 status: inv.status,
@@ -259,7 +259,7 @@ impl Register {
             if !bank.is_empty() {
                 return Err(Error::bad("bank_name", "bank details are only for konbini, bank transfer and Pay-easy payments; this one is refunded to the original method"));
             }
-            let body = json!({ "amount": amount }).to_string();
+            let body = refund_body(amount);
             let path = format!("/payments/{}/refund", p.id);
             let r = self
                 .ledger

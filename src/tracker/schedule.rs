@@ -95,36 +95,8 @@ impl FeedKind {
     }
 }
 
-/// A setting can force a feed; `Auto` picks at run time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum FeedMode {
-    #[default]
-    Auto,
-    Events,
-    List,
-}
-
-impl FeedMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeedMode::Auto => "auto",
-            FeedMode::Events => "events",
-            FeedMode::List => "list",
-        }
-    }
-}
-
-impl std::str::FromStr for FeedMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "auto" => Ok(FeedMode::Auto),
-            "events" => Ok(FeedMode::Events),
-            "list" => Ok(FeedMode::List),
-            other => Err(format!("feed {other:?} must be auto, events or list")),
-        }
-    }
-}
+/// The feed setting lives with the shop's settings (the register), the tracker reads it.
+pub use crate::register::FeedMode;
 
 /// Decides between the events feed and the list feed.
 ///

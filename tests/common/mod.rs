@@ -135,3 +135,26 @@ pub fn s(v: &Value, k: &str) -> String {
         .unwrap_or_else(|| panic!("{k} missing in {v}"))
         .to_string()
 }
+
+/// The instant ledger tests write at (fixed: tests never depend on the wall clock).
+pub fn t0() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-25T01:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+/// A one-line sale of `total` yen at 10 %, prices tax-inclusive, no customer.
+pub fn draft(total: i64) -> reji::invoice::Draft {
+    reji::invoice::Draft {
+        currency: reji::money::Currency::JPY,
+        lines: vec![reji::invoice::LineItem {
+            name: "Item".into(),
+            unit_price: total,
+            quantity: 1,
+            tax_rate: reji::tax::TaxRate::Standard,
+        }],
+        customer: reji::invoice::Customer::default(),
+        price_mode: reji::tax::PriceMode::Inclusive,
+        rounding: reji::tax::Rounding::Down,
+    }
+}

@@ -8,27 +8,16 @@ use reji::money::Currency;
 use reji::status::{InvoiceStatus::*, MoveKind};
 use reji::tax::{PriceMode, Rounding, TaxRate};
 
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-25T01:00:00Z")
-        .unwrap()
-        .to_utc()
-}
+use crate::common::t0;
 
+/// The shared one-line sale, with a customer (the search tests look for her).
 fn draft(total: i64) -> Draft {
     Draft {
-        currency: Currency::JPY,
-        lines: vec![LineItem {
-            name: "Item".into(),
-            unit_price: total,
-            quantity: 1,
-            tax_rate: TaxRate::Standard,
-        }],
         customer: Customer {
             name: Some("佐藤".into()),
             ..Default::default()
         },
-        price_mode: PriceMode::Inclusive,
-        rounding: Rounding::Down,
+        ..crate::common::draft(total)
     }
 }
 

@@ -22,26 +22,7 @@ fn rounds(default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-25T01:00:00Z")
-        .unwrap()
-        .to_utc()
-}
-
-fn draft(total: i64) -> Draft {
-    Draft {
-        currency: Currency::JPY,
-        lines: vec![LineItem {
-            name: "Item".into(),
-            unit_price: total,
-            quantity: 1,
-            tax_rate: TaxRate::Standard,
-        }],
-        customer: Customer::default(),
-        price_mode: PriceMode::Inclusive,
-        rounding: Rounding::Down,
-    }
-}
+use crate::common::{draft, t0};
 
 fn add(l: &mut Ledger, total: i64) -> String {
     l.create_invoice(&draft(total), &[], None, 3600, t0(), 2026, |_, eon| {
