@@ -281,7 +281,11 @@ mod tests {
             Some(Failed)
         );
         assert_eq!(
-            derive(Some(&s), Some(&(&payment("authorized", 1000, 0)).into()), &e),
+            derive(
+                Some(&s),
+                Some(&(&payment("authorized", 1000, 0)).into()),
+                &e
+            ),
             Some(AwaitingPayment)
         );
         assert_eq!(
@@ -293,11 +297,19 @@ mod tests {
             Some(NeedsReview)
         );
         assert_eq!(
-            derive(Some(&s), Some(&(&payment("captured", 1000, 300)).into()), &e),
+            derive(
+                Some(&s),
+                Some(&(&payment("captured", 1000, 300)).into()),
+                &e
+            ),
             Some(PartiallyRefunded)
         );
         assert_eq!(
-            derive(Some(&s), Some(&(&payment("refunded", 1000, 1000)).into()), &e),
+            derive(
+                Some(&s),
+                Some(&(&payment("refunded", 1000, 1000)).into()),
+                &e
+            ),
             Some(Refunded)
         );
         assert_eq!(

@@ -187,7 +187,12 @@ pub(super) fn bench_charge(sizes: &Sizes, tmp: &Path) -> Res<Vec<Row>> {
     Ok(rows)
 }
 
-pub(super) async fn charge_run(n: usize, latency_ms: u64, mode: Checkpoints, tmp: &Path) -> Res<ChargeStats> {
+pub(super) async fn charge_run(
+    n: usize,
+    latency_ms: u64,
+    mode: Checkpoints,
+    tmp: &Path,
+) -> Res<ChargeStats> {
     let fake = FakeKomoju::start(FakeConfig {
         events_enabled: false,
         ..FakeConfig::default()

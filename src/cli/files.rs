@@ -33,7 +33,12 @@ pub(super) fn export_journal(
 
 /// After an export: the count (JSON with `--json --out`, else on stderr), and what a lossy CP932
 /// export wrote as `?` (always on stderr; in the JSON too).
-pub(super) fn export_done(ctx: &Ctx, a: &ExportArgs, done: &reji::export::ExportSummary, what: &str) {
+pub(super) fn export_done(
+    ctx: &Ctx,
+    a: &ExportArgs,
+    done: &reji::export::ExportSummary,
+    what: &str,
+) {
     if let Some(s) = done.replaced.summary() {
         errln!("reji: warning: {s}");
     }
@@ -155,7 +160,6 @@ pub(super) fn receipt(ctx: &Ctx, a: ReceiptArgs) -> Result<(), Error> {
     }
     Ok(())
 }
-
 
 pub(super) fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Error> {
     use reji::export::{Encoding, ExportOptions, HeaderLang};

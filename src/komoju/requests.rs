@@ -123,8 +123,16 @@ mod tests {
             email: Some("a@example.jp"),
             expires_in_seconds: 3600,
             line_items: Some(vec![
-                SessionLineItem { amount: 480, description: "コーヒー \"深煎り\"", quantity: 1 },
-                SessionLineItem { amount: 550, description: "ケーキ", quantity: 1 },
+                SessionLineItem {
+                    amount: 480,
+                    description: "コーヒー \"深煎り\"",
+                    quantity: 1,
+                },
+                SessionLineItem {
+                    amount: 550,
+                    description: "ケーキ",
+                    quantity: 1,
+                },
             ]),
             metadata: SessionMetadata {
                 attempt: "1".into(),
@@ -161,7 +169,11 @@ mod tests {
             default_locale: None,
             email: None,
             line_items: None,
-            payment_data: SessionPaymentData { name: None, name_kana: None, ..full.payment_data.clone() },
+            payment_data: SessionPaymentData {
+                name: None,
+                name_kana: None,
+                ..full.payment_data.clone()
+            },
             payment_types: &[],
             ..full.clone()
         };
@@ -178,7 +190,10 @@ mod tests {
 
     #[test]
     fn refund_bodies_are_byte_for_byte_what_reji_stored_before() {
-        assert_eq!(to_body(&Refund { amount: 1000 }), json!({ "amount": 1000 }).to_string());
+        assert_eq!(
+            to_body(&Refund { amount: 1000 }),
+            json!({ "amount": 1000 }).to_string()
+        );
         for (digits, number) in [("1234567", json!(1234567)), ("0123456", json!("0123456"))] {
             let r = RefundRequest {
                 account_number: AccountNumber::of(digits),

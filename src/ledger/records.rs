@@ -112,7 +112,10 @@ impl Attempt {
     pub fn session_facts(&self) -> Option<SessionFacts> {
         self.session_id.as_ref()?;
         Some(SessionFacts {
-            status: self.session_status.clone().unwrap_or(SessionStatus::Pending),
+            status: self
+                .session_status
+                .clone()
+                .unwrap_or(SessionStatus::Pending),
             expired: self.session_expired,
         })
     }

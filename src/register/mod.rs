@@ -28,7 +28,7 @@ use crate::tax::{PriceMode, Rounding, TaxRate};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 mod after_restore;

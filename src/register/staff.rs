@@ -80,7 +80,8 @@ impl Register {
         attempt: &Attempt,
         client: &Client,
     ) -> Result<()> {
-        let (Some(sid), Some(SessionStatus::Pending)) = (&attempt.session_id, &attempt.session_status)
+        let (Some(sid), Some(SessionStatus::Pending)) =
+            (&attempt.session_id, &attempt.session_status)
         else {
             return Ok(());
         };

@@ -184,7 +184,13 @@ async fn refund_killed_after_its_post_reached_komoju_and_repeated_refunds_once()
         .pay(&s(&v, "session_id"), "credit_card", None)
         .await
         .unwrap();
-    killed_after_post(&e, &["refund", &inv, "--amount", "1000"], "/api/v1/payments", "refund").await;
+    killed_after_post(
+        &e,
+        &["refund", &inv, "--amount", "1000"],
+        "/api/v1/payments",
+        "refund",
+    )
+    .await;
 
     // The same refund again: the stored one is settled with its own key, nothing new is sent.
     let again = e.reji(&["refund", &inv, "--amount", "1000"]).await.ok();

@@ -1,12 +1,11 @@
 //! The ledger on a real SQLite file: migrations from an older schema (with a backup), gap-free
 //! numbering, compare-and-set moves that never go backwards, an append-only event log.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use reji::invoice::{Customer, Draft, LineItem};
 use reji::ledger::{Ledger, LedgerError, Move, MoveFacts, SCHEMA_VERSION};
-use reji::money::Currency;
 use reji::status::{InvoiceStatus::*, MoveKind};
-use reji::tax::{PriceMode, Rounding, TaxRate};
+use reji::tax::TaxRate;
 
 use crate::common::t0;
 

@@ -5,11 +5,8 @@
 //! Quick by default (CI); `REJI_CONCURRENCY_ROUNDS=50` runs the full run. Prints its counts.
 
 use crate::common::{env, s as field};
-use chrono::{DateTime, Utc};
-use reji::invoice::{Customer, Draft, LineItem};
+use chrono::Utc;
 use reji::ledger::{Ledger, LedgerError, SCHEMA_VERSION};
-use reji::money::Currency;
-use reji::tax::{PriceMode, Rounding, TaxRate};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
