@@ -96,13 +96,14 @@ async function saveSettings(e) {
     price_mode: $("#s-price-mode").value,
     rounding: $("#s-rounding").value,
     expires_in: $("#s-expires").value,
-    payment_methods: $$("#s-methods input:checked").map((c) => c.value).join(","),
+    payment_methods: $$("#s-methods input:checked").map((c) => c.value),
     locale: $("#s-locale").value,
     demo_lan: $("#s-demo-lan").checked ? "on" : "off",
   };
   try {
     for (const [key, value] of Object.entries(wanted)) {
-      if (window.rejiSettings?.[key] === value) continue;
+      const current = window.rejiSettings?.[key];
+      if (Array.isArray(value) ? (current ?? "") === value.join(",") : current === value) continue;
       window.rejiSettings = await api.setSetting(key, value);
     }
     const lang = $("#s-lang").value;

@@ -136,6 +136,22 @@ fn settings_round_trip_and_no_key_is_an_error_code() {
     .unwrap_err();
     assert_eq!(e["message_key"], "error.no_key", "{e}");
 
+    // A list setting comes as an array.
+    let s = invoke(
+        &staff,
+        "set_setting",
+        json!({"key": "payment_methods", "value": ["paypay", "konbini"]}),
+    )
+    .unwrap();
+    assert_eq!(s["payment_methods"], "paypay,konbini", "{s}");
+    let e = invoke(
+        &staff,
+        "set_setting",
+        json!({"key": "payment_methods", "value": ["paypay", "bitcoin"]}),
+    )
+    .unwrap_err();
+    assert_eq!(e["field"], "settings.payment_methods", "{e}");
+
     // The screens take the payment types they offer from the core, in its order.
     let info = invoke(&staff, "app_info", json!({})).unwrap();
     assert_eq!(info["payment_types"][0], "paypay", "{info}");
