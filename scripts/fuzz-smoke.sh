@@ -23,7 +23,11 @@ for t in $(run list); do
   mkdir -p "$scratch/$t"
   if ! run run -O "$t" "$scratch/$t" -- -max_total_time="$secs" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
-    echo "fuzz-smoke: $t FAILED (a crash input is in fuzz/artifacts/$t/)" >&2
+    if grep -q "failed to build fuzz script" "$log"; then
+      echo "fuzz-smoke: $t FAILED: the target does not build (see the compiler's message above)" >&2
+    else
+      echo "fuzz-smoke: $t FAILED (a crash input is in fuzz/artifacts/$t/)" >&2
+    fi
     exit 1
   fi
   grep -E "^Done" "$log" || true

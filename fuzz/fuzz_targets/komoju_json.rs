@@ -7,7 +7,9 @@ use reji::komoju::{ErrorEnvelope, Event, List, Payment, PaymentDetails, Session}
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = serde_json::from_slice::<Session>(data) {
         let exp = reji::status::Expectation { amount: 1000, currency: "JPY", session_deadline: None, now: chrono::DateTime::UNIX_EPOCH };
-        let _ = reji::status::derive(Some(&s), s.payment.as_ref(), &exp);
+        let session = reji::status::SessionFacts::from(&s);
+        let payment = s.payment.as_ref().map(reji::status::PaymentFacts::from);
+        let _ = reji::status::derive(Some(&session), payment.as_ref(), &exp);
     }
     if let Ok(p) = serde_json::from_slice::<Payment>(data) {
         let _ = p.payment_type();
