@@ -137,7 +137,11 @@ pub async fn charge<R: Runtime>(
             email: given(input.email),
             phone: given(input.phone),
         },
-        methods: input.methods,
+        methods: input
+            .methods
+            .iter()
+            .map(|m| reji::komoju::PaymentType::from_wire(m))
+            .collect(),
         ..Default::default()
     };
     let (v, notices) = {

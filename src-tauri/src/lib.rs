@@ -10,63 +10,47 @@ pub mod windows;
 
 use tauri::{Manager, Runtime};
 
-/// Every command the staff window may call (each has an `allow-…` permission from `build.rs`,
-/// granted in `capabilities/staff.json`; the customer display gets none).
-pub const COMMANDS: &[&str] = &[
-    "app_info",
-    "preview_totals",
-    "charge",
-    "watch_invoice",
-    "unwatch_invoice",
-    "sync_now",
-    "today_view",
-    "close_day",
-    "save_close",
-    "refresh_invoice",
-    "cancel_invoice",
-    "retry_invoice",
-    "refund_invoice",
-    "list_invoices",
-    "invoice_detail",
-    "receipt",
-    "test_connection",
-    "get_settings",
-    "set_setting",
-    "save_key",
-    "export_csv",
-    "open_customer_display",
-    "set_customer_view",
-    "demo_pay_window",
-];
+/// Declares the app's commands once: `COMMANDS` (their names) and `with_commands` (their handler).
+/// `build.rs` reads the list below to generate each command's `allow-…` permission;
+/// `capabilities/staff.json` grants them to the staff window (a test checks that it grants exactly
+/// these), the customer display gets none, and `ui/js/api.js` calls them (a test checks its names too).
+macro_rules! app_commands {
+    ($($name:ident),* $(,)?) => {
+        /// Every command the staff window may call.
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
 
-/// Registers every command (shared by the app and the tests' mock builder).
-pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::app_info,
-        commands::preview_totals,
-        commands::charge,
-        commands::watch_invoice,
-        commands::unwatch_invoice,
-        commands::sync_now,
-        commands::today_view,
-        commands::close_day,
-        commands::save_close,
-        commands::refresh_invoice,
-        commands::cancel_invoice,
-        commands::retry_invoice,
-        commands::refund_invoice,
-        commands::list_invoices,
-        commands::invoice_detail,
-        commands::receipt,
-        commands::test_connection,
-        commands::get_settings,
-        commands::set_setting,
-        commands::save_key,
-        commands::export_csv,
-        commands::open_customer_display,
-        commands::set_customer_view,
-        commands::demo_pay_window,
-    ])
+        /// Registers every command (shared by the app and the tests' mock builder).
+        pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+            builder.invoke_handler(tauri::generate_handler![$(commands::$name),*])
+        }
+    };
+}
+
+app_commands! {
+    app_info,
+    preview_totals,
+    charge,
+    watch_invoice,
+    unwatch_invoice,
+    sync_now,
+    today_view,
+    close_day,
+    save_close,
+    refresh_invoice,
+    cancel_invoice,
+    retry_invoice,
+    refund_invoice,
+    list_invoices,
+    invoice_detail,
+    receipt,
+    test_connection,
+    get_settings,
+    set_setting,
+    save_key,
+    export_csv,
+    open_customer_display,
+    set_customer_view,
+    demo_pay_window,
 }
 
 /// Where the ledgers live: `REJI_DATA_DIR` (tests, E2E) or the OS app data directory.

@@ -105,7 +105,7 @@ pub async fn run(a: DemoArgs) -> Result<(), Error> {
     let sale = reg
         .charge(ChargeRequest {
             amount: Some(3_300),
-            methods: vec!["konbini,bank_transfer,pay_easy".into()],
+            methods: reji::register::parse_methods("konbini,bank_transfer,pay_easy"),
             customer: reji::invoice::Customer {
                 name: Some("山田 太郎".into()),
                 name_kana: Some("ヤマダ タロウ".into()),

@@ -17,8 +17,8 @@ use reji::keychain::{self, mask_secrets, KeyStore, OsKeychain, SecretKey};
 use reji::komoju::{RetryPolicy, DEFAULT_API_BASE};
 use reji::ledger::Ledger;
 use reji::register::{
-    close_report, Assembly, BankAccount, ChargeRequest, CloseFormat, Error, ErrorCode, KeySource,
-    ListQuery, Register,
+    close_report, parse_expires_in, parse_methods, Assembly, BankAccount, ChargeRequest,
+    CloseFormat, Error, ErrorCode, KeySource, ListQuery, Register,
 };
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -487,16 +487,23 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
         lines,
         amount,
         amount_rate: rate,
-        currency: a.currency,
+        currency: a
+            .currency
+            .as_deref()
+            .map(|c| {
+                c.parse()
+                    .map_err(|e: reji::money::UnknownCurrency| Error::bad("currency", e.to_string()))
+            })
+            .transpose()?,
         customer: reji::invoice::Customer {
             name: a.name,
             name_kana: a.name_kana,
             email: a.email,
             phone: a.phone,
         },
-        methods: a.methods.map(|m| vec![m]).unwrap_or_default(),
+        methods: a.methods.as_deref().map(parse_methods).unwrap_or_default(),
         locale: a.locale,
-        expires_in: a.expires_in,
+        expires_in: a.expires_in.as_deref().map(parse_expires_in).transpose()?,
     };
     let mut reg = ctx.register(true)?;
     let charged = reg.charge(req).await;

@@ -1,10 +1,19 @@
 //! Streams the ledger's invoices into a [`CsvExporter`]: one reused row buffer, no rows held in memory.
 
 use super::{CsvExporter, ExportError, ExportOptions, ExportRow, ExportSummary};
-use crate::ledger::{ExportRowsError, Filter, Ledger};
+use crate::ledger::{Filter, Ledger, LedgerError};
 use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use std::io::Write;
+
+/// An export from the ledger failed: reading the ledger, or writing the CSV.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportRowsError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+}
 
 /// Writes every invoice matching `filter` (oldest first) as CSV to `out`; returns the row count
 /// and what a lossy CP932 export replaced.
@@ -31,7 +40,7 @@ pub fn export_ledger_reporting<W: Write>(
 ) -> Result<ExportSummary, ExportRowsError> {
     let mut exporter = CsvExporter::new(out, opts)?;
     let mut row = ExportRow::default();
-    ledger.for_each_export_row(filter, |r| {
+    ledger.for_each_export_row::<ExportRowsError>(filter, |r| {
         fill(&mut row, r).map_err(|e| ExportError::Csv(format!("reading the ledger: {e}")))?;
         exporter.write_row(&row)?;
         let n = exporter.rows_written();

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use atomic::{check_target, write_atomically, write_spooled, Target};
 pub use close::close_csv;
 pub use from_ledger::export_ledger;
-pub use from_ledger::{export_ledger_reporting, PROGRESS_EVERY};
+pub use from_ledger::{export_ledger_reporting, ExportRowsError, PROGRESS_EVERY};
 
 /// Character encoding of the exported file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -38,7 +38,7 @@ pub use close::{DailyClose, MethodTotal, RateTotalLine};
 pub use events::ChainReport;
 use events::*;
 use invoices::*;
-pub use query::{ExportRowsError, EXPORT_ORDER, EXPORT_SELECT};
+pub use query::{EXPORT_ORDER, EXPORT_SELECT};
 pub use records::*;
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use tracker::OpenSession;

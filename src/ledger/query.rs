@@ -23,14 +23,6 @@ pub const EXPORT_SELECT: &str = "SELECT i.number, i.created_at, i.status, i.amou
 /// The export's order: oldest first.
 pub const EXPORT_ORDER: &str = "i.id ASC";
 
-#[derive(Debug, thiserror::Error)]
-pub enum ExportRowsError {
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
-    #[error(transparent)]
-    Export(#[from] crate::export::ExportError),
-}
-
 /// Whether a search should be driven by the counterparty index (and with which MATCH): there is a
 /// text the index holds. A period then narrows the index's rowids (see [`Ledger::list`]).
 pub(super) fn index_drives(f: &Filter) -> Option<search::Plan> {
@@ -268,12 +260,13 @@ impl Ledger {
         Ok(ids)
     }
 
-    /// Streams export rows in creation order without holding them in memory.
-    pub fn for_each_export_row(
+    /// Streams export rows in creation order without holding them in memory. `each` fails with the
+    /// caller's error type, which also carries the ledger's.
+    pub fn for_each_export_row<E: From<LedgerError>>(
         &self,
         f: &Filter,
-        mut each: impl FnMut(&rusqlite::Row<'_>) -> std::result::Result<(), crate::export::ExportError>,
-    ) -> std::result::Result<u64, ExportRowsError> {
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, E> {
         let (sql, args) = filter_sql_ordered(EXPORT_SELECT, f, EXPORT_ORDER);
         let mut st = self.conn.prepare(&sql).map_err(LedgerError::from)?;
         let mut rows = st

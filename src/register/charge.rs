@@ -52,8 +52,8 @@ impl Register {
             methods = self.settings.payment_methods.clone();
         }
         let locale = validate_locale(req.locale.as_deref())?.or(self.settings.locale.clone());
-        let expires_in = match &req.expires_in {
-            Some(v) => parse_expires_in(v)?,
+        let expires_in = match req.expires_in {
+            Some(n) => check_expires_in(n)?,
             None => self.settings.expires_in,
         };
         self.client()?;
@@ -100,12 +100,7 @@ NoticeCode::RestoreCheckFailed,format!(
     }
 
     pub(super) fn validate_charge(&self, req: &ChargeRequest) -> Result<Draft> {
-        let currency: Currency = match &req.currency {
-            Some(c) => c.parse().map_err(|e: crate::money::UnknownCurrency| {
-                Error::bad("currency", e.to_string())
-            })?,
-            None => Currency::JPY,
-        };
+        let currency = req.currency.unwrap_or(Currency::JPY);
         let lines = match (req.amount, req.lines.is_empty()) {
             (Some(_), false) => {
                 return Err(Error::bad(

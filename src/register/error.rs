@@ -56,11 +56,11 @@ impl From<LedgerError> for Error {
     }
 }
 
-impl From<crate::ledger::ExportRowsError> for Error {
-    fn from(e: crate::ledger::ExportRowsError) -> Self {
+impl From<crate::export::ExportRowsError> for Error {
+    fn from(e: crate::export::ExportRowsError) -> Self {
         match e {
-            crate::ledger::ExportRowsError::Ledger(l) => l.into(),
-            crate::ledger::ExportRowsError::Export(x) => x.into(),
+            crate::export::ExportRowsError::Ledger(l) => l.into(),
+            crate::export::ExportRowsError::Export(x) => x.into(),
         }
     }
 }

@@ -54,11 +54,25 @@ pub struct ChargeRequest {
     /// A plain amount instead of lines (one line at `amount_rate`).
     pub amount: Option<i64>,
     pub amount_rate: Option<TaxRate>,
-    pub currency: Option<String>,
+    /// None: JPY.
+    pub currency: Option<Currency>,
     pub customer: Customer,
-    pub methods: Vec<String>,
+    /// The payment types offered (none: the shop's setting, else KOMOJU's defaults); an unknown one
+    /// (`PaymentType::Other`) is refused with the list of known ones.
+    pub methods: Vec<PaymentType>,
     pub locale: Option<String>,
-    pub expires_in: Option<String>,
+    /// Seconds the payment page stays open (60 to 86 400; none: the shop's setting).
+    pub expires_in: Option<u32>,
+}
+
+/// Payment types from text (`paypay, konbini`): split at commas and trimmed. Unknown names are kept
+/// (as `Other`) for `charge` and the settings to refuse with the list of known ones.
+pub fn parse_methods(text: &str) -> Vec<PaymentType> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(PaymentType::from_wire)
+        .collect()
 }
 
 /// Bank account for a konbini / bank transfer / Pay-easy refund request. Empty fields are "not
@@ -97,14 +111,9 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
-pub(super) fn validate_methods(methods: &[String]) -> Result<Vec<String>> {
+pub(super) fn validate_methods(methods: &[PaymentType]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
-    for m in methods
-        .iter()
-        .flat_map(|m| m.split(','))
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-    {
+    for m in methods.iter().map(PaymentType::as_str) {
         if !PaymentType::KNOWN.contains(&m) {
             return Err(Error::bad(
                 "methods",

@@ -191,7 +191,7 @@ impl Settings {
             }
             "payment_methods" => {
                 self.payment_methods =
-                    validate_methods(&[value.to_string()]).map_err(|e| rename_field(e, key))?
+                    validate_methods(&parse_methods(value)).map_err(|e| rename_field(e, key))?
             }
             "locale" => {
                 self.locale = validate_locale(Some(value).filter(|v| !v.trim().is_empty()))
@@ -278,7 +278,8 @@ pub(super) fn optional_text(key: &str, value: &str, max: usize) -> Result<Option
     }
 }
 
-pub(super) fn parse_expires_in(v: &str) -> Result<u32> {
+/// A payment page's lifetime from text: whole seconds from 60 to 86 400.
+pub fn parse_expires_in(v: &str) -> Result<u32> {
     v.trim()
         .parse::<u32>()
         .ok()
@@ -300,5 +301,17 @@ mod tests {
         for t in PAYMENT_TYPES {
             assert!(PaymentType::KNOWN.contains(&t), "{t}");
         }
+    }
+}
+
+/// A payment page's lifetime given as a number: 60 to 86 400 seconds.
+pub(super) fn check_expires_in(n: u32) -> Result<u32> {
+    if (60..=MAX_EXPIRES_IN).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Error::bad(
+            "expires_in",
+            format!("{n} must be whole seconds from 60 to {MAX_EXPIRES_IN}"),
+        ))
     }
 }

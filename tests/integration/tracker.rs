@@ -77,11 +77,7 @@ impl T {
             .await
             .charge(ChargeRequest {
                 amount: Some(1100),
-                methods: if methods.is_empty() {
-                    vec![]
-                } else {
-                    vec![methods.into()]
-                },
+                methods: reji::register::parse_methods(methods),
                 ..Default::default()
             })
             .await
@@ -247,7 +243,7 @@ async fn an_expired_konbini_and_an_abandoned_session_end_expired() {
         .await
         .charge(ChargeRequest {
             amount: Some(500),
-            expires_in: Some("60".into()),
+            expires_in: Some(60),
             ..Default::default()
         })
         .await

@@ -74,7 +74,7 @@ async fn soak_loses_nothing_and_duplicates_nothing() {
         let r = reg
             .charge(ChargeRequest {
                 amount: Some(rng.gen_range(100..50_000)),
-                methods: vec![methods.into()],
+                methods: reji::register::parse_methods(methods),
                 ..Default::default()
             })
             .await;
