@@ -116,7 +116,9 @@ async fn charge(reg: &Mutex<Register>, method: Option<&str>) -> Res<(String, Str
         .await
         .charge(ChargeRequest {
             amount: Some(1100),
-            methods: method.map(reji::register::parse_methods).unwrap_or_default(),
+            methods: method
+                .map(reji::register::parse_methods)
+                .unwrap_or_default(),
             ..Default::default()
         })
         .await?;

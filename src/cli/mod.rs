@@ -491,8 +491,9 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
             .currency
             .as_deref()
             .map(|c| {
-                c.parse()
-                    .map_err(|e: reji::money::UnknownCurrency| Error::bad("currency", e.to_string()))
+                c.parse().map_err(|e: reji::money::UnknownCurrency| {
+                    Error::bad("currency", e.to_string())
+                })
             })
             .transpose()?,
         customer: reji::invoice::Customer {

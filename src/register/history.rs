@@ -79,15 +79,15 @@ impl Register {
                     .map_err(|e| Error::bad("status", e))
             })
             .transpose()?;
+        // An empty method is no filter.
         let method = match q.method.as_deref() {
-            Some(m) => Some(
-                validate_methods(&[m.to_string()])
-                    .map_err(|e| match e {
-                        Error::BadInput { message, .. } => Error::bad("method", message),
-                        other => other,
-                    })?
-                    .remove(0),
-            ),
+            Some(m) => validate_methods(&parse_methods(m))
+                .map_err(|e| match e {
+                    Error::BadInput { message, .. } => Error::bad("method", message),
+                    other => other,
+                })?
+                .into_iter()
+                .next(),
             None => None,
         };
         for (field, v) in [("min", q.min), ("max", q.max)] {

@@ -292,18 +292,6 @@ pub fn parse_expires_in(v: &str) -> Result<u32> {
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_offered_payment_type_is_one_of_komojus() {
-        for t in PAYMENT_TYPES {
-            assert!(PaymentType::KNOWN.contains(&t), "{t}");
-        }
-    }
-}
-
 /// A payment page's lifetime given as a number: 60 to 86 400 seconds.
 pub(super) fn check_expires_in(n: u32) -> Result<u32> {
     if (60..=MAX_EXPIRES_IN).contains(&n) {
@@ -313,5 +301,17 @@ pub(super) fn check_expires_in(n: u32) -> Result<u32> {
             "expires_in",
             format!("{n} must be whole seconds from 60 to {MAX_EXPIRES_IN}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_offered_payment_type_is_one_of_komojus() {
+        for t in PAYMENT_TYPES {
+            assert!(PaymentType::KNOWN.contains(&t), "{t}");
+        }
     }
 }

@@ -123,8 +123,9 @@ fn staff_window_grants_exactly_the_app_commands() {
 /// not at the counter.
 #[test]
 fn the_ui_calls_only_the_app_commands() {
-    let api = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/js/api.js"))
-        .unwrap();
+    let api =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/js/api.js"))
+            .unwrap();
     let mut called = Vec::new();
     for part in api.split("call(\"").skip(1) {
         let name = &part[..part.find('"').unwrap()];
