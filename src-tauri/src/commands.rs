@@ -382,34 +382,16 @@ fn settings_map(s: &Settings) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A setting's new value: text, or a list (the payment types offered), which the UI sends as an array.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum SettingValue {
-    Text(String),
-    List(Vec<String>),
-}
-
-impl SettingValue {
-    /// The core's text form of the value (a list is comma-separated).
-    fn text(&self) -> String {
-        match self {
-            SettingValue::Text(s) => s.clone(),
-            SettingValue::List(v) => v.join(","),
-        }
-    }
-}
-
 #[tauri::command]
 pub async fn set_setting<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     key: String,
-    value: SettingValue,
+    value: reji::register::SettingValue,
 ) -> CmdResult<BTreeMap<String, String>> {
     let map = {
         let mut reg = state.register.lock().await;
-        reg.set_setting(&key, &value.text())?;
+        reg.set_setting(&key, value)?;
         settings_map(reg.settings())
     };
     if key == "feed" {

@@ -170,22 +170,25 @@ pub(super) fn transition_on(
     // Refunds only ever grow; an older snapshot never lowers the amount.
     let refund_grew = facts.refunded_amount.filter(|a| *a > refunded);
     let refund_detail = refund_grew.map(|new| format!("{refunded}->{new}"));
+    let log_refund = || {
+        log_event(
+            tx,
+            invoice_id,
+            now,
+            "refund",
+            None,
+            None,
+            cause,
+            refund_detail.as_deref(),
+        )
+    };
     if from == to && !(to == InvoiceStatus::PartiallyRefunded && refund_grew.is_some()) {
         if let (Some(new), true) = (refund_grew, to.is_captured()) {
             tx.execute(
                 "UPDATE invoices SET refunded_amount = ?2, updated_at = ?3 WHERE id = ?1",
                 params![invoice_id, new, ts(now)],
             )?;
-            log_event(
-                tx,
-                invoice_id,
-                now,
-                "refund",
-                None,
-                None,
-                cause,
-                refund_detail.as_deref(),
-            )?;
+            log_refund()?;
         }
         return Ok(Move::Unchanged);
     }
@@ -219,22 +222,12 @@ pub(super) fn transition_on(
         None,
     )?;
     if refund_grew.is_some() {
-        log_event(
-            tx,
-            invoice_id,
-            now,
-            "refund",
-            None,
-            None,
-            cause,
-            refund_detail.as_deref(),
-        )?;
+        log_refund()?;
     }
     Ok(Move::Applied { from, to })
 }
 
 impl Ledger {
-    /// The one way a status changes: a compare-and-set allowed by `states.md`, logged.
     /// The one way a status changes: a compare-and-set allowed by `states.md`, logged. Inside
     /// [`Ledger::atomically`] it joins the caller's transaction.
     pub fn transition(

@@ -182,12 +182,7 @@ impl Ledger {
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
         if self.conn.is_autocommit() {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let v = f(&tx)?;
-            tx.commit()?;
-            Ok(v)
+            self.atomically(|ledger| f(&ledger.conn))
         } else {
             let sp = self.conn.savepoint()?;
             let v = f(&sp)?;

@@ -169,11 +169,12 @@ impl Register {
         &self.settings
     }
 
-    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+    pub fn set_setting(&mut self, key: &str, value: impl Into<SettingValue>) -> Result<()> {
+        let value = value.into();
         let mut s = self.settings.clone();
-        s.apply(key, value)?;
+        s.apply_value(key, &value)?;
         self.ledger
-            .set_meta(&format!("setting.{key}"), value.trim())?;
+            .set_meta(&format!("setting.{key}"), &value.to_text())?;
         self.settings = s;
         Ok(())
     }

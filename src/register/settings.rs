@@ -46,6 +46,54 @@ impl std::str::FromStr for FeedMode {
     }
 }
 
+/// A setting's new value: text (as the CLI and the ledger hold it) or a list (the payment types
+/// offered, as the settings screen sends them).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SettingValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl SettingValue {
+    /// The stored form: a list is comma-separated (no payment type holds a comma).
+    pub fn to_text(&self) -> String {
+        match self {
+            SettingValue::Text(s) => s.trim().to_string(),
+            SettingValue::List(v) => v
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+}
+
+impl From<&str> for SettingValue {
+    fn from(s: &str) -> Self {
+        SettingValue::Text(s.to_string())
+    }
+}
+
+impl From<&String> for SettingValue {
+    fn from(s: &String) -> Self {
+        SettingValue::Text(s.clone())
+    }
+}
+
+impl From<String> for SettingValue {
+    fn from(s: String) -> Self {
+        SettingValue::Text(s)
+    }
+}
+
+impl From<Vec<String>> for SettingValue {
+    fn from(v: Vec<String>) -> Self {
+        SettingValue::List(v)
+    }
+}
+
 /// Shop settings stored in the ledger (`meta` keys `setting.*`).
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -137,7 +185,23 @@ impl Settings {
     /// Validates and applies one setting. A refusal names the field `settings.<key>` (the CLI
     /// shows the key, the settings screen puts the message beside that setting).
     pub fn apply(&mut self, key: &str, value: &str) -> Result<()> {
-        self.apply_checked(key, value).map_err(|e| match e {
+        self.apply_value(key, &SettingValue::from(value))
+    }
+
+    /// As [`Settings::apply`], for text or a list. Only `payment_methods` takes a list.
+    pub fn apply_value(&mut self, key: &str, value: &SettingValue) -> Result<()> {
+        let checked = match value {
+            SettingValue::Text(text) => self.apply_checked(key, text),
+            SettingValue::List(list) if key == "payment_methods" => {
+                let methods: Vec<PaymentType> = list
+                    .iter()
+                    .map(|m| PaymentType::from_wire(m.trim()))
+                    .collect();
+                validate_methods(&methods).map(|m| self.payment_methods = m)
+            }
+            SettingValue::List(_) => Err(Error::bad(key, "takes one value, not a list")),
+        };
+        checked.map_err(|e| match e {
             Error::BadInput { field, message } if field != "setting" => {
                 Error::bad(&format!("settings.{key}"), message)
             }
@@ -189,13 +253,9 @@ impl Settings {
                     other => return Err(Error::bad(key, format!("{other:?} must be on or off"))),
                 }
             }
-            "payment_methods" => {
-                self.payment_methods =
-                    validate_methods(&parse_methods(value)).map_err(|e| rename_field(e, key))?
-            }
+            "payment_methods" => self.payment_methods = validate_methods(&parse_methods(value))?,
             "locale" => {
-                self.locale = validate_locale(Some(value).filter(|v| !v.trim().is_empty()))
-                    .map_err(|e| rename_field(e, key))?
+                self.locale = validate_locale(Some(value).filter(|v| !v.trim().is_empty()))?
             }
             _ => {
                 return Err(Error::bad(
@@ -261,14 +321,6 @@ impl Settings {
     }
 }
 
-/// A bad-input error about another field, reported for `key` instead.
-pub(super) fn rename_field(e: Error, key: &str) -> Error {
-    match e {
-        Error::BadInput { message, .. } => Error::bad(key, message),
-        other => other,
-    }
-}
-
 /// A setting that may be cleared: an empty value is `None`, anything else is checked text.
 pub(super) fn optional_text(key: &str, value: &str, max: usize) -> Result<Option<String>> {
     if value.trim().is_empty() {
@@ -280,16 +332,13 @@ pub(super) fn optional_text(key: &str, value: &str, max: usize) -> Result<Option
 
 /// A payment page's lifetime from text: whole seconds from 60 to 86 400.
 pub fn parse_expires_in(v: &str) -> Result<u32> {
-    v.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (60..=MAX_EXPIRES_IN).contains(n))
-        .ok_or_else(|| {
-            Error::bad(
-                "expires_in",
-                format!("{v:?} must be whole seconds from 60 to {MAX_EXPIRES_IN}"),
-            )
-        })
+    let n = v.trim().parse::<u32>().map_err(|_| {
+        Error::bad(
+            "expires_in",
+            format!("{v:?} must be whole seconds from 60 to {MAX_EXPIRES_IN}"),
+        )
+    })?;
+    check_expires_in(n)
 }
 
 /// A payment page's lifetime given as a number: 60 to 86 400 seconds.
@@ -313,5 +362,45 @@ mod tests {
         for t in PAYMENT_TYPES {
             assert!(PaymentType::KNOWN.contains(&t), "{t}");
         }
+    }
+
+    #[test]
+    fn payment_types_as_a_list_or_as_text_are_the_same_setting() {
+        let mut a = Settings::default();
+        let mut b = Settings::default();
+        let list = SettingValue::List(vec!["konbini".into(), " paypay ".into(), "konbini".into()]);
+        a.apply_value("payment_methods", &list).unwrap();
+        b.apply("payment_methods", &list.to_text()).unwrap();
+        assert_eq!(a.payment_methods, vec!["konbini", "paypay"]);
+        assert_eq!(a.payment_methods, b.payment_methods);
+        assert_eq!(list.to_text(), "konbini,paypay,konbini");
+
+        let bad = SettingValue::List(vec!["paypay".into(), "cash_on_moon".into()]);
+        let e = a.apply_value("payment_methods", &bad).unwrap_err();
+        assert!(matches!(&e, Error::BadInput { field, .. } if field == "settings.payment_methods"));
+        assert_eq!(
+            a.payment_methods,
+            vec!["konbini", "paypay"],
+            "a refusal changes nothing"
+        );
+
+        let e = a
+            .apply_value("shop_name", &SettingValue::List(vec!["x".into()]))
+            .unwrap_err();
+        assert!(matches!(&e, Error::BadInput { field, .. } if field == "settings.shop_name"));
+    }
+
+    #[test]
+    fn expires_in_text_and_number_share_one_range() {
+        assert_eq!(parse_expires_in(" 60 ").unwrap(), 60);
+        assert_eq!(parse_expires_in("86400").unwrap(), 86_400);
+        for bad in ["59", "86401", "", "ten", "-1", "1.5"] {
+            let e = parse_expires_in(bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::BadInput { field, .. } if field == "expires_in"),
+                "{bad}"
+            );
+        }
+        assert!(check_expires_in(59).is_err());
     }
 }
