@@ -292,6 +292,10 @@ mod tests {
                 ..Default::default()
             },
             items: vec![],
+            discount: 0,
+            order_discount: None,
+            dining: None,
+            per_rate: vec![],
             refund_requests: vec![],
             refundable: 0,
             unanswered_requests: 0,

@@ -1,7 +1,8 @@
 //! Invoices as the cashier rings them up: line items, customer, numbering and KOMOJU order numbers.
 
+use crate::discount::Discount;
 use crate::money::Currency;
-use crate::tax::{self, PriceMode, Rounding, TaxBreakdown, TaxRate};
+use crate::tax::{self, Dining, PriceMode, Rounding, TaxBreakdown, TaxRate};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -21,6 +22,16 @@ pub struct LineItem {
     pub unit_price: i64,
     pub quantity: u32,
     pub tax_rate: TaxRate,
+    /// The catalog product this line was rung up from (its name and price are kept as sold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// Yen taken off this line (a line discount), in the price mode's terms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub discount: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 impl LineItem {
@@ -39,8 +50,14 @@ impl LineItem {
         format!("{name},{unit_price},{quantity},{rate_percent}").parse()
     }
 
+    /// Unit price × quantity, before the line's discount.
     pub fn amount(&self) -> Option<i64> {
         self.unit_price.checked_mul(self.quantity as i64)
+    }
+
+    /// What the line comes to after its own discount.
+    pub fn net_amount(&self) -> Option<i64> {
+        self.amount().map(|a| a - self.discount)
     }
 }
 
@@ -102,6 +119,8 @@ impl FromStr for LineItem {
             unit_price,
             quantity,
             tax_rate,
+            product_id: None,
+            discount: 0,
         })
     }
 }
@@ -171,15 +190,29 @@ pub struct Draft {
     pub customer: Customer,
     pub price_mode: PriceMode,
     pub rounding: Rounding,
+    /// The order's discount (lines carry their own).
+    pub discount: Option<Discount>,
+    /// Eaten in or taken away: decides the rate of the catalog's food lines (kept for receipts).
+    pub dining: Option<Dining>,
 }
 
 impl Draft {
+    /// Per-rate totals after the lines' and the order's discounts, tax once per rate.
     pub fn breakdown(&self) -> Result<TaxBreakdown, tax::TaxError> {
         let mut amounts = Vec::with_capacity(self.lines.len());
         for l in &self.lines {
-            amounts.push((l.tax_rate, l.amount().ok_or(tax::TaxError::Overflow)?));
+            amounts.push((
+                l.tax_rate,
+                l.amount().ok_or(tax::TaxError::Overflow)?,
+                l.discount,
+            ));
         }
-        tax::compute(amounts, self.price_mode, self.rounding)
+        tax::compute_discounted(
+            amounts,
+            self.discount.as_ref(),
+            self.price_mode,
+            self.rounding,
+        )
     }
 }
 

@@ -45,6 +45,19 @@ fn hira_to_kata(c: char) -> char {
 }
 
 fn kata_to_half(c: char) -> Option<&'static str> {
+    KANA.iter().find(|(k, _)| *k == c).map(|(_, h)| *h)
+}
+
+/// The full-width katakana a half-width one (or a half-width one and its voiced mark, `ｶﾞ`)
+/// stands for: the inverse of the bank form, for search.
+pub fn half_to_full(half: &str) -> Option<char> {
+    const RARE: [char; 5] = ['ヮ', 'ヰ', 'ヱ', 'ヵ', 'ヶ'];
+    KANA.iter()
+        .find(|(k, h)| *h == half && !RARE.contains(k))
+        .map(|(k, _)| *k)
+}
+
+const KANA: &[(char, &str)] = {
     const BASE: &[(char, &str)] = &[
         ('ァ', "ｧ"),
         ('ア', "ｱ"),
@@ -141,8 +154,8 @@ fn kata_to_half(c: char) -> Option<&'static str> {
         ('。', "｡"),
         ('、', "､"),
     ];
-    BASE.iter().find(|(k, _)| *k == c).map(|(_, h)| *h)
-}
+    BASE
+};
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,9 @@
 //!
 //! Nothing here depends on Tauri: the `reji` CLI and the desktop shell are thin layers over this crate.
 
+pub mod catalog;
 pub mod clock;
+pub mod discount;
 pub mod display;
 pub mod export;
 pub mod invoice;

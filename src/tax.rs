@@ -76,6 +76,111 @@ impl FromStr for TaxRate {
     }
 }
 
+/// A product's tax class, the way Japan's reduced rate works: the class and the order's eat-in /
+/// take-away switch decide a line's rate.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxClass {
+    /// Always 10 % (標準税率).
+    General,
+    /// Food and drink (飲食料品): 8 % taken away, 10 % eaten in (外食).
+    Food,
+    /// Always 8 % (newspapers on subscription, …).
+    Reduced,
+    /// No consumption tax (非課税).
+    Exempt,
+}
+
+impl TaxClass {
+    pub const ALL: [TaxClass; 4] = [
+        TaxClass::General,
+        TaxClass::Food,
+        TaxClass::Reduced,
+        TaxClass::Exempt,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaxClass::General => "general",
+            TaxClass::Food => "food",
+            TaxClass::Reduced => "reduced",
+            TaxClass::Exempt => "exempt",
+        }
+    }
+
+    /// The name on the shop's product list (CSV, screens).
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            TaxClass::General => "標準",
+            TaxClass::Food => "飲食料品",
+            TaxClass::Reduced => "軽減",
+            TaxClass::Exempt => "非課税",
+        }
+    }
+
+    /// The rate a line of this class bears.
+    pub fn rate(self, dining: Dining) -> TaxRate {
+        match (self, dining) {
+            (TaxClass::General, _) | (TaxClass::Food, Dining::EatIn) => TaxRate::Standard,
+            (TaxClass::Food, Dining::TakeAway) | (TaxClass::Reduced, _) => TaxRate::Reduced,
+            (TaxClass::Exempt, _) => TaxRate::Exempt,
+        }
+    }
+}
+
+impl FromStr for TaxClass {
+    type Err = String;
+    /// The English names, the Japanese labels, and the rates as a shop writes them.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "general" | "標準" | "一般" | "10%" | "10" => Ok(TaxClass::General),
+            "food" | "飲食料品" | "食品" => Ok(TaxClass::Food),
+            "reduced" | "軽減" | "8%" | "8" => Ok(TaxClass::Reduced),
+            "exempt" | "非課税" | "0%" | "0" => Ok(TaxClass::Exempt),
+            other => Err(format!(
+                "tax class {other:?} must be general (標準, 10 %), food (飲食料品: 8 % taken away, 10 % eaten in), reduced (軽減, 8 %) or exempt (非課税)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for TaxClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether the order is eaten in (店内飲食: food bears 10 %) or taken away (持ち帰り: 8 %).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dining {
+    EatIn,
+    #[default]
+    TakeAway,
+}
+
+impl Dining {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dining::EatIn => "eat_in",
+            Dining::TakeAway => "take_away",
+        }
+    }
+}
+
+impl FromStr for Dining {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "eat_in" | "eat-in" | "店内" => Ok(Dining::EatIn),
+            "take_away" | "take-away" | "takeaway" | "持ち帰り" | "テイクアウト" => {
+                Ok(Dining::TakeAway)
+            }
+            other => Err(format!("{other:?} must be eat_in or take_away")),
+        }
+    }
+}
+
 /// How a fraction of a yen of tax is rounded (once per rate per invoice).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -165,6 +270,10 @@ pub struct RateTotal {
     pub tax: i64,
     /// Amount including tax (税込) = net + tax.
     pub gross: i64,
+    /// What this rate's lines lost to discounts (line discounts and its share of the order's), in
+    /// the price mode's terms (before tax for a tax-exclusive shop). Net, tax and gross are after it.
+    #[serde(default)]
+    pub discount: i64,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -173,6 +282,9 @@ pub struct TaxBreakdown {
     pub per_rate: Vec<RateTotal>,
     /// What the customer pays.
     pub total: i64,
+    /// Every discount of the sale (lines and order), in the price mode's terms.
+    #[serde(default)]
+    pub discount: i64,
 }
 
 impl TaxBreakdown {
@@ -188,6 +300,12 @@ impl TaxBreakdown {
             .find(|r| r.rate == rate)
             .map_or(0, |r| r.gross)
     }
+    pub fn discount_at(&self, rate: TaxRate) -> i64 {
+        self.per_rate
+            .iter()
+            .find(|r| r.rate == rate)
+            .map_or(0, |r| r.discount)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -196,6 +314,9 @@ pub enum TaxError {
     Negative,
     #[error("the invoice total is too large")]
     Overflow,
+    /// A discount larger than what it applies to (the message says which).
+    #[error("{0}")]
+    Discount(String),
 }
 
 /// Computes tax once per rate from `(rate, line amount)` pairs, where a line amount is
@@ -205,20 +326,127 @@ pub fn compute(
     mode: PriceMode,
     rounding: Rounding,
 ) -> Result<TaxBreakdown, TaxError> {
-    let mut sums: [Option<i128>; 3] = [None, None, None];
-    for (rate, amount) in lines {
-        if amount < 0 {
+    compute_discounted(
+        lines.into_iter().map(|(r, a)| (r, a, 0)),
+        None,
+        mode,
+        rounding,
+    )
+}
+
+/// Per-rate totals of lines `(rate, amount, line discount)` less an order discount.
+///
+/// A line's discount comes off its own rate. The order's discount is spread over the rates in
+/// proportion to what each rate's lines come to after their own discounts (largest remainder, so
+/// the shares add up to the yen), and tax is then computed once per rate on what is left: the
+/// tax stays exact per rate, as a qualified invoice shows it (値引き後の税率ごとの合計). 端数値引き
+/// brings the total (tax included) down to the unit: the smallest order discount that does.
+pub fn compute_discounted(
+    lines: impl IntoIterator<Item = (TaxRate, i64, i64)>,
+    order: Option<&crate::discount::Discount>,
+    mode: PriceMode,
+    rounding: Rounding,
+) -> Result<TaxBreakdown, TaxError> {
+    let mut present = [false; 3];
+    let mut base = [0i128; 3];
+    let mut line_discount = [0i128; 3];
+    for (rate, amount, discount) in lines {
+        if amount < 0 || discount < 0 {
             return Err(TaxError::Negative);
         }
-        let slot = &mut sums[rate as usize];
-        *slot = Some(slot.unwrap_or(0) + amount as i128);
+        if discount > amount {
+            return Err(TaxError::Discount(format!(
+                "a line discount of ¥{discount} is more than the line's ¥{amount}"
+            )));
+        }
+        let i = rate as usize;
+        present[i] = true;
+        base[i] += (amount - discount) as i128;
+        line_discount[i] += discount as i128;
     }
+    let after_lines: i128 = base.iter().sum();
+    let totals = |order_discount: i128| -> Result<TaxBreakdown, TaxError> {
+        let shares = allocate(order_discount, &base);
+        rate_totals(&present, &base, &line_discount, &shares, mode, rounding)
+    };
+    use crate::discount::Discount;
+    let order_discount: i128 = match order {
+        None => 0,
+        Some(Discount::Amount(a)) => {
+            if (*a as i128) > after_lines {
+                return Err(TaxError::Discount(format!(
+                    "a discount of ¥{a} is more than the ¥{after_lines} it applies to"
+                )));
+            }
+            *a as i128
+        }
+        Some(Discount::Percent(p)) => after_lines * (*p as i128) / 100,
+        Some(Discount::RoundDown(unit)) => {
+            let unit = *unit as i128;
+            let total = totals(0)?.total as i128;
+            let target = total - total % unit;
+            // Each yen off the base takes at least a yen off the total: the answer is at most
+            // `total - target` yen (below 1 000 steps for any unit).
+            let mut found = total - target;
+            for d in 0..=(total - target).min(after_lines) {
+                if (totals(d)?.total as i128) <= target {
+                    found = d;
+                    break;
+                }
+            }
+            found.min(after_lines)
+        }
+    };
+    totals(order_discount)
+}
+
+/// Splits `amount` over the parts in proportion to their size (largest remainder; ties go to
+/// the earlier part, the higher rate). Every share is at most its part when `amount` is at most
+/// their sum.
+fn allocate(amount: i128, parts: &[i128; 3]) -> [i128; 3] {
+    let sum: i128 = parts.iter().sum();
+    if amount == 0 || sum == 0 {
+        return [0; 3];
+    }
+    let mut shares = [0i128; 3];
+    let mut rest = [0i128; 3];
+    for i in 0..3 {
+        shares[i] = amount * parts[i] / sum;
+        rest[i] = amount * parts[i] % sum;
+    }
+    let mut left = amount - shares.iter().sum::<i128>();
+    let mut order = [0usize, 1, 2];
+    order.sort_by(|a, b| rest[*b].cmp(&rest[*a]).then(a.cmp(b)));
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        if rest[i] > 0 {
+            shares[i] += 1;
+            left -= 1;
+        }
+    }
+    shares
+}
+
+fn rate_totals(
+    present: &[bool; 3],
+    base: &[i128; 3],
+    line_discount: &[i128; 3],
+    shares: &[i128; 3],
+    mode: PriceMode,
+    rounding: Rounding,
+) -> Result<TaxBreakdown, TaxError> {
+    let fit = |v: i128| i64::try_from(v).map_err(|_| TaxError::Overflow);
     let mut per_rate = Vec::new();
     let mut total: i128 = 0;
+    let mut discount: i128 = 0;
     for rate in TaxRate::ALL {
-        let Some(sum) = sums[rate as usize] else {
+        let i = rate as usize;
+        if !present[i] {
             continue;
-        };
+        }
+        let sum = base[i] - shares[i];
         let r = rate.percent() as i128;
         let (net, tax, gross) = match mode {
             PriceMode::Inclusive => {
@@ -231,17 +459,19 @@ pub fn compute(
             }
         };
         total += gross;
-        let fit = |v: i128| i64::try_from(v).map_err(|_| TaxError::Overflow);
+        discount += line_discount[i] + shares[i];
         per_rate.push(RateTotal {
             rate,
             net: fit(net)?,
             tax: fit(tax)?,
             gross: fit(gross)?,
+            discount: fit(line_discount[i] + shares[i])?,
         });
     }
     Ok(TaxBreakdown {
         per_rate,
-        total: i64::try_from(total).map_err(|_| TaxError::Overflow)?,
+        total: fit(total)?,
+        discount: fit(discount)?,
     })
 }
 
@@ -249,6 +479,154 @@ pub fn compute(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    use crate::discount::Discount;
+
+    fn with_discount(
+        lines: &[(TaxRate, i64, i64)],
+        d: Option<Discount>,
+        mode: PriceMode,
+    ) -> TaxBreakdown {
+        compute_discounted(lines.iter().copied(), d.as_ref(), mode, Rounding::Down).unwrap()
+    }
+
+    #[test]
+    fn an_order_discount_is_spread_over_the_rates_and_taxed_per_rate() {
+        use TaxRate::*;
+        let b = with_discount(
+            &[(Standard, 1_100, 0), (Reduced, 1_080, 0)],
+            Some(Discount::Amount(218)),
+            PriceMode::Inclusive,
+        );
+        assert_eq!(
+            (
+                b.gross_at(Standard),
+                b.tax_at(Standard),
+                b.discount_at(Standard)
+            ),
+            (990, 90, 110)
+        );
+        assert_eq!(
+            (
+                b.gross_at(Reduced),
+                b.tax_at(Reduced),
+                b.discount_at(Reduced)
+            ),
+            (972, 72, 108)
+        );
+        assert_eq!((b.total, b.discount), (1_962, 218));
+
+        // 10 % off a tax-exclusive sale: off the price before tax, then tax per rate.
+        let b = with_discount(
+            &[(Standard, 1_000, 0), (Reduced, 500, 0)],
+            Some(Discount::Percent(10)),
+            PriceMode::Exclusive,
+        );
+        assert_eq!((b.per_rate[0].net, b.per_rate[0].tax), (900, 90));
+        assert_eq!((b.per_rate[1].net, b.per_rate[1].tax), (450, 36));
+        assert_eq!(b.total, 900 + 90 + 450 + 36);
+
+        // A line discount stays on its own rate; the order's share follows what is left.
+        let b = with_discount(
+            &[(Standard, 480, 80), (Reduced, 400, 0), (Exempt, 100, 0)],
+            Some(Discount::Amount(90)),
+            PriceMode::Inclusive,
+        );
+        assert_eq!(b.discount_at(Standard), 80 + 40);
+        assert_eq!(b.discount_at(Reduced), 40);
+        assert_eq!(b.discount_at(Exempt), 10);
+        assert_eq!(b.total, 480 + 400 + 100 - 80 - 90);
+    }
+
+    #[test]
+    fn rounding_down_the_total_is_exact_in_both_price_modes() {
+        use TaxRate::*;
+        let b = with_discount(
+            &[(Standard, 1_234, 0), (Reduced, 567, 0)],
+            Some(Discount::RoundDown(100)),
+            PriceMode::Inclusive,
+        );
+        assert_eq!((b.total, b.discount), (1_800, 1));
+        let b = with_discount(
+            &[(Standard, 1_234, 0), (Reduced, 567, 0)],
+            Some(Discount::RoundDown(10)),
+            PriceMode::Exclusive,
+        );
+        let before = with_discount(
+            &[(Standard, 1_234, 0), (Reduced, 567, 0)],
+            None,
+            PriceMode::Exclusive,
+        );
+        assert_eq!(before.total, 1_357 + 612);
+        assert_eq!(b.total, 1_960);
+    }
+
+    #[test]
+    fn a_discount_larger_than_the_sale_is_refused() {
+        let e = compute_discounted(
+            [(TaxRate::Standard, 500, 0)],
+            Some(&Discount::Amount(501)),
+            PriceMode::Inclusive,
+            Rounding::Down,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("¥501"), "{e}");
+        let e = compute_discounted(
+            [(TaxRate::Standard, 500, 600)],
+            None,
+            PriceMode::Inclusive,
+            Rounding::Down,
+        )
+        .unwrap_err();
+        assert!(matches!(e, TaxError::Discount(_)));
+        // 100 % off is a free sale, not an error.
+        let b = with_discount(
+            &[(TaxRate::Standard, 500, 0)],
+            Some(Discount::Percent(100)),
+            PriceMode::Inclusive,
+        );
+        assert_eq!((b.total, b.discount), (0, 500));
+    }
+
+    proptest! {
+        #[test]
+        fn discount_shares_add_up_and_never_exceed_a_rate(
+            a10 in 0i64..1_000_000, a8 in 0i64..1_000_000, a0 in 0i64..100_000,
+            which in 0u8..3, value in 1i64..2_000_000, exclusive: bool,
+        ) {
+            prop_assume!(a10 + a8 + a0 > 0);
+            let mode = if exclusive { PriceMode::Exclusive } else { PriceMode::Inclusive };
+            let sum = a10 + a8 + a0;
+            let d = match which {
+                0 => Discount::Amount(value.min(sum)),
+                1 => Discount::Percent((value % 100 + 1) as u8),
+                _ => Discount::RoundDown([10, 100, 1000][(value % 3) as usize]),
+            };
+            let lines = [(TaxRate::Standard, a10, 0), (TaxRate::Reduced, a8, 0), (TaxRate::Exempt, a0, 0)];
+            let b = with_discount(&lines, Some(d), mode);
+            let plain = with_discount(&lines, None, mode);
+            let mut shares = 0;
+            for r in &b.per_rate {
+                let listed = lines.iter().find(|l| l.0 == r.rate).unwrap().1;
+                prop_assert!(r.discount >= 0 && r.discount <= listed);
+                let base = if exclusive { r.net } else { r.gross };
+                prop_assert_eq!(base, listed - r.discount);
+                shares += r.discount;
+            }
+            prop_assert_eq!(shares, b.discount);
+            prop_assert!(b.total <= plain.total);
+            match d {
+                Discount::Amount(a) => prop_assert_eq!(b.discount, a),
+                Discount::Percent(p) => prop_assert_eq!(b.discount, sum * p as i64 / 100),
+                Discount::RoundDown(u) => {
+                    let target = plain.total - plain.total % u as i64;
+                    prop_assert!(b.total <= target);
+                    if !exclusive { prop_assert_eq!(b.total, target); }
+                    else { prop_assert!(target - b.total <= 2, "{} vs {}", b.total, target); }
+                }
+            }
+        }
+    }
 
     #[test]
     fn inclusive_tax_is_extracted_once_per_rate() {

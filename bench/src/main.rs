@@ -641,6 +641,8 @@ fn random_lines(rng: &mut StdRng) -> Vec<LineItem> {
                 unit_price: price,
                 quantity: rng.gen_range(1..4),
                 tax_rate: rate,
+                product_id: None,
+                discount: 0,
             }
         })
         .collect()
@@ -653,5 +655,7 @@ fn draft(rng: &mut StdRng) -> Draft {
         customer: random_customer(rng),
         price_mode: PriceMode::default(),
         rounding: Rounding::default(),
+        discount: None,
+        dining: None,
     }
 }

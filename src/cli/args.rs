@@ -37,6 +37,11 @@ pub(super) enum Cmd {
     },
     /// Ring up a sale and create its KOMOJU payment page (QR).
     Charge(ChargeArgs),
+    /// The shop's products: add, edit, list, import, export, archive.
+    Products {
+        #[command(subcommand)]
+        cmd: super::products::ProductsCmd,
+    },
     /// Refresh an invoice from KOMOJU and show it (ID = invoice number or session id).
     Show { id: String },
     /// Refresh every invoice that is not final.
@@ -124,6 +129,19 @@ pub(super) struct ChargeArgs {
     /// A line: "NAME,UNIT_PRICE,QTY,RATE" (RATE 10 or 8). Repeatable.
     #[arg(long = "item", value_name = "NAME,UNIT_PRICE,QTY,RATE")]
     pub(super) items: Vec<String>,
+    /// A catalog product by code or id, optionally *QTY ("4901234567894*2"). Repeatable; mixes
+    /// with --item.
+    #[arg(long = "product", value_name = "CODE_OR_ID[*QTY]")]
+    pub(super) products: Vec<String>,
+    /// Eaten in: food products bear 10 % (default: the shop's `dining` setting).
+    #[arg(long, conflicts_with = "take_away")]
+    pub(super) eat_in: bool,
+    /// Taken away: food products bear 8 %.
+    #[arg(long)]
+    pub(super) take_away: bool,
+    /// The order's discount: yen (100), a percentage (10%) or round10 / round100 (端数値引き).
+    #[arg(long, value_name = "YEN|N%")]
+    pub(super) discount: Option<String>,
     #[arg(long, value_name = "CODE")]
     pub(super) currency: Option<String>,
     #[arg(long, value_name = "E")]

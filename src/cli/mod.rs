@@ -7,6 +7,7 @@ mod demo;
 mod files;
 mod flags;
 mod output;
+mod products;
 
 use files::*;
 
@@ -75,9 +76,11 @@ pub fn main() -> i32 {
             let msg = flags::message(&e);
             errln!("reji: {msg}");
             if json {
-                output::print_json(
-                    &serde_json::json!({ "error": { "code": e.code(), "message": msg } }),
-                );
+                let mut err = serde_json::json!({ "code": e.code(), "message": msg });
+                if let Error::Import(i) = &e {
+                    err["problems"] = serde_json::json!(i.problems);
+                }
+                output::print_json(&serde_json::json!({ "error": err }));
             }
             e.exit_code()
         }
@@ -199,6 +202,7 @@ async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
     match cmd {
         Cmd::Keys { cmd } => keys(ctx, cmd).await,
         Cmd::Charge(a) => charge(ctx, a).await,
+        Cmd::Products { cmd } => products::run(ctx, cmd),
         Cmd::Show { id } => {
             let mut reg = ctx.register(true)?;
             let v = reg.show(&id).await?;
@@ -505,6 +509,21 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
         methods: a.methods.as_deref().map(parse_methods).unwrap_or_default(),
         locale: a.locale,
         expires_in: a.expires_in.as_deref().map(parse_expires_in).transpose()?,
+        products: a
+            .products
+            .iter()
+            .map(|p| p.parse())
+            .collect::<Result<_, Error>>()?,
+        dining: match (a.eat_in, a.take_away) {
+            (true, _) => Some(reji::tax::Dining::EatIn),
+            (_, true) => Some(reji::tax::Dining::TakeAway),
+            _ => None,
+        },
+        discount: a
+            .discount
+            .as_deref()
+            .map(|d| d.parse().map_err(|e: String| Error::bad("discount", e)))
+            .transpose()?,
     };
     let mut reg = ctx.register(true)?;
     let charged = reg.charge(req).await;

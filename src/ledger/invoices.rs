@@ -67,8 +67,10 @@ impl Ledger {
         tx.execute(
             "INSERT INTO invoices(number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8,
                 price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods,
-                locale, expires_in, updated_at, business_date, gross_0)
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?2, ?18, ?19)",
+                locale, expires_in, updated_at, business_date, gross_0, discount, discount_10, discount_8, discount_0,
+                order_discount, dining)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?2, ?18, ?19,
+                ?20, ?21, ?22, ?23, ?24, ?25)",
             params![
                 number.as_str(),
                 ts(now),
@@ -89,6 +91,12 @@ impl Ledger {
                 expires_in,
                 business_date,
                 breakdown.gross_at(TaxRate::Exempt),
+                breakdown.discount,
+                breakdown.discount_at(TaxRate::Standard),
+                breakdown.discount_at(TaxRate::Reduced),
+                breakdown.discount_at(TaxRate::Exempt),
+                draft.discount.map(|d| d.as_text()),
+                draft.dining.map(|d| d.as_str()),
             ],
         )?;
         let invoice_id = tx.last_insert_rowid();
@@ -102,15 +110,18 @@ impl Ledger {
         )?;
         for (i, l) in draft.lines.iter().enumerate() {
             tx.execute(
-                "INSERT INTO line_items(invoice_id, position, name, unit_price, quantity, tax_rate)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO line_items(invoice_id, position, name, unit_price, quantity, tax_rate,
+                    product_id, discount)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     invoice_id,
                     i as i64,
                     l.name,
                     l.unit_price,
                     l.quantity,
-                    l.tax_rate.percent()
+                    l.tax_rate.percent(),
+                    l.product_id,
+                    l.discount,
                 ],
             )?;
         }
@@ -222,7 +233,8 @@ impl Ledger {
 
     pub fn line_items(&self, invoice_id: i64) -> Result<Vec<LineItem>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT name, unit_price, quantity, tax_rate FROM line_items WHERE invoice_id = ?1 ORDER BY position",
+            "SELECT name, unit_price, quantity, tax_rate, product_id, discount FROM line_items
+             WHERE invoice_id = ?1 ORDER BY position",
         )?;
         let rows = st.query_map([invoice_id], |r| {
             Ok((
@@ -230,17 +242,21 @@ impl Ledger {
                 r.get::<_, i64>(1)?,
                 r.get::<_, u32>(2)?,
                 r.get::<_, u8>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (name, unit_price, quantity, rate) = row?;
+            let (name, unit_price, quantity, rate, product_id, discount) = row?;
             let tax_rate = TaxRate::try_from(rate).map_err(LedgerError::Corrupt)?;
             out.push(LineItem {
                 name,
                 unit_price,
                 quantity,
                 tax_rate,
+                product_id,
+                discount,
             });
         }
         Ok(out)

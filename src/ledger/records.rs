@@ -19,6 +19,15 @@ pub struct InvoiceRecord {
     pub gross_8: i64,
     /// Exempt (非課税) lines' total.
     pub gross_0: i64,
+    /// Every discount of the sale (lines and order) and its share per rate, in the price mode's terms.
+    pub discount: i64,
+    pub discount_10: i64,
+    pub discount_8: i64,
+    pub discount_0: i64,
+    /// The order's discount as given (`100`, `10%`, `round100`).
+    pub order_discount: Option<crate::discount::Discount>,
+    /// Eaten in or taken away, when the sale said.
+    pub dining: Option<crate::tax::Dining>,
     pub price_mode: PriceMode,
     pub rounding: Rounding,
     pub customer: Customer,
@@ -183,6 +192,30 @@ pub struct MoveFacts {
     pub refunded_amount: Option<i64>,
 }
 
+impl InvoiceRecord {
+    /// The stored per-rate figures (after discounts), for the rates the sale's lines bear.
+    pub fn rate_totals(&self, lines: &[LineItem]) -> Vec<crate::tax::RateTotal> {
+        TaxRate::ALL
+            .into_iter()
+            .filter(|r| lines.iter().any(|l| l.tax_rate == *r))
+            .map(|rate| {
+                let (gross, tax, discount) = match rate {
+                    TaxRate::Standard => (self.gross_10, self.tax_10, self.discount_10),
+                    TaxRate::Reduced => (self.gross_8, self.tax_8, self.discount_8),
+                    TaxRate::Exempt => (self.gross_0, 0, self.discount_0),
+                };
+                crate::tax::RateTotal {
+                    rate,
+                    net: gross - tax,
+                    tax,
+                    gross,
+                    discount,
+                }
+            })
+            .collect()
+    }
+}
+
 pub(super) fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>> {
     let status: String = r.get(3)?;
     let methods: String = r.get(16)?;
@@ -192,6 +225,8 @@ pub(super) fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>
     let number: String = r.get(1)?;
     let price_mode: String = r.get(10)?;
     let rounding: String = r.get(11)?;
+    let order_discount: Option<String> = r.get(27)?;
+    let dining: Option<String> = r.get(28)?;
     let rec = (|| -> Result<InvoiceRecord> {
         Ok(InvoiceRecord {
             id: r.get(0)?,
@@ -224,6 +259,16 @@ pub(super) fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>
             paid_at: opt_ts(paid)?,
             refunded_amount: r.get(20)?,
             updated_at: parse_ts(&updated)?,
+            discount: r.get(23)?,
+            discount_10: r.get(24)?,
+            discount_8: r.get(25)?,
+            discount_0: r.get(26)?,
+            order_discount: order_discount
+                .map(|d| d.parse().map_err(LedgerError::Corrupt))
+                .transpose()?,
+            dining: dining
+                .map(|d| d.parse().map_err(LedgerError::Corrupt))
+                .transpose()?,
         })
     })();
     Ok(rec)

@@ -152,10 +152,14 @@ impl Ledger {
                 unit_price: p.amount,
                 quantity: 1,
                 tax_rate: TaxRate::Standard,
+                product_id: None,
+                discount: 0,
             }],
             customer: Default::default(),
             price_mode: crate::tax::PriceMode::Inclusive,
             rounding: crate::tax::Rounding::Down,
+            discount: None,
+            dining: None,
         };
         let b = draft
             .breakdown()

@@ -217,6 +217,59 @@ BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END
 CREATE TRIGGER line_items_no_delete BEFORE DELETE ON line_items
 BEGIN SELECT RAISE(ABORT, 'line items are never deleted'); END;
 "#,
+    // 8: the catalog. Products (versioned: every add, edit and archive keeps a copy in
+    // product_versions, append-only; a product is archived, never deleted), the product and the
+    // discount of each line, the order's discount and eat-in / take-away on the invoice.
+    r#"
+CREATE TABLE products (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    kana        TEXT,
+    price       INTEGER NOT NULL CHECK (price >= 0),
+    class       TEXT NOT NULL CHECK (class IN ('general','food','reduced','exempt')),
+    code        TEXT,
+    code_key    TEXT,
+    category    TEXT,
+    quick_key   INTEGER,
+    search      TEXT NOT NULL,
+    archived_at TEXT,
+    version     INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX products_code ON products(code_key) WHERE archived_at IS NULL AND code_key IS NOT NULL;
+CREATE UNIQUE INDEX products_quick_key ON products(quick_key) WHERE archived_at IS NULL AND quick_key IS NOT NULL;
+CREATE INDEX products_name ON products(name);
+CREATE TRIGGER products_no_delete BEFORE DELETE ON products
+BEGIN SELECT RAISE(ABORT, 'products are archived, never deleted'); END;
+CREATE TABLE product_versions (
+    product_id TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    at         TEXT NOT NULL,
+    by         TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    PRIMARY KEY (product_id, version)
+);
+CREATE TRIGGER product_versions_no_update BEFORE UPDATE ON product_versions
+BEGIN SELECT RAISE(ABORT, 'product versions are append-only'); END;
+CREATE TRIGGER product_versions_no_delete BEFORE DELETE ON product_versions
+BEGIN SELECT RAISE(ABORT, 'product versions are append-only'); END;
+ALTER TABLE line_items ADD COLUMN product_id TEXT;
+ALTER TABLE line_items ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN discount_10 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN discount_8 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN discount_0 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN order_discount TEXT;
+ALTER TABLE invoices ADD COLUMN dining TEXT;
+DROP TRIGGER invoices_closed_day_locked;
+CREATE TRIGGER invoices_closed_day_locked
+BEFORE UPDATE OF number, created_at, currency, amount, tax_10, tax_8, gross_10, gross_8, gross_0, price_mode,
+    rounding, business_date, discount, discount_10, discount_8, discount_0, order_discount, dining ON invoices
+WHEN EXISTS (SELECT 1 FROM daily_closes WHERE business_date = OLD.business_date)
+BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
+"#,
 ];
 
 /// The counterparty index: trigrams, and non-ASCII characters one per token (ledger/search.rs).
@@ -259,7 +312,7 @@ pub fn detect_version(conn: &rusqlite::Connection) -> rusqlite::Result<u32> {
         )?;
         Ok(n > 0)
     };
-    let marks: [bool; 7] = [
+    let marks: [bool; 8] = [
         object("table", "invoices")?.is_some(),
         object("table", "feed_cursor")?.is_some(),
         column("events", "hash")? && object("index", "events_hash")?.is_some(),
@@ -268,6 +321,7 @@ pub fn detect_version(conn: &rusqlite::Connection) -> rusqlite::Result<u32> {
         object("trigger", "invoices_closed_day_locked")?
             .is_some_and(|sql| !sql.contains("customer_name")),
         column("invoices", "gross_0")?,
+        object("table", "products")?.is_some() && column("invoices", "dining")?,
     ];
     Ok(marks.iter().take_while(|m| **m).count() as u32)
 }

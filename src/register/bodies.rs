@@ -25,8 +25,14 @@ pub(super) fn session_body(
         default_locale: locale,
         email: draft.customer.email.as_deref(),
         expires_in_seconds: expires_in,
-        // Line items only when they add up to the amount (tax-inclusive prices).
-        line_items: (draft.price_mode == PriceMode::Inclusive).then(|| {
+        // Line items only when they add up to the amount (tax-inclusive prices, no discount).
+        line_items: (draft.price_mode == PriceMode::Inclusive
+            && draft
+                .lines
+                .iter()
+                .try_fold(0i64, |sum, l| sum.checked_add(l.amount()?))
+                == Some(amount))
+        .then(|| {
             draft
                 .lines
                 .iter()

@@ -26,6 +26,14 @@ pub(super) fn order_number_taken(e: &KomojuError) -> bool {
         && (message.contains("taken") || message.contains("already"))
 }
 
+/// A breakdown that cannot be computed, named by the input at fault.
+pub(super) fn tax_error(e: crate::tax::TaxError) -> Error {
+    match e {
+        crate::tax::TaxError::Discount(m) => Error::bad("discount", m),
+        other => Error::bad("items", other.to_string()),
+    }
+}
+
 impl Register {
     /// The running total of a sale being rung up (per-rate tax), with the shop's price mode and
     /// rounding: what `charge` would ask for. Nothing is stored.
@@ -36,10 +44,10 @@ impl Register {
             customer: Customer::default(),
             price_mode: self.settings.price_mode,
             rounding: self.settings.rounding,
+            discount: None,
+            dining: None,
         };
-        draft
-            .breakdown()
-            .map_err(|e| Error::bad("items", e.to_string()))
+        draft.breakdown().map_err(tax_error)
     }
 
     /// Validates everything first (nothing is stored on bad input), stores the invoice and the
@@ -69,10 +77,7 @@ NoticeCode::RestoreCheckFailed,format!(
             return Err(Error::DayClosed(today.to_string()));
         }
         let year = crate::ledger::shop_year(now, self.settings.tz);
-        let amount = draft
-            .breakdown()
-            .map_err(|e| Error::bad("items", e.to_string()))?
-            .total;
+        let amount = draft.breakdown().map_err(tax_error)?.total;
         let ledger_id = self.ledger.ledger_id().to_string();
         let (inv, attempt) = self.ledger.create_invoice(
             &draft,
@@ -101,7 +106,10 @@ NoticeCode::RestoreCheckFailed,format!(
 
     pub(super) fn validate_charge(&self, req: &ChargeRequest) -> Result<Draft> {
         let currency = req.currency.unwrap_or(Currency::JPY);
-        let lines = match (req.amount, req.lines.is_empty()) {
+        let dining = req.dining.unwrap_or(self.settings.dining);
+        let mut lines = self.product_lines(&req.products, dining)?;
+        lines.extend(req.lines.iter().cloned());
+        let lines = match (req.amount, lines.is_empty()) {
             (Some(_), false) => {
                 return Err(Error::bad(
                     "amount",
@@ -134,21 +142,24 @@ NoticeCode::RestoreCheckFailed,format!(
                     unit_price: a,
                     quantity: 1,
                     tax_rate: req.amount_rate.unwrap_or(TaxRate::Standard),
+                    product_id: None,
+                    discount: 0,
                 }]
             }
-            (None, false) => req.lines.clone(),
+            (None, false) => lines,
         };
         let customer = validate_customer(&req.customer)?;
+        let from_catalog = !req.products.is_empty();
         let draft = Draft {
             currency,
             lines,
             customer,
             price_mode: self.settings.price_mode,
             rounding: self.settings.rounding,
+            discount: req.discount,
+            dining: (from_catalog || req.dining.is_some()).then_some(dining),
         };
-        let b = draft
-            .breakdown()
-            .map_err(|e| Error::bad("items", e.to_string()))?;
+        let b = draft.breakdown().map_err(tax_error)?;
         if b.total <= 0 {
             return Err(Error::bad("items", "the total must be more than zero"));
         }
@@ -247,6 +258,8 @@ NoticeCode::Renumbered,format!(
             customer: inv.customer.clone(),
             price_mode: inv.price_mode,
             rounding: inv.rounding,
+            discount: inv.order_discount,
+            dining: inv.dining,
         };
         Ok((
             draft,

@@ -12,6 +12,9 @@ pub enum Error {
     BadInput { field: String, message: String },
     #[error("not found: {0}")]
     NotFound(String),
+    /// A product list that was not imported: every bad row by line and column.
+    #[error("{0}")]
+    Import(crate::catalog::csv::ImportError),
     #[error("cannot {action} invoice {invoice}: it is {status}")]
     NotAllowed {
         invoice: String,
@@ -107,7 +110,7 @@ impl Error {
     /// Stable machine-readable code (the UI's `{code, message_key}`).
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::BadInput { .. } => ErrorCode::BadInput,
+            Error::BadInput { .. } | Error::Import(_) => ErrorCode::BadInput,
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::NotAllowed { .. } | Error::DayClosed(_) => ErrorCode::NotAllowed,
             Error::Komoju(e) if e.is_auth() => ErrorCode::KomojuAuth,

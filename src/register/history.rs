@@ -131,6 +131,7 @@ impl Register {
             t.with_timezone(&tz)
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
         };
+        let items = self.ledger.line_items(invoice_id)?;
         Ok(InvoiceView {
             invoice_number: inv.number.to_string(),
             session_id: attempt.and_then(|a| a.session_id.clone()),
@@ -155,7 +156,11 @@ impl Register {
             payment_method_fee: p.map_or(0, |p| p.fee),
             price_mode: inv.price_mode.as_str().to_string(),
             customer: inv.customer.clone(),
-            items: self.ledger.line_items(invoice_id)?,
+            discount: inv.discount,
+            order_discount: inv.order_discount.map(|d| d.as_text()),
+            dining: inv.dining.map(|d| d.as_str().to_string()),
+            per_rate: inv.rate_totals(&items),
+            items,
             refund_requests: p.map(|p| p.refund_requests.clone()).unwrap_or_default(),
             refundable: p
                 .filter(|_| inv.status.can_refund())

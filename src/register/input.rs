@@ -63,6 +63,12 @@ pub struct ChargeRequest {
     pub locale: Option<String>,
     /// Seconds the payment page stays open (60 to 86 400; none: the shop's setting).
     pub expires_in: Option<u32>,
+    /// Catalog products (by code or id), rung up before `lines`.
+    pub products: Vec<ProductLine>,
+    /// Eaten in or taken away (none: the shop's `dining` setting); decides food lines' rate.
+    pub dining: Option<Dining>,
+    /// The order's discount.
+    pub discount: Option<crate::discount::Discount>,
 }
 
 /// Payment types from text (`paypay, konbini`): split at commas and trimmed. Unknown names are kept

@@ -124,6 +124,8 @@ pub struct Settings {
     /// Desktop demo only: the fake KOMOJU serves on the LAN so a phone can scan and pay (takes
     /// effect at the next start).
     pub demo_lan: bool,
+    /// Whether an order is eaten in or taken away unless the cashier switches it (food's rate).
+    pub dining: Dining,
 }
 
 impl Default for Settings {
@@ -145,6 +147,7 @@ impl Default for Settings {
             payment_methods: Vec::new(),
             locale: None,
             demo_lan: false,
+            dining: Dining::TakeAway,
         }
     }
 }
@@ -153,7 +156,7 @@ impl Default for Settings {
 pub const DEFAULT_SHOP_NAME: &str = "Reji";
 
 impl Settings {
-    pub const KEYS: [&'static str; 16] = [
+    pub const KEYS: [&'static str; 17] = [
         "time_zone",
         "price_mode",
         "rounding",
@@ -170,6 +173,7 @@ impl Settings {
         "payment_methods",
         "locale",
         "demo_lan",
+        "dining",
     ];
 
     pub fn load(ledger: &Ledger) -> Result<Settings> {
@@ -246,6 +250,7 @@ impl Settings {
             "shop_phone" => self.shop_phone = optional_text(key, value, 20)?,
             "receipt_footer" => self.receipt_footer = optional_text(key, value, 100)?,
             "feed" => self.feed = value.parse().map_err(|e: String| Error::bad(key, e))?,
+            "dining" => self.dining = value.parse().map_err(|e: String| Error::bad(key, e))?,
             "demo_lan" => {
                 self.demo_lan = match value.trim() {
                     "on" | "true" | "1" => true,
@@ -284,6 +289,7 @@ impl Settings {
             "feed" => self.feed.as_str().into(),
             "payment_methods" => self.payment_methods.join(","),
             "demo_lan" => if self.demo_lan { "on" } else { "off" }.into(),
+            "dining" => self.dining.as_str().into(),
             "locale" => self.locale.clone().unwrap_or_default(),
             _ => return None,
         })

@@ -29,6 +29,14 @@ pub struct InvoiceView {
     pub price_mode: String,
     pub customer: Customer,
     pub items: Vec<LineItem>,
+    /// Every discount of the sale (lines and order), in the price mode's terms.
+    pub discount: i64,
+    /// The order's discount as given (`100`, `10%`, `round100`).
+    pub order_discount: Option<String>,
+    /// `eat_in` or `take_away` when the sale said (or rang up catalog products).
+    pub dining: Option<String>,
+    /// Per tax rate, after discounts: net, tax, gross and the discount it took.
+    pub per_rate: Vec<crate::tax::RateTotal>,
     pub refund_requests: Vec<Value>,
     /// What `refund` would accept at most now (0 when the invoice cannot be refunded).
     pub refundable: i64,

@@ -152,9 +152,13 @@ pub fn draft(total: i64) -> reji::invoice::Draft {
             unit_price: total,
             quantity: 1,
             tax_rate: reji::tax::TaxRate::Standard,
+            product_id: None,
+            discount: 0,
         }],
         customer: reji::invoice::Customer::default(),
         price_mode: reji::tax::PriceMode::Inclusive,
         rounding: reji::tax::Rounding::Down,
+        discount: None,
+        dining: None,
     }
 }

@@ -551,12 +551,16 @@ fn migration_7_keeps_line_items_and_their_guards_and_takes_exempt_lines() {
             unit_price: 200,
             quantity: 2,
             tax_rate: TaxRate::Exempt,
+            product_id: None,
+            discount: 0,
         },
         LineItem {
             name: "封筒".into(),
             unit_price: 110,
             quantity: 1,
             tax_rate: TaxRate::Standard,
+            product_id: None,
+            discount: 0,
         },
     ];
     let (inv, _) = l

@@ -14,6 +14,7 @@ mod cli_export;
 mod cli_faults;
 mod cli_flows;
 mod cli_keys;
+mod cli_products;
 mod cli_receipt;
 mod cli_watch;
 mod export_csv;
