@@ -10,6 +10,8 @@ use std::str::FromStr;
 /// Longest item name accepted (KOMOJU line item descriptions are free text; receipts need short lines).
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_QUANTITY: u32 = 99_999;
+/// The highest unit price a line may have (yen).
+pub const MAX_UNIT_PRICE: i64 = 1_000_000_000_000;
 /// KOMOJU's documented maximum (and default) session lifetime.
 pub const MAX_EXPIRES_IN: u32 = 86_400;
 /// Reji's default: a QR left on screen for an hour is long enough for any customer at a counter.
@@ -94,14 +96,18 @@ impl FromStr for LineItem {
                 "item name {name:?} contains a control character"
             )));
         }
-        let unit_price: i64 = parse_int(price)
-            .filter(|p| *p >= 0 && *p <= 1_000_000_000_000)
-            .ok_or_else(|| {
-                ItemError(format!(
-                    "item {name:?}: unit price {:?} must be a whole number of yen (minor units) ≥ 0",
-                    price.trim()
-                ))
-            })?;
+        let unit_price: i64 = parse_int(price).ok_or_else(|| {
+            ItemError(format!(
+                "item {name:?}: unit price {:?} must be a whole number of yen, 0 or more",
+                price.trim()
+            ))
+        })?;
+        if unit_price > MAX_UNIT_PRICE {
+            return Err(ItemError(format!(
+                "item {name:?}: unit price {} is too large (at most {MAX_UNIT_PRICE})",
+                price.trim()
+            )));
+        }
         let quantity: u32 = parse_int(qty)
             .filter(|q| (1..=MAX_QUANTITY as i64).contains(q))
             .map(|q| q as u32)

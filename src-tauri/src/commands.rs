@@ -4,9 +4,10 @@
 use crate::error::{CmdResult, CommandError};
 use crate::state::{AppState, ModeInfo};
 use crate::windows::{self, push_customer_view};
+use reji::catalog::{Product, ProductInput};
 use reji::display::{ChargeScreen, CustomerView, HistoryRow, RefundView, TimelineEntry};
 use reji::invoice::{Customer, LineItem};
-use reji::register::{BankAccount, ChargeRequest, ListQuery, Settings};
+use reji::register::{BankAccount, Cart, CartPreview, HeldOrder, ListQuery, Settings};
 use reji::tax::TaxBreakdown;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,8 +23,13 @@ pub struct LineInput {
     pub name: String,
     pub unit_price: i64,
     pub quantity: u32,
-    /// 10 or 8.
+    /// 10, 8 or 0. A catalog line's rate follows its product and the order's eat-in / take-away.
     pub rate: u8,
+    #[serde(default)]
+    pub product_id: Option<String>,
+    /// Yen off this line.
+    #[serde(default)]
+    pub discount: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +42,10 @@ pub struct ChargeInput {
     pub phone: Option<String>,
     /// Payment types (`paypay`, `credit_card`, `konbini`, …); empty = the account's defaults.
     pub methods: Vec<String>,
+    /// The order's discount (`100`, `10%`, `round100`).
+    pub discount: Option<String>,
+    /// `eat_in` or `take_away` (none: the shop's setting).
+    pub dining: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,8 +107,11 @@ fn lines(input: Vec<LineInput>) -> CmdResult<Vec<LineItem>> {
     input
         .into_iter()
         .map(|l| {
-            LineItem::from_parts(&l.name, l.unit_price, l.quantity, l.rate)
-                .map_err(|e| reji::register::Error::bad("items", e.to_string()).into())
+            let mut line = LineItem::from_parts(&l.name, l.unit_price, l.quantity, l.rate)
+                .map_err(|e| reji::register::Error::bad("items", e.to_string()))?;
+            line.product_id = l.product_id;
+            line.discount = l.discount;
+            Ok(line)
         })
         .collect()
 }
@@ -129,21 +142,28 @@ pub async fn charge<R: Runtime>(
     state: State<'_, AppState>,
     input: ChargeInput,
 ) -> CmdResult<ChargeScreen> {
-    let req = ChargeRequest {
+    let bad = |field: &str, m: String| CommandError::from(reji::register::Error::bad(field, m));
+    let cart = Cart {
         lines: lines(input.lines)?,
+        discount: given(input.discount)
+            .map(|d| d.parse().map_err(|m| bad("discount", m)))
+            .transpose()?,
+        dining: given(input.dining)
+            .map(|d| d.parse().map_err(|m| bad("dining", m)))
+            .transpose()?,
         customer: Customer {
             name: given(input.name),
             name_kana: given(input.name_kana),
             email: given(input.email),
             phone: given(input.phone),
         },
-        methods: input
-            .methods
-            .iter()
-            .map(|m| reji::komoju::PaymentType::from_wire(m))
-            .collect(),
-        ..Default::default()
     };
+    let mut req = state.register.lock().await.cart_request(&cart)?;
+    req.methods = input
+        .methods
+        .iter()
+        .map(|m| reji::komoju::PaymentType::from_wire(m))
+        .collect();
     let (v, notices) = {
         let mut reg = state.register.lock().await;
         let v = reg.charge(req).await;
@@ -528,4 +548,155 @@ pub async fn demo_pay_window<R: Runtime>(
         .parse()
         .map_err(|e| CommandError::new(reji::register::ErrorCode::BadInput, format!("{e}")))?;
     Ok(windows::open_demo_pay(&app, url)?)
+}
+
+// ---- Settings saved as one form ----
+
+/// The settings screen's save: every field at once, all or nothing (a refused field is named in
+/// the error's `field`, and nothing is stored).
+#[tauri::command]
+pub async fn set_settings<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    values: BTreeMap<String, reji::register::SettingValue>,
+) -> CmdResult<BTreeMap<String, String>> {
+    let feed_changed;
+    let map = {
+        let mut reg = state.register.lock().await;
+        feed_changed = values
+            .get("feed")
+            .is_some_and(|v| Some(v.to_text()) != reg.settings().get("feed"));
+        let changes: Vec<_> = values.into_iter().collect();
+        reg.set_settings(&changes)?;
+        settings_map(reg.settings())
+    };
+    if feed_changed {
+        crate::tracking::start(&app, &state).await;
+    }
+    Ok(map)
+}
+
+// ---- The catalog ----
+
+/// Products on sale (or archived too) whose name, kana, code or category contain `q`.
+#[tauri::command]
+pub async fn products_list(
+    state: State<'_, AppState>,
+    q: Option<String>,
+    archived: Option<bool>,
+) -> CmdResult<Vec<Product>> {
+    let reg = state.register.lock().await;
+    Ok(reg.products(q.as_deref(), archived.unwrap_or(false))?)
+}
+
+/// A scan or a typed code / id: the product on sale, or `not_found`.
+#[tauri::command]
+pub async fn product_lookup(state: State<'_, AppState>, key: String) -> CmdResult<Product> {
+    Ok(state.register.lock().await.find_product(&key, false)?)
+}
+
+#[tauri::command]
+pub async fn product_add(state: State<'_, AppState>, input: ProductInput) -> CmdResult<Product> {
+    Ok(state.register.lock().await.add_product(&input)?)
+}
+
+#[tauri::command]
+pub async fn product_edit(
+    state: State<'_, AppState>,
+    id: String,
+    input: ProductInput,
+) -> CmdResult<Product> {
+    Ok(state.register.lock().await.edit_product(&id, &input)?)
+}
+
+#[tauri::command]
+pub async fn product_archive(state: State<'_, AppState>, id: String) -> CmdResult<Product> {
+    Ok(state.register.lock().await.archive_product(&id)?)
+}
+
+/// Imports a product list the staff picked (all or nothing: a refused file's rows are in the
+/// error's `problems`).
+#[tauri::command]
+pub async fn products_import(
+    state: State<'_, AppState>,
+    path: String,
+) -> CmdResult<reji::register::ImportReport> {
+    let bytes = std::fs::read(&path).map_err(|e| {
+        CommandError::new(
+            reji::register::ErrorCode::ExportIo,
+            format!("cannot read {path}: {e}"),
+        )
+    })?;
+    Ok(state.register.lock().await.import_products(&bytes)?)
+}
+
+/// Writes the product list as CSV (`utf-8-bom` or `cp932`); returns how many products.
+#[tauri::command]
+pub async fn products_export(
+    state: State<'_, AppState>,
+    path: String,
+    encoding: Option<String>,
+) -> CmdResult<u64> {
+    use reji::export::Encoding;
+    let encoding = match encoding.as_deref().unwrap_or("utf-8-bom") {
+        "utf-8-bom" => Encoding::Utf8Bom,
+        "cp932" => Encoding::Cp932,
+        other => {
+            return Err(reji::register::Error::bad(
+                "encoding",
+                format!("{other:?} must be utf-8-bom or cp932"),
+            )
+            .into())
+        }
+    };
+    let reg = state.register.lock().await;
+    let mut n = 0;
+    reji::export::write_atomically(std::path::Path::new(&path), |w| {
+        n = reg.export_products(w, encoding)?;
+        Ok::<_, reji::register::Error>(())
+    })?;
+    Ok(n)
+}
+
+// ---- The cart ----
+
+/// The cart's lines with their rates for this order and its totals (nothing stored); a price or
+/// discount a charge would refuse is refused here, naming the field.
+#[tauri::command]
+pub async fn preview_cart(state: State<'_, AppState>, cart: Cart) -> CmdResult<CartPreview> {
+    Ok(state.register.lock().await.preview_cart(&cart)?)
+}
+
+/// Keeps the cart being rung up (it survives a restart).
+#[tauri::command]
+pub async fn save_cart(state: State<'_, AppState>, cart: Cart) -> CmdResult<()> {
+    Ok(state.register.lock().await.save_cart(&cart)?)
+}
+
+#[tauri::command]
+pub async fn current_cart(state: State<'_, AppState>) -> CmdResult<Cart> {
+    Ok(state.register.lock().await.current_cart()?)
+}
+
+#[tauri::command]
+pub async fn hold_cart(
+    state: State<'_, AppState>,
+    cart: Cart,
+    label: Option<String>,
+) -> CmdResult<HeldOrder> {
+    Ok(state
+        .register
+        .lock()
+        .await
+        .hold_cart(&cart, label.as_deref())?)
+}
+
+#[tauri::command]
+pub async fn held_orders(state: State<'_, AppState>) -> CmdResult<Vec<HeldOrder>> {
+    Ok(state.register.lock().await.held_orders()?)
+}
+
+#[tauri::command]
+pub async fn recall_order(state: State<'_, AppState>, id: String) -> CmdResult<Cart> {
+    Ok(state.register.lock().await.recall_order(&id)?)
 }

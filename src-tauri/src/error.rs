@@ -15,6 +15,9 @@ pub struct CommandError {
     /// `settings.shop_name`): the UI shows the message beside the element with that `data-field`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// A refused product import's rows, each with its line, column and message.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<reji::catalog::csv::Problem>,
 }
 
 impl CommandError {
@@ -24,6 +27,7 @@ impl CommandError {
             message_key: code.message_key(),
             detail: detail.into(),
             field: None,
+            problems: Vec::new(),
         }
     }
 }
@@ -32,6 +36,10 @@ impl From<reji::register::Error> for CommandError {
     fn from(e: reji::register::Error) -> Self {
         CommandError {
             field: e.field().map(str::to_string),
+            problems: match &e {
+                reji::register::Error::Import(i) => i.problems.clone(),
+                _ => Vec::new(),
+            },
             ..CommandError::new(e.code(), e.user_message())
         }
     }

@@ -51,6 +51,20 @@ app_commands! {
     open_customer_display,
     set_customer_view,
     demo_pay_window,
+    set_settings,
+    products_list,
+    product_lookup,
+    product_add,
+    product_edit,
+    product_archive,
+    products_import,
+    products_export,
+    preview_cart,
+    save_cart,
+    current_cart,
+    hold_cart,
+    held_orders,
+    recall_order,
 }
 
 /// Where the ledgers live: `REJI_DATA_DIR` (tests, E2E) or the OS app data directory.

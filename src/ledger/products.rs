@@ -285,3 +285,75 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+/// An order on hold as stored (`data`: the cart as JSON).
+#[derive(Clone, Debug)]
+pub struct HeldRow {
+    pub id: String,
+    pub label: Option<String>,
+    pub data: String,
+    pub total: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+fn held_row(r: &Row<'_>) -> rusqlite::Result<Result<HeldRow>> {
+    let created: String = r.get(4)?;
+    let (id, label, data, total) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+    Ok(parse_ts(&created).map(|created_at| HeldRow {
+        id,
+        label,
+        data,
+        total,
+        created_at,
+    }))
+}
+
+impl Ledger {
+    /// Stores an order on hold; returns its id (unique across registers).
+    pub fn hold_order(
+        &mut self,
+        label: Option<&str>,
+        data: &str,
+        total: i64,
+        now: DateTime<Utc>,
+        by: &str,
+    ) -> Result<String> {
+        let id = crate::catalog::new_product_id(now).replacen("prd_", "hold_", 1);
+        self.conn.execute(
+            "INSERT INTO held_orders(id, label, data, total, by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, label, data, total, by, ts(now)],
+        )?;
+        Ok(id)
+    }
+
+    /// Orders on hold (not recalled), oldest first.
+    pub fn held_orders(&self) -> Result<Vec<HeldRow>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, label, data, total, created_at FROM held_orders WHERE recalled_at IS NULL
+             ORDER BY created_at, id",
+        )?;
+        let rows = st.query_map([], held_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// Takes an order off hold (compare-and-set: only one register or window gets it).
+    pub fn recall_order(&mut self, id: &str, now: DateTime<Utc>) -> Result<Option<HeldRow>> {
+        self.in_transaction(|tx| {
+            let n = tx.execute(
+                "UPDATE held_orders SET recalled_at = ?2 WHERE id = ?1 AND recalled_at IS NULL",
+                params![id, ts(now)],
+            )?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let mut st = tx.prepare_cached(
+                "SELECT id, label, data, total, created_at FROM held_orders WHERE id = ?1",
+            )?;
+            st.query_row([id], held_row).optional()?.transpose()
+        })
+    }
+}

@@ -255,6 +255,17 @@ CREATE TRIGGER product_versions_no_update BEFORE UPDATE ON product_versions
 BEGIN SELECT RAISE(ABORT, 'product versions are append-only'); END;
 CREATE TRIGGER product_versions_no_delete BEFORE DELETE ON product_versions
 BEGIN SELECT RAISE(ABORT, 'product versions are append-only'); END;
+CREATE TABLE held_orders (
+    id          TEXT PRIMARY KEY,
+    label       TEXT,
+    data        TEXT NOT NULL,
+    total       INTEGER NOT NULL,
+    by          TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    recalled_at TEXT
+);
+CREATE TRIGGER held_orders_no_delete BEFORE DELETE ON held_orders
+BEGIN SELECT RAISE(ABORT, 'held orders are recalled, never deleted'); END;
 ALTER TABLE line_items ADD COLUMN product_id TEXT;
 ALTER TABLE line_items ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE invoices ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The largest total a sale may come to (yen).
+pub(super) const MAX_TOTAL: i64 = 99_999_999_999;
+
 /// How many taken order numbers one charge skips before giving up (each costs one request).
 pub(super) const MAX_RENUMBER: u32 = 500;
 
@@ -134,7 +137,7 @@ NoticeCode::RestoreCheckFailed,format!(
                 if a <= 0 {
                     return Err(Error::bad(
                         "amount",
-                        format!("{a} must be a positive whole number of minor units"),
+                        format!("{a} must be a whole number of yen, more than 0"),
                     ));
                 }
                 vec![LineItem {
@@ -163,7 +166,7 @@ NoticeCode::RestoreCheckFailed,format!(
         if b.total <= 0 {
             return Err(Error::bad("items", "the total must be more than zero"));
         }
-        if b.total > 99_999_999_999 {
+        if b.total > MAX_TOTAL {
             return Err(Error::bad(
                 "items",
                 format!("the total {} is too large", b.total),

@@ -35,6 +35,7 @@ mod after_restore;
 mod assembly;
 mod bodies;
 mod books;
+mod cart;
 mod catalog;
 mod charge;
 mod error;
@@ -48,6 +49,7 @@ mod view;
 pub use assembly::{Assembly, KeySource};
 use bodies::*;
 pub use books::{close_report, CloseFormat, DayFigures};
+pub use cart::{Cart, CartPreview, HeldOrder, MAX_CART_LINES};
 pub use catalog::{ImportReport, ProductLine, PRODUCT_LIST_LIMIT};
 pub use error::*;
 pub use history::*;
@@ -172,11 +174,22 @@ impl Register {
     }
 
     pub fn set_setting(&mut self, key: &str, value: impl Into<SettingValue>) -> Result<()> {
-        let value = value.into();
+        self.set_settings(&[(key.to_string(), value.into())])
+    }
+
+    /// Several settings saved together: all of them or, when one is refused (its error names
+    /// it), none.
+    pub fn set_settings(&mut self, changes: &[(String, SettingValue)]) -> Result<()> {
         let mut s = self.settings.clone();
-        s.apply_value(key, &value)?;
-        self.ledger
-            .set_meta(&format!("setting.{key}"), &value.to_text())?;
+        for (key, value) in changes {
+            s.apply_value(key, value)?;
+        }
+        self.ledger.atomically(|l| {
+            for (key, value) in changes {
+                l.set_meta(&format!("setting.{key}"), &value.to_text())?;
+            }
+            Ok::<_, Error>(())
+        })?;
         self.settings = s;
         Ok(())
     }

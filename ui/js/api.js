@@ -17,6 +17,7 @@ async function call(cmd, args = {}) {
 export const appInfo = () => call("app_info");
 export const getSettings = () => call("get_settings");
 export const setSetting = (key, value) => call("set_setting", { key, value });
+export const setSettings = (values) => call("set_settings", { values });
 export const saveKey = (key) => call("save_key", { key });
 export const testConnection = () => call("test_connection");
 
@@ -29,6 +30,23 @@ export const refreshInvoice = (number) => call("refresh_invoice", { number });
 export const cancelInvoice = (number) => call("cancel_invoice", { number });
 export const retryInvoice = (number) => call("retry_invoice", { number });
 export const refundInvoice = (number, amount, bank) => call("refund_invoice", { number, amount, bank });
+
+// The cart: previewed by the core, kept across restarts, held and recalled
+export const previewCart = (cart) => call("preview_cart", { cart });
+export const saveCart = (cart) => call("save_cart", { cart });
+export const currentCart = () => call("current_cart");
+export const holdCart = (cart, label) => call("hold_cart", { cart, label });
+export const heldOrders = () => call("held_orders");
+export const recallOrder = (id) => call("recall_order", { id });
+
+// The catalog
+export const productsList = (q, archived) => call("products_list", { q, archived });
+export const productLookup = (key) => call("product_lookup", { key });
+export const productAdd = (input) => call("product_add", { input });
+export const productEdit = (id, input) => call("product_edit", { id, input });
+export const productArchive = (id) => call("product_archive", { id });
+export const productsImport = (path) => call("products_import", { path });
+export const productsExport = (path, encoding) => call("products_export", { path, encoding });
 
 // The customer display and demo mode
 export const openCustomerDisplay = () => call("open_customer_display");
@@ -48,6 +66,7 @@ export const progressChannel = () => new tauri.core.Channel();
 
 // Tauri's plugins (allowed in the staff window's capability)
 export const saveDialog = (options) => call("plugin:dialog|save", { options });
+export const openDialog = (options) => call("plugin:dialog|open", { options });
 export const openUrl = (url) => call("plugin:opener|open_url", { url });
 
 /** An OS notification (best effort: permission refused or no notification service = nothing). */

@@ -373,3 +373,151 @@ fn the_day_closes_from_the_app_and_its_report_saves_as_csv() {
     // The customer display cannot close anything.
     assert!(invoke(&window(&app, "customer"), "close_day", json!({})).is_err());
 }
+
+#[test]
+fn the_catalog_the_cart_and_held_orders_through_the_app() {
+    let app = app(offline_register());
+    let staff = window(&app, "staff");
+    let coffee = invoke(
+        &staff,
+        "product_add",
+        json!({"input": {"name": "ブレンド", "price": "480", "class": "food", "code": "4901234567894"}}),
+    )
+    .unwrap();
+    assert!(
+        coffee["id"].as_str().unwrap().starts_with("prd_"),
+        "{coffee}"
+    );
+    let e = invoke(
+        &staff,
+        "product_add",
+        json!({"input": {"name": "x", "price": "abc"}}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e["code"].as_str(), e["field"].as_str()),
+        (Some("bad_input"), Some("price")),
+        "{e}"
+    );
+    assert!(!e["detail"].as_str().unwrap().contains("--"), "{e}");
+
+    // A scan finds the product; an unknown code is not_found.
+    let p = invoke(&staff, "product_lookup", json!({"key": "4901234567894"})).unwrap();
+    assert_eq!(p["id"], coffee["id"]);
+    let e = invoke(&staff, "product_lookup", json!({"key": "4549131970258"})).unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+    let list = invoke(&staff, "products_list", json!({"q": "ぶれんど"})).unwrap();
+    assert_eq!(
+        list[0]["name"], "ブレンド",
+        "hiragana finds the katakana name"
+    );
+    let list = invoke(&staff, "products_list", json!({"q": "ブレ"})).unwrap();
+    assert_eq!(list[0]["name"], "ブレンド");
+
+    // The cart: food follows eat-in / take-away, a discount comes off per rate.
+    let line = json!({"name": "ブレンド", "unit_price": 480, "quantity": 2, "tax_rate": 8, "product_id": coffee["id"]});
+    let cart = json!({"lines": [line], "dining": "eat_in", "discount": "10%"});
+    let v = invoke(&staff, "preview_cart", json!({"cart": cart})).unwrap();
+    assert_eq!(v["lines"][0]["tax_rate"], 10, "{v}");
+    assert_eq!(v["totals"]["total"], 864, "{v}");
+    assert_eq!(v["totals"]["discount"], 96, "{v}");
+    let e = invoke(
+        &staff,
+        "preview_cart",
+        json!({"cart": {"lines": [{"name": "x", "unit_price": 1_000_000_000_000_000i64, "quantity": 1, "tax_rate": 10}]}}),
+    )
+    .unwrap_err();
+    assert_eq!(e["field"], "items", "{e}");
+
+    // It survives (the screen saves it), goes on hold, and comes back once.
+    invoke(&staff, "save_cart", json!({"cart": cart})).unwrap();
+    assert_eq!(
+        invoke(&staff, "current_cart", json!({})).unwrap()["discount"],
+        "10%"
+    );
+    let held = invoke(
+        &staff,
+        "hold_cart",
+        json!({"cart": cart, "label": "テラス"}),
+    )
+    .unwrap();
+    assert_eq!(held["total"], 864, "{held}");
+    assert_eq!(
+        invoke(&staff, "current_cart", json!({})).unwrap()["lines"],
+        json!([])
+    );
+    assert_eq!(
+        invoke(&staff, "held_orders", json!({}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let back = invoke(&staff, "recall_order", json!({"id": held["id"]})).unwrap();
+    assert_eq!(back["lines"][0]["quantity"], 2, "{back}");
+    assert_eq!(
+        invoke(&staff, "recall_order", json!({"id": held["id"]})).unwrap_err()["code"],
+        "not_found"
+    );
+
+    // A refused import lists its rows; nothing is stored.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    std::fs::write(&path, "商品名,価格\nクッキー,abc\nマフィン,300,x\n").unwrap();
+    let e = invoke(
+        &staff,
+        "products_import",
+        json!({"path": path.to_str().unwrap()}),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "bad_input", "{e}");
+    assert_eq!(e["problems"].as_array().unwrap().len(), 2, "{e}");
+    assert_eq!(e["problems"][0]["line"], 2, "{e}");
+    assert_eq!(
+        invoke(&staff, "products_list", json!({}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let out = dir.path().join("products.csv");
+    let n = invoke(
+        &staff,
+        "products_export",
+        json!({"path": out.to_str().unwrap(), "encoding": "cp932"}),
+    )
+    .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn the_settings_form_saves_all_or_nothing() {
+    let app = app(offline_register());
+    let staff = window(&app, "staff");
+    let e = invoke(
+        &staff,
+        "set_settings",
+        json!({"values": {"shop_name": "喫茶ひだまり", "registration_number": "T123", "shop_address": "東京都"}}),
+    )
+    .unwrap_err();
+    assert_eq!(e["field"], "settings.registration_number", "{e}");
+    let s = invoke(&staff, "get_settings", json!({})).unwrap();
+    assert_eq!(s["shop_name"], "Reji", "nothing was saved: {s}");
+    assert_eq!(s["shop_address"], "", "{s}");
+    let s = invoke(
+        &staff,
+        "set_settings",
+        json!({"values": {"shop_name": "喫茶ひだまり", "shop_address": "東京都", "payment_methods": ["paypay"], "dining": "eat_in"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        (s["shop_name"].as_str(), s["shop_address"].as_str()),
+        (Some("喫茶ひだまり"), Some("東京都"))
+    );
+    assert_eq!(
+        (s["payment_methods"].as_str(), s["dining"].as_str()),
+        (Some("paypay"), Some("eat_in"))
+    );
+}
