@@ -148,6 +148,7 @@ fn fill(row: &mut ExportRow, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
     row.attempts = r.get(19)?;
     text_into(&mut row.items, r.get_ref(20)?);
     row.exempt_amount = r.get(21)?;
+    row.discount = r.get(22)?;
     Ok(())
 }
 

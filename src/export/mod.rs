@@ -168,6 +168,9 @@ pub struct ExportRow {
     pub items: String,
     /// The exempt (非課税) lines' total, part of `amount`.
     pub exempt_amount: i64,
+    /// Every discount of the sale (lines and order), already taken off `amount`; in the shop's
+    /// price mode (before tax for a tax-exclusive shop).
+    pub discount: i64,
 }
 
 /// A column of the export: its English and Japanese header.
@@ -192,7 +195,7 @@ const fn col(en: &'static str, ja: &'static str) -> Column {
 }
 
 /// Every column, in file order.
-pub const COLUMNS: [Column; 22] = [
+pub const COLUMNS: [Column; 23] = [
     col("invoice_number", "請求書番号"),
     col("created_at", "作成日時"),
     col("status", "状態"),
@@ -215,6 +218,7 @@ pub const COLUMNS: [Column; 22] = [
     col("attempts", "試行回数"),
     col("items", "明細"),
     col("exempt_amount", "非課税額"),
+    col("discount", "値引額"),
 ];
 
 /// What a lossy CP932 export wrote as `?`: how many characters, and in which cells the first
@@ -418,6 +422,7 @@ impl<W: Write> CsvExporter<W> {
         b.int(i64::from(r.attempts));
         text!(&r.items);
         b.int(r.exempt_amount);
+        b.int(r.discount);
         debug_assert_eq!(b.len(), COLUMNS.len());
         self.flush_row()?;
         self.rows_written += 1;

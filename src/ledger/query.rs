@@ -14,7 +14,7 @@ pub const EXPORT_SELECT: &str = "SELECT i.number, i.created_at, i.status, i.amou
         COALESCE(a.attempt, 0),
         (SELECT group_concat(name || ' x' || quantity, '; ') FROM
             (SELECT name, quantity FROM line_items l WHERE l.invoice_id = i.id ORDER BY position)),
-        i.gross_0
+        i.gross_0, i.discount
      FROM invoices i
      LEFT JOIN session_attempts a ON a.id = (SELECT MAX(id) FROM session_attempts WHERE invoice_id = i.id)
      LEFT JOIN payments p ON p.rowid = (SELECT rowid FROM payments WHERE invoice_id = i.id

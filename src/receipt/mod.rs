@@ -58,6 +58,9 @@ pub struct ReceiptItem {
     /// Bears no consumption tax (非課税; marked 非).
     #[serde(default)]
     pub exempt: bool,
+    /// Yen taken off this line (shown under it as 値引).
+    #[serde(default)]
+    pub discount: i64,
 }
 
 /// One rate's total on the receipt.
@@ -69,6 +72,9 @@ pub struct RateLine {
     pub amount: i64,
     /// 消費税等 at this rate (内消費税 for an inclusive shop).
     pub tax: i64,
+    /// What this rate's lines lost to discounts (値引), included in `amount` already.
+    #[serde(default)]
+    pub discount: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -87,6 +93,12 @@ pub struct Receipt {
     pub currency: String,
     pub price_mode: PriceMode,
     pub items: Vec<ReceiptItem>,
+    /// The order's discount: as given (`100`, `10%`, `round100`) and in yen (line discounts are on
+    /// their lines).
+    pub order_discount: Option<String>,
+    pub order_discount_amount: i64,
+    /// 店内 or 持ち帰り, when the sale said.
+    pub dining: Option<crate::tax::Dining>,
     pub per_rate: Vec<RateLine>,
     /// What the customer paid (sale) or got back (return), tax included.
     pub total: i64,
@@ -101,7 +113,7 @@ pub struct Receipt {
 }
 
 /// What a receipt is built from: the invoice as stored (its lines and per-rate figures as charged).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct SaleFacts {
     pub invoice_number: String,
     pub transaction_date: String,
@@ -117,9 +129,21 @@ pub struct SaleFacts {
     pub tax_8: i64,
     pub total: i64,
     pub payment_method: Option<String>,
+    /// Discounts per rate (lines and the order's share), in the price mode's terms.
+    pub discount_10: i64,
+    pub discount_8: i64,
+    pub discount_0: i64,
+    pub order_discount: Option<crate::discount::Discount>,
+    pub dining: Option<crate::tax::Dining>,
 }
 
 impl SaleFacts {
+    /// The order's discount in yen: every discount less the lines' own.
+    pub fn order_discount_amount(&self) -> i64 {
+        let lines: i64 = self.items.iter().map(|l| l.discount).sum();
+        (self.discount_10 + self.discount_8 + self.discount_0 - lines).max(0)
+    }
+
     /// A JPY sale rung up from its lines, its per-rate figures computed as a charge computes them
     /// (once per rate). For previews, tests and fuzzing; receipts of stored invoices use the
     /// figures stored with them.
@@ -152,6 +176,7 @@ impl SaleFacts {
             tax_8: b.tax_at(TaxRate::Reduced),
             total: b.total,
             payment_method: payment_method.map(str::to_string),
+            ..Default::default()
         })
     }
 }
@@ -191,6 +216,9 @@ impl Receipt {
             currency: f.currency.clone(),
             price_mode: f.price_mode,
             items: receipt_items(&f.items),
+            order_discount: f.order_discount.map(|d| d.as_text()),
+            order_discount_amount: f.order_discount_amount(),
+            dining: f.dining,
             tax_total: f.tax_10 + f.tax_8,
             per_rate,
             total: f.total,
@@ -226,6 +254,9 @@ impl Receipt {
             // Refund amounts per rate are always shown tax-inclusive (KOMOJU refunds money paid).
             price_mode: PriceMode::Inclusive,
             items: receipt_items(&f.items),
+            order_discount: None,
+            order_discount_amount: 0,
+            dining: f.dining,
             per_rate,
             total,
             tax_total,
@@ -305,6 +336,16 @@ impl Receipt {
             },
             strong: false,
         });
+        if let Some(d) = self.dining {
+            b.push(Block::Row {
+                left: "ご利用".into(),
+                right: match d {
+                    crate::tax::Dining::EatIn => "店内".into(),
+                    crate::tax::Dining::TakeAway => "お持ち帰り".into(),
+                },
+                strong: false,
+            });
+        }
         b.push(Block::Rule);
         if self.kind == ReceiptKind::Return {
             b.push(Block::Small {
@@ -325,6 +366,25 @@ impl Receipt {
                 name: format!("{}{mark}", it.name),
                 detail,
                 amount: self.money(it.amount),
+            });
+            if it.discount > 0 {
+                b.push(Block::Item {
+                    name: "　値引".into(),
+                    detail: None,
+                    amount: format!("-{}", self.money(it.discount)),
+                });
+            }
+        }
+        if self.order_discount_amount > 0 {
+            let label = match self.order_discount.as_deref() {
+                Some(d) if d.ends_with('%') => format!("値引（{d}）"),
+                Some(d) if d.starts_with("round") => "端数値引".to_string(),
+                _ => "値引".to_string(),
+            };
+            b.push(Block::Item {
+                name: label,
+                detail: None,
+                amount: format!("-{}", self.money(self.order_discount_amount)),
             });
         }
         b.push(Block::Rule);
@@ -347,6 +407,14 @@ impl Receipt {
                 continue;
             }
             let mark = if r.rate == 8 { "※" } else { "" };
+            if r.discount > 0 {
+                // The discount per rate (値引額は税率ごとに区分して記載).
+                b.push(Block::Row {
+                    left: format!("{}%対象 値引{mark}", r.rate),
+                    right: format!("-{}", self.money(r.discount)),
+                    strong: false,
+                });
+            }
             b.push(Block::Row {
                 left: format!("{}%{basis}{mark}", r.rate),
                 right: self.money(r.amount),
@@ -491,16 +559,17 @@ fn receipt_items(items: &[LineItem]) -> Vec<ReceiptItem> {
             tax_rate: l.tax_rate.percent(),
             reduced: l.tax_rate == TaxRate::Reduced,
             exempt: l.tax_rate == TaxRate::Exempt,
+            discount: l.discount,
         })
         .collect()
 }
 
 fn sale_rate_lines(f: &SaleFacts) -> Vec<RateLine> {
     let mut v = Vec::new();
-    for (rate, gross, tax) in [
-        (10u8, f.gross_10, f.tax_10),
-        (8u8, f.gross_8, f.tax_8),
-        (0u8, f.gross_0, 0),
+    for (rate, gross, tax, discount) in [
+        (10u8, f.gross_10, f.tax_10, f.discount_10),
+        (8u8, f.gross_8, f.tax_8, f.discount_8),
+        (0u8, f.gross_0, 0, f.discount_0),
     ] {
         let has_lines = f.items.iter().any(|l| l.tax_rate.percent() == rate);
         if !has_lines {
@@ -510,7 +579,12 @@ fn sale_rate_lines(f: &SaleFacts) -> Vec<RateLine> {
             PriceMode::Inclusive => gross,
             PriceMode::Exclusive => gross - tax,
         };
-        v.push(RateLine { rate, amount, tax });
+        v.push(RateLine {
+            rate,
+            amount,
+            tax,
+            discount,
+        });
     }
     v
 }
@@ -560,6 +634,7 @@ pub fn split_refund(f: &SaleFacts, before: i64, after: i64) -> Vec<RateLine> {
             rate,
             amount: a[i].0 - b[i].0,
             tax: a[i].1 - b[i].1,
+            discount: 0,
         });
     }
     v
@@ -716,6 +791,72 @@ mod tests {
     }
 
     #[test]
+    fn discounts_show_on_their_line_for_the_order_and_per_rate() {
+        use crate::discount::Discount;
+        let mut coffee = LineItem::from_parts("ブレンド", 480, 2, 8).unwrap();
+        coffee.discount = 60;
+        let cake = LineItem::from_parts("ケーキ", 610, 1, 10).unwrap();
+        let draft = crate::invoice::Draft {
+            currency: crate::money::Currency::JPY,
+            lines: vec![coffee, cake],
+            customer: Default::default(),
+            price_mode: PriceMode::Inclusive,
+            rounding: Rounding::Down,
+            discount: Some(Discount::Amount(100)),
+            dining: Some(crate::tax::Dining::TakeAway),
+        };
+        let b = draft.breakdown().unwrap();
+        let f = SaleFacts {
+            invoice_number: "2026-000009".into(),
+            transaction_date: "2026-12-01 10:00".into(),
+            currency: "JPY".into(),
+            price_mode: PriceMode::Inclusive,
+            items: draft.lines.clone(),
+            gross_10: b.gross_at(TaxRate::Standard),
+            gross_8: b.gross_at(TaxRate::Reduced),
+            tax_10: b.tax_at(TaxRate::Standard),
+            tax_8: b.tax_at(TaxRate::Reduced),
+            total: b.total,
+            discount_10: b.discount_at(TaxRate::Standard),
+            discount_8: b.discount_at(TaxRate::Reduced),
+            order_discount: draft.discount,
+            dining: draft.dining,
+            ..Default::default()
+        };
+        let r = Receipt::sale(&f, &shop(), false);
+        assert_eq!(r.order_discount_amount, 100);
+        assert_eq!(r.total, 960 + 610 - 60 - 100);
+        // The order's ¥100 over 900 (8 %) and 610 (10 %): 60 and 40.
+        let d: Vec<(u8, i64, i64)> = r
+            .per_rate
+            .iter()
+            .map(|l| (l.rate, l.amount, l.discount))
+            .collect();
+        assert_eq!(d, [(10, 570, 40), (8, 840, 120)]);
+        let t = r.to_text(40);
+        for needle in [
+            "ご利用",
+            "お持ち帰り",
+            "　値引",
+            "-¥60",
+            "値引",
+            "-¥100",
+            "10%対象 値引",
+            "-¥40",
+            "8%対象 値引※",
+            "-¥120",
+            "¥1,410",
+        ] {
+            assert!(t.contains(needle), "{needle:?} missing in\n{t}");
+        }
+        let sum: i64 = r.per_rate.iter().map(|l| l.amount).sum();
+        assert_eq!(
+            sum, r.total,
+            "per-rate amounts after discounts add up to the total"
+        );
+    }
+
+    #[test]
     fn a_sale_receipt_has_every_element_the_law_requires() {
         for mode in [PriceMode::Inclusive, PriceMode::Exclusive] {
             let f = facts(
@@ -766,12 +907,14 @@ mod tests {
                 RateLine {
                     rate: 10,
                     amount: 110,
-                    tax: 10
+                    tax: 10,
+                    discount: 0,
                 },
                 RateLine {
                     rate: 8,
                     amount: 700,
-                    tax: 51
+                    tax: 51,
+                    discount: 0,
                 }
             ]
         );
@@ -935,7 +1078,8 @@ mod tests {
             vec![RateLine {
                 rate: 8,
                 amount: 1080,
-                tax: 80
+                tax: 80,
+                discount: 0,
             }]
         );
     }

@@ -210,6 +210,11 @@ impl Register {
             tax_8: inv.tax_8,
             total: inv.amount,
             payment_method: view.payment_method,
+            discount_10: inv.discount_10,
+            discount_8: inv.discount_8,
+            discount_0: inv.discount_0,
+            order_discount: inv.order_discount,
+            dining: inv.dining,
         };
         let events = self.ledger.events(inv.id)?;
         let refunds = events

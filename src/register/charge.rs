@@ -137,7 +137,7 @@ NoticeCode::RestoreCheckFailed,format!(
                 if a <= 0 {
                     return Err(Error::bad(
                         "amount",
-                        format!("{a} must be a whole number of yen, more than 0"),
+                        format!("{a} must be a positive whole number of yen"),
                     ));
                 }
                 vec![LineItem {

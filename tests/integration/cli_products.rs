@@ -490,3 +490,55 @@ async fn a_file_with_bad_rows_is_refused_whole_with_every_row_named() {
     assert_ne!(r.code, 0);
     assert_eq!(product_count(&e), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receipt_and_the_export_show_the_discount() {
+    let e = env().await;
+    cafe(&e).await;
+    let v = e
+        .charge(&[
+            "--product",
+            COFFEE,
+            "--item",
+            "Cake,610,1,10",
+            "--take-away",
+            "--discount",
+            "100",
+        ])
+        .await;
+    let inv = s(&v, "invoice_number");
+    e.ctl
+        .pay(&s(&v, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    assert_eq!(e.show(&inv).await["status"], "paid");
+    let r = e.cmd(&["receipt", &inv]).output().await.unwrap();
+    let text = String::from_utf8_lossy(&r.stdout).into_owned();
+    for needle in [
+        "お持ち帰り",
+        "値引",
+        "-¥100",
+        "10%対象 値引",
+        "-¥56",
+        "8%対象 値引※",
+        "-¥44",
+        "¥990",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing in\n{text}");
+    }
+    let out = e.dir.path().join("invoices.csv");
+    e.reji(&[
+        "export",
+        "--out",
+        out.to_str().unwrap(),
+        "--encoding",
+        "utf-8",
+    ])
+    .await
+    .ok();
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"discount"));
+    assert!(lines.next().unwrap().ends_with(",100"), "{csv}");
+}

@@ -33,6 +33,7 @@ fn row(n: u32) -> ExportRow {
         attempts: 2,
         items: "コーヒー x2; パン x1".into(),
         exempt_amount: 0,
+        discount: 0,
     }
 }
 
@@ -119,6 +120,7 @@ fn all_encodings_round_trip_japanese_text() {
                 "2",
                 "コーヒー x2; パン x1",
                 "0",
+                "0",
             ],
             "{enc}"
         );
@@ -167,7 +169,7 @@ fn japanese_headers() {
         };
         let text = decode(&export(&[row(1)], &o).unwrap(), enc);
         let recs = parse(&text);
-        assert_eq!(recs[0].len(), 22);
+        assert_eq!(recs[0].len(), 23);
         assert_eq!(
             &recs[0][..5],
             ["請求書番号", "作成日時", "状態", "金額", "通貨"]
@@ -385,7 +387,7 @@ fn commas_quotes_and_newlines_are_quoted() {
         let recs = parse(&decode(&export(&rows, &opts(enc)).unwrap(), enc));
         assert_eq!(recs.len(), tricky.len() + 1);
         for (i, t) in tricky.iter().enumerate() {
-            assert_eq!(recs[i + 1].len(), 22);
+            assert_eq!(recs[i + 1].len(), 23);
             assert_eq!(recs[i + 1][col("customer_name")], *t, "{enc}");
             assert_eq!(recs[i + 1][col("items")], format!("{t}, x1"), "{enc}");
         }
@@ -538,7 +540,7 @@ mod props {
             r.items = items.clone();
             let recs = parse(&decode(&export(&[r], &opts(Encoding::Utf8Bom)).unwrap(), Encoding::Utf8Bom));
             prop_assert_eq!(recs.len(), 2);
-            prop_assert_eq!(recs[1].len(), 22);
+            prop_assert_eq!(recs[1].len(), 23);
             prop_assert_eq!(&recs[1][col("customer_name")], &expected(&name));
             prop_assert_eq!(&recs[1][col("items")], &expected(&items));
         }
@@ -551,7 +553,7 @@ mod props {
             let o = ExportOptions { encoding: Encoding::Cp932, lossy: true, ..ExportOptions::default() };
             let recs = parse(&decode(&export(&[r], &o).unwrap(), Encoding::Cp932));
             prop_assert_eq!(recs.len(), 2);
-            prop_assert_eq!(recs[1].len(), 22);
+            prop_assert_eq!(recs[1].len(), 23);
         }
     }
 }
