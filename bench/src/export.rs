@@ -210,8 +210,8 @@ pub(super) fn invoice_count(path: &Path) -> Option<u64> {
 }
 
 pub(super) struct ProcRun {
-    secs: f64,
-    peak_rss_kib: u64,
+    pub(super) secs: f64,
+    pub(super) peak_rss_kib: u64,
     bytes: u64,
 }
 

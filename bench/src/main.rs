@@ -3,7 +3,7 @@
 //! ```text
 //! cargo build --release --bins && cargo run --release --bin reji-bench            # full run
 //! cargo run --bin reji-bench -- --quick                                           # small N (CI)
-//! reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf] [--db FILE] [--rows N]
+//! reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog] [--db FILE] [--rows N]
 //! ```
 //!
 //! Rows (see docs/benchmarks.md):
@@ -46,6 +46,7 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 // One file per row, run in their numbered order by `run`.
+mod catalog;
 mod charge;
 mod export;
 mod ledger;
@@ -103,7 +104,7 @@ impl Opts {
                 "--rows" => o.rows = Some(value("--rows")?.parse()?),
                 "-h" | "--help" => {
                     println!(
-                        "usage: reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf] \
+                        "usage: reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog] \
                          [--db FILE (reuse/keep the seeded export ledger)] [--rows N]"
                     );
                     std::process::exit(0);
@@ -432,6 +433,9 @@ fn run() -> Res<()> {
     }
     if opts.wants("pdf") {
         rows.extend(bench_pdf(&sizes)?);
+    }
+    if opts.wants("catalog") {
+        rows.extend(catalog::bench_catalog(opts.quick, tmp.path())?);
     }
     // Row 5 (the desktop app) is measured by scripts/bench-desktop: it needs the release desktop
     // build, Xvfb and tauri-driver (docs/benchmarks.md).

@@ -90,6 +90,11 @@ pub struct InvoiceDetail {
     pub external_order_num: Option<String>,
     pub timeline: Vec<TimelineEntry>,
     pub refund: RefundView,
+    /// The order's discount as given (`100`, `10%`, `round100`): with `items` and `dining`, the
+    /// register rebuilds the cart of a cancelled or expired charge.
+    pub order_discount: Option<String>,
+    /// `eat_in` or `take_away` when the sale said.
+    pub dining: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -357,6 +362,8 @@ pub async fn invoice_detail(
         customer: v.customer,
         external_order_num: v.external_order_num,
         timeline,
+        order_discount: v.order_discount,
+        dining: v.dining,
     })
 }
 
@@ -621,13 +628,11 @@ pub async fn products_import(
     state: State<'_, AppState>,
     path: String,
 ) -> CmdResult<reji::register::ImportReport> {
-    let bytes = std::fs::read(&path).map_err(|e| {
-        CommandError::new(
-            reji::register::ErrorCode::ExportIo,
-            format!("cannot read {path}: {e}"),
-        )
+    let bytes = std::fs::read(&path).map_err(|e| reji::register::Error::ReadFile {
+        path: path.clone(),
+        source: e,
     })?;
-    Ok(state.register.lock().await.import_products(&bytes)?)
+    Ok(state.register.lock().await.import_products(bytes)?)
 }
 
 /// Writes the product list as CSV (`utf-8-bom` or `cp932`); returns how many products.

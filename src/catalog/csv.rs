@@ -83,6 +83,29 @@ pub struct ImportRow {
     pub archived: bool,
 }
 
+/// [`decode`], keeping the bytes' buffer when they are UTF-8 (a large file is not held twice).
+pub fn decode_owned(mut bytes: Vec<u8>) -> Result<(String, Encoding), ImportError> {
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
+    if bom {
+        bytes.drain(..3);
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok((
+            s,
+            if bom {
+                Encoding::Utf8Bom
+            } else {
+                Encoding::Utf8
+            },
+        )),
+        Err(e) if bom => {
+            let at = e.utf8_error().valid_up_to();
+            Err(bad_bytes(e.as_bytes(), at, "UTF-8"))
+        }
+        Err(e) => decode(e.as_bytes()),
+    }
+}
+
 /// The text of an import file: UTF-8 (with or without a BOM) or CP932, told apart by the bytes.
 pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), ImportError> {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
@@ -137,6 +160,33 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
 /// (encoding, header) is an error.
 pub fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<Problem>), ImportError> {
     let (text, _) = decode(bytes)?;
+    let mut rows = Vec::new();
+    let problems = for_each_row(&text, |row, _| {
+        rows.push(row);
+        Ok::<_, std::convert::Infallible>(())
+    })
+    .map_err(|e| match e {
+        RowsError::File(e) => e,
+        RowsError::Caller(never) => match never {},
+    })?;
+    Ok((rows, problems))
+}
+
+/// Why [`for_each_row`] stopped: the file cannot be read at all, or the caller's error.
+#[derive(Debug)]
+pub enum RowsError<E> {
+    File(ImportError),
+    Caller(E),
+}
+
+/// Reads the rows one at a time (a large file never sits in memory as rows): `f` gets each
+/// right row and the problems so far (to add its own, e.g. a clash with the catalog). Returns
+/// every problem of the file.
+pub fn for_each_row<E>(
+    text: &str,
+    mut f: impl FnMut(ImportRow, &mut Vec<Problem>) -> Result<(), E>,
+) -> Result<Vec<Problem>, RowsError<E>> {
+    let bad_file = |e: ImportError| RowsError::File(e);
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -145,18 +195,18 @@ pub fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<Problem>), Import
     let header = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => {
-            return Err(ImportError::one(
+            return Err(bad_file(ImportError::one(
                 1,
                 None,
                 format!("cannot read the header: {e}"),
-            ))
+            )))
         }
         None => {
-            return Err(ImportError::one(
+            return Err(bad_file(ImportError::one(
                 1,
                 None,
                 "the file is empty: it needs a header line and products",
-            ))
+            )))
         }
     };
     // Which column holds which field.
@@ -201,7 +251,7 @@ pub fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<Problem>), Import
         }
     }
     if !problems.is_empty() {
-        return Err(ImportError { problems });
+        return Err(bad_file(ImportError { problems }));
     }
     let header_names: Vec<String> = header
         .iter()
@@ -214,7 +264,6 @@ pub fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<Problem>), Import
             .map(|i| header_names[i].clone())
             .unwrap_or_else(|| COLUMNS[k].0.to_string())
     };
-    let mut rows = Vec::new();
     // Physical line numbers, as Excel and an editor show them (a quoted cell may span lines).
     let mut counted = (0usize, 1u64);
     // The reader reports a record after CRLF as starting at the LF: count through it.
@@ -264,15 +313,17 @@ pub fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<Problem>), Import
         let id = id
             .filter(|s| !s.trim().is_empty())
             .map(|s| s.trim().to_string());
-        if let Some(id) = &id {
-            if !super::is_product_id(id) {
+        let id = match id {
+            Some(id) if !super::is_product_id(&id) => {
                 problems.push(problem(
                     line,
                     Some(&column_of(0)),
                     format!("{id:?} is not a product id (prd_…); leave it empty for a new product"),
                 ));
+                None
             }
-        }
+            other => other,
+        };
         let archived = match status.as_deref().map(str::trim) {
             None | Some("") | Some(ACTIVE) | Some("active") => false,
             Some(ARCHIVED) | Some("archived") => true,
@@ -295,12 +346,16 @@ pub fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<Problem>), Import
             quick_key,
         };
         match input.check(None) {
-            Ok(fields) => rows.push(ImportRow {
-                line,
-                id,
-                fields,
-                archived,
-            }),
+            Ok(fields) => f(
+                ImportRow {
+                    line,
+                    id,
+                    fields,
+                    archived,
+                },
+                &mut problems,
+            )
+            .map_err(RowsError::Caller)?,
             Err(field_problems) => {
                 for FieldProblem { field, message } in field_problems {
                     let k = COLUMNS.iter().position(|c| c.2 == field).unwrap_or(1);
@@ -309,7 +364,7 @@ pub fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<Problem>), Import
             }
         }
     }
-    Ok((rows, problems))
+    Ok(problems)
 }
 
 fn problem(line: u64, column: Option<&str>, message: impl Into<String>) -> Problem {

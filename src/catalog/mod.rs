@@ -276,27 +276,54 @@ pub fn fold(s: &str) -> String {
                 continue;
             }
         }
-        out.extend(c.to_lowercase());
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_uppercase() {
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
     }
     out
 }
 
 /// A new product id: `prd_`, 10 characters of milliseconds and 16 random ones (Crockford base 32,
-/// lower case): time-ordered and unique across registers without coordination.
+/// lower case): time-ordered and unique across registers without coordination. Ids made in the
+/// same millisecond by this process count up from the first one's random part (an import's
+/// products are stored in order, pages filled).
 pub fn new_product_id(now: DateTime<Utc>) -> String {
     use rand::Rng;
+    use std::sync::Mutex;
+    static LAST: Mutex<(i64, u128)> = Mutex::new((i64::MIN, 0));
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-    let mut ms = now.timestamp_millis().max(0) as u64;
+    let ms_now = now.timestamp_millis().max(0);
+    let random: u128 = {
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        let r = if last.0 == ms_now && last.1 + 1 < (1u128 << 80) {
+            last.1 + 1
+        } else {
+            // 80 random bits, the top one clear so that counting up never overflows in practice.
+            rand::thread_rng().gen::<u128>() & ((1u128 << 79) - 1)
+        };
+        *last = (ms_now, r);
+        r
+    };
+    let mut id = String::with_capacity(30);
+    id.push_str("prd_");
+    let mut ms = ms_now as u64;
     let mut time = [0u8; 10];
     for slot in time.iter_mut().rev() {
         *slot = ALPHABET[(ms % 32) as usize];
         ms /= 32;
     }
-    let mut rng = rand::thread_rng();
-    let mut id = String::with_capacity(30);
-    id.push_str("prd_");
     id.extend(time.iter().map(|b| *b as char));
-    id.extend((0..16).map(|_| ALPHABET[rng.gen_range(0..32)] as char));
+    let mut tail = [0u8; 16];
+    let mut r = random;
+    for slot in tail.iter_mut().rev() {
+        *slot = ALPHABET[(r % 32) as usize];
+        r /= 32;
+    }
+    id.extend(tail.iter().map(|b| *b as char));
     id
 }
 
@@ -376,7 +403,8 @@ mod tests {
         let b = new_product_id(t0 + chrono::Duration::milliseconds(1));
         assert!(is_product_id(&a) && is_product_id(&b), "{a} {b}");
         assert!(a < b);
-        assert_ne!(new_product_id(t0), new_product_id(t0));
+        let (c, d) = (new_product_id(t0), new_product_id(t0));
+        assert!(c < d, "same millisecond: counting up ({c} {d})");
         assert!(!is_product_id("4901234567894"));
     }
 

@@ -116,13 +116,12 @@ pub(super) fn run(ctx: &Ctx, cmd: ProductsCmd) -> Result<(), Error> {
             }
         }
         ProductsCmd::Import { file } => {
-            let bytes = std::fs::read(&file).map_err(|e| Error::WriteFile {
-                flag: "FILE".into(),
+            let bytes = std::fs::read(&file).map_err(|e| Error::ReadFile {
                 path: file.display().to_string(),
                 source: e,
             })?;
             let mut reg = ctx.register(false)?;
-            let report = reg.import_products(&bytes)?;
+            let report = reg.import_products(bytes)?;
             if ctx.json {
                 output::print_json(&serde_json::json!({ "import": report }));
             } else {

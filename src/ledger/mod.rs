@@ -39,7 +39,7 @@ pub use close::{DailyClose, MethodTotal, RateTotalLine};
 pub use events::ChainReport;
 use events::*;
 use invoices::*;
-pub use products::{HeldRow, ProductKey, ProductWrite};
+pub use products::{HeldRow, ProductBulk, ProductKey, ProductWrite};
 pub use query::{EXPORT_ORDER, EXPORT_SELECT};
 pub use records::*;
 pub use schema::LATEST as SCHEMA_VERSION;

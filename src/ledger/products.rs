@@ -1,6 +1,7 @@
 //! The catalog's tables: `products` (the current version of each) and `product_versions` (every
-//! version, append-only, with who made it). Uniqueness of codes and quick keys among products on
-//! sale is the schema's (partial unique indexes); the register checks first to name the clash.
+//! version a change replaced, with who made it and how: together, every version; an import of new
+//! products writes no second copy). Uniqueness of codes and quick keys among products on sale is
+//! the schema's (partial unique indexes); the register checks first to name the clash.
 
 use super::*;
 use crate::catalog::{Product, ProductFields};
@@ -42,7 +43,8 @@ fn product_row(r: &Row<'_>) -> rusqlite::Result<Result<Product>> {
     })())
 }
 
-/// What the import needs to know of a product to find clashes without loading it whole.
+/// What the import needs to know of a product to find clashes and write its next version
+/// without reading it whole.
 #[derive(Clone, Debug)]
 pub struct ProductKey {
     pub id: String,
@@ -50,27 +52,42 @@ pub struct ProductKey {
     pub code_key: Option<String>,
     pub quick_key: Option<u32>,
     pub archived: bool,
+    pub archived_at: Option<String>,
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
 }
 
-/// One product an import writes: `id` names the product it replaces (none: a new one).
+/// One product to write: `id` names the product it replaces (none: a new one).
 pub struct ProductWrite<'a> {
     pub id: Option<&'a str>,
     pub fields: &'a ProductFields,
     pub archived: bool,
 }
 
-fn write_version(
-    tx: &Connection,
-    p: &Product,
-    now: DateTime<Utc>,
-    by: &str,
-    action: &str,
-) -> Result<()> {
-    let data = serde_json::to_string(p).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+/// The unique indexes of products on sale (as migration 8 creates them); a bulk import drops and
+/// recreates them around its writes, so that two products swapping codes never clash halfway.
+const UNIQUE_INDEXES: &str = "CREATE UNIQUE INDEX products_code ON products(code_key) WHERE archived_at IS NULL AND code_key IS NOT NULL;
+CREATE UNIQUE INDEX products_quick_key ON products(quick_key) WHERE archived_at IS NULL AND quick_key IS NOT NULL;";
+
+/// Moves the product's current version (before a change) into `product_versions`, as it was.
+fn keep_old_version(tx: &Connection, id: &str) -> Result<()> {
+    let old = read_product(tx, id)?.ok_or_else(|| LedgerError::NotFound(id.to_string()))?;
+    let (action, by): (String, String) = tx
+        .prepare_cached("SELECT action, updated_by FROM products WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let data = serde_json::to_string(&old).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
     tx.prepare_cached(
-        "INSERT INTO product_versions(product_id, version, at, by, action, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO product_versions(product_id, version, at, by, action, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![p.id, p.version, ts(now), by, action, data])?;
+    .execute(params![
+        old.id,
+        old.version,
+        ts(old.updated_at),
+        by,
+        action,
+        data
+    ])?;
     Ok(())
 }
 
@@ -81,82 +98,126 @@ fn read_product(tx: &Connection, id: &str) -> Result<Option<Product>> {
     st.query_row([id], product_row).optional()?.transpose()
 }
 
-/// Inserts or replaces one product (version + 1) and keeps the version; returns what was stored.
-fn put(tx: &Connection, w: &ProductWrite<'_>, now: DateTime<Utc>, by: &str) -> Result<Product> {
+fn key_of(tx: &Connection, id: &str) -> Result<Option<ProductKey>> {
+    let mut st = tx.prepare_cached(
+        "SELECT id, name, code_key, quick_key, archived_at, version, created_at FROM products WHERE id = ?1",
+    )?;
+    st.query_row([id], key_row).optional()?.transpose()
+}
+
+fn key_row(r: &Row<'_>) -> rusqlite::Result<Result<ProductKey>> {
+    let archived_at: Option<String> = r.get(4)?;
+    let created: String = r.get(6)?;
+    let (id, name, code_key, quick_key, version) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(5)?);
+    Ok(parse_ts(&created).map(|created_at| ProductKey {
+        id,
+        name,
+        code_key,
+        quick_key,
+        archived: archived_at.is_some(),
+        archived_at,
+        version,
+        created_at,
+    }))
+}
+
+/// Writes one product's new version (`old`: what it was, none for a new product) and keeps the
+/// version in `product_versions`; returns the product as stored.
+fn put(
+    tx: &Connection,
+    w: &ProductWrite<'_>,
+    old: Option<&ProductKey>,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<Product> {
     let f = w.fields;
-    let code = f.code.as_ref().map(|c| c.as_str().to_string());
-    let code_key = f.code.as_ref().map(|c| c.key());
-    let archived_at = |old: Option<&Product>| -> Option<String> {
-        match (w.archived, old) {
-            (false, _) => None,
-            // Archived again: keep when it was first archived.
-            (true, Some(o)) if o.archived => tx
-                .query_row(
-                    "SELECT archived_at FROM products WHERE id = ?1",
-                    [&o.id],
-                    |r| r.get(0),
-                )
-                .ok(),
-            (true, _) => Some(ts(now)),
-        }
+    let archived_at: Option<String> = match (w.archived, old) {
+        (false, _) => None,
+        // Archived again: keep when it was first archived.
+        (true, Some(o)) if o.archived_at.is_some() => o.archived_at.clone(),
+        (true, _) => Some(ts(now)),
     };
-    let (id, action) = match w.id {
-        Some(id) => {
-            let old = read_product(tx, id)?.ok_or_else(|| LedgerError::NotFound(id.to_string()))?;
-            let action = match (old.archived, w.archived) {
+    let (id, version, created_at, action) = match old {
+        Some(o) => (
+            o.id.clone(),
+            o.version + 1,
+            o.created_at,
+            match (o.archived, w.archived) {
                 (false, true) => "archived",
                 (true, false) => "restored",
                 _ => "edited",
-            };
-            tx.prepare_cached(
-                "UPDATE products SET name = ?2, kana = ?3, price = ?4, class = ?5, code = ?6, code_key = ?7,
-                    category = ?8, quick_key = ?9, search = ?10, archived_at = ?11, version = version + 1,
-                    updated_at = ?12
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                f.name,
-                f.kana,
-                f.price,
-                f.class.as_str(),
-                code,
-                code_key,
-                f.category,
-                f.quick_key,
-                f.search_text(),
-                archived_at(Some(&old)),
-                ts(now)
-            ])?;
-            (id.to_string(), action)
-        }
-        None => {
-            let id = crate::catalog::new_product_id(now);
-            tx.prepare_cached(
-                "INSERT INTO products(id, name, kana, price, class, code, code_key, category, quick_key, search,
-                    archived_at, version, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?12)",
-            )?
-            .execute(params![
-                id,
-                f.name,
-                f.kana,
-                f.price,
-                f.class.as_str(),
-                code,
-                code_key,
-                f.category,
-                f.quick_key,
-                f.search_text(),
-                archived_at(None),
-                ts(now)
-            ])?;
-            (id, "added")
-        }
+            },
+        ),
+        None => (crate::catalog::new_product_id(now), 1, now, "added"),
     };
-    let p = read_product(tx, &id)?.ok_or_else(|| LedgerError::NotFound(id.clone()))?;
-    write_version(tx, &p, now, by, action)?;
+    let p = Product {
+        id,
+        name: f.name.clone(),
+        kana: f.kana.clone(),
+        price: f.price,
+        class: f.class,
+        code: f.code.as_ref().map(|c| c.as_str().to_string()),
+        category: f.category.clone(),
+        quick_key: f.quick_key,
+        archived: archived_at.is_some(),
+        version,
+        created_at,
+        updated_at: now,
+    };
+    let code_key = f.code.as_ref().map(|c| c.key());
+    if old.is_some() {
+        keep_old_version(tx, &p.id)?;
+    }
+    let args = params![
+        p.id,
+        p.name,
+        p.kana,
+        p.price,
+        p.class.as_str(),
+        p.code,
+        code_key,
+        p.category,
+        p.quick_key,
+        f.search_text(),
+        archived_at,
+        p.version,
+        ts(p.created_at),
+        ts(now),
+        action,
+        by
+    ];
+    if old.is_some() {
+        tx.prepare_cached(
+            "UPDATE products SET name = ?2, kana = ?3, price = ?4, class = ?5, code = ?6, code_key = ?7,
+                category = ?8, quick_key = ?9, search = ?10, archived_at = ?11, version = ?12,
+                created_at = ?13, updated_at = ?14, action = ?15, updated_by = ?16
+             WHERE id = ?1",
+        )?
+        .execute(args)?;
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO products(id, name, kana, price, class, code, code_key, category, quick_key, search,
+                archived_at, version, created_at, updated_at, action, updated_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?
+        .execute(args)?;
+    }
     Ok(p)
+}
+
+/// The writes of one import, inside its transaction ([`Ledger::bulk_products`]).
+pub struct ProductBulk<'a> {
+    conn: &'a Connection,
+    now: DateTime<Utc>,
+    by: &'a str,
+}
+
+impl ProductBulk<'_> {
+    /// Writes a product's new version: `old` is the catalog's key of the product it replaces.
+    pub fn put(&mut self, w: &ProductWrite<'_>, old: Option<&ProductKey>) -> Result<()> {
+        put(self.conn, w, old, self.now, self.by).map(drop)
+    }
 }
 
 impl Ledger {
@@ -167,37 +228,41 @@ impl Ledger {
         now: DateTime<Utc>,
         by: &str,
     ) -> Result<Product> {
-        self.in_transaction(|tx| put(tx, w, now, by))
+        self.in_transaction(|tx| {
+            let old = match w.id {
+                Some(id) => {
+                    Some(key_of(tx, id)?.ok_or_else(|| LedgerError::NotFound(id.to_string()))?)
+                }
+                None => None,
+            };
+            put(tx, w, old.as_ref(), now, by)
+        })
     }
 
-    /// Writes every product of an import in one transaction: all or nothing. Returns how many
-    /// were added and how many changed.
-    pub fn put_products(
+    /// Runs an import in one transaction: everything `f` writes through the [`ProductBulk`], or
+    /// nothing when it fails. The unique indexes are dropped for the writes and built again at the
+    /// end (the caller has checked that codes and quick keys stay unique; if not, the rebuild fails
+    /// and nothing is stored).
+    pub fn bulk_products<T, E: From<LedgerError>>(
         &mut self,
-        writes: &[ProductWrite<'_>],
         now: DateTime<Utc>,
         by: &str,
-    ) -> Result<(usize, usize)> {
-        self.in_transaction(|tx| {
-            // Release the codes and quick keys the file moves first, so that a swap between
-            // two products does not clash halfway through.
-            for w in writes.iter().filter(|w| w.id.is_some()) {
-                tx.prepare_cached(
-                    "UPDATE products SET code_key = NULL, quick_key = NULL WHERE id = ?1",
-                )?
-                .execute([w.id])?;
-            }
-            let mut added = 0;
-            let mut changed = 0;
-            for w in writes {
-                if w.id.is_some() {
-                    changed += 1;
-                } else {
-                    added += 1;
-                }
-                put(tx, w, now, by)?;
-            }
-            Ok((added, changed))
+        f: impl FnOnce(&mut ProductBulk<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.atomically(|l| {
+            l.conn
+                .execute_batch("DROP INDEX products_code; DROP INDEX products_quick_key;")
+                .map_err(LedgerError::from)?;
+            let mut bulk = ProductBulk {
+                conn: &l.conn,
+                now,
+                by,
+            };
+            let v = f(&mut bulk)?;
+            l.conn
+                .execute_batch(UNIQUE_INDEXES)
+                .map_err(LedgerError::from)?;
+            Ok(v)
         })
     }
 
@@ -259,27 +324,26 @@ impl Ledger {
         Ok(n)
     }
 
-    /// Each product's id, name, code key and quick key (the import's clash check).
+    /// Each product's key facts (the import's clash check and its writes).
     pub fn product_keys(&self) -> Result<Vec<ProductKey>> {
         let mut st = self.conn.prepare(
-            "SELECT id, name, code_key, quick_key, archived_at IS NOT NULL FROM products",
+            "SELECT id, name, code_key, quick_key, archived_at, version, created_at FROM products",
         )?;
-        let rows = st.query_map([], |r| {
-            Ok(ProductKey {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                code_key: r.get(2)?,
-                quick_key: r.get(3)?,
-                archived: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = st.query_map([], key_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
     }
 
-    /// How many versions a product has had (1 when never changed).
+    /// Every version of a product, oldest first: `(version, action, by)` (`added`, `edited`,
+    /// `archived`, `restored`; the last one is the current version).
     pub fn product_versions(&self, id: &str) -> Result<Vec<(u32, String, String)>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT version, action, by FROM product_versions WHERE product_id = ?1 ORDER BY version",
+            "SELECT version, action, by FROM product_versions WHERE product_id = ?1
+             UNION ALL SELECT version, action, updated_by FROM products WHERE id = ?1
+             ORDER BY 1",
         )?;
         let rows = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -217,8 +217,9 @@ BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END
 CREATE TRIGGER line_items_no_delete BEFORE DELETE ON line_items
 BEGIN SELECT RAISE(ABORT, 'line items are never deleted'); END;
 "#,
-    // 8: the catalog. Products (versioned: every add, edit and archive keeps a copy in
-    // product_versions, append-only; a product is archived, never deleted), the product and the
+    // 8: the catalog. Products (versioned: `products` holds each product's current version, and
+    // every version a change replaces moves to product_versions, append-only; a product is
+    // archived, never deleted), the product and the
     // discount of each line, the order's discount and eat-in / take-away on the invoice.
     r#"
 CREATE TABLE products (
@@ -234,12 +235,13 @@ CREATE TABLE products (
     search      TEXT NOT NULL,
     archived_at TEXT,
     version     INTEGER NOT NULL,
+    action      TEXT NOT NULL,
     created_at  TEXT NOT NULL,
-    updated_at  TEXT NOT NULL
-);
+    updated_at  TEXT NOT NULL,
+    updated_by  TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX products_code ON products(code_key) WHERE archived_at IS NULL AND code_key IS NOT NULL;
 CREATE UNIQUE INDEX products_quick_key ON products(quick_key) WHERE archived_at IS NULL AND quick_key IS NOT NULL;
-CREATE INDEX products_name ON products(name);
 CREATE TRIGGER products_no_delete BEFORE DELETE ON products
 BEGIN SELECT RAISE(ABORT, 'products are archived, never deleted'); END;
 CREATE TABLE product_versions (
@@ -250,7 +252,7 @@ CREATE TABLE product_versions (
     action     TEXT NOT NULL,
     data       TEXT NOT NULL,
     PRIMARY KEY (product_id, version)
-);
+) WITHOUT ROWID;
 CREATE TRIGGER product_versions_no_update BEFORE UPDATE ON product_versions
 BEGIN SELECT RAISE(ABORT, 'product versions are append-only'); END;
 CREATE TRIGGER product_versions_no_delete BEFORE DELETE ON product_versions

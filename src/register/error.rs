@@ -33,6 +33,13 @@ pub enum Error {
     NoClient,
     #[error("{0} is already closed (日計表): no new sale can be dated on a closed day")]
     DayClosed(String),
+    /// A file the user named could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A file the user named (`flag`: `--out`, `--pdf`, …) could not be written.
     #[error("{flag}: cannot write {path}: {source}")]
     WriteFile {
@@ -121,9 +128,9 @@ impl Error {
             Error::Ledger(_) => ErrorCode::Ledger,
             Error::Key(KeyError::Invalid(_)) => ErrorCode::BadInput,
             Error::Key(_) | Error::NoClient => ErrorCode::NoKey,
-            Error::Export(crate::export::ExportError::Io(_)) | Error::WriteFile { .. } => {
-                ErrorCode::ExportIo
-            }
+            Error::Export(crate::export::ExportError::Io(_))
+            | Error::WriteFile { .. }
+            | Error::ReadFile { .. } => ErrorCode::ExportIo,
             Error::Export(_) => ErrorCode::BadInput,
         }
     }
