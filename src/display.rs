@@ -163,6 +163,11 @@ pub struct CustomerView {
     pub currency: Option<String>,
     pub qr_svg: Option<String>,
     pub instructions: Option<Instructions>,
+    /// Discounts already taken off `amount` (0: none), for the 値引 line.
+    pub discount: i64,
+    /// The payment method's fee once the payment shows one (konbini, Pay-easy): the customer pays
+    /// `amount + fee` at the store.
+    pub fee: i64,
 }
 
 impl CustomerView {
@@ -175,6 +180,8 @@ impl CustomerView {
             currency: None,
             qr_svg: None,
             instructions: None,
+            discount: 0,
+            fee: 0,
         }
     }
 
@@ -188,6 +195,8 @@ impl CustomerView {
             currency: Some(v.currency.clone()),
             qr_svg: screen.qr_svg,
             instructions: screen.instructions,
+            discount: v.discount,
+            fee: v.payment_method_fee,
         }
     }
 }
@@ -336,6 +345,17 @@ mod tests {
         }
         assert!(c.qr_svg.is_none(), "no payment QR once a slip exists");
         assert_eq!(CustomerView::idle("S").state, "idle");
+    }
+
+    #[test]
+    fn the_customer_sees_the_discount_and_the_fee_to_pay_at_the_store() {
+        let mut v = view(InvoiceStatus::AwaitingPayment, None);
+        v.discount = 100;
+        v.payment_method_fee = 190;
+        let c = CustomerView::of("喫茶レジ", &v);
+        assert_eq!((c.amount, c.discount, c.fee), (Some(3300), 100, 190));
+        let idle = CustomerView::idle("喫茶レジ");
+        assert_eq!((idle.discount, idle.fee), (0, 0));
     }
 
     #[test]
