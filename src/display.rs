@@ -305,6 +305,7 @@ mod tests {
             order_discount: None,
             dining: None,
             per_rate: vec![],
+            tenders: vec![],
             refund_requests: vec![],
             refundable: 0,
             unanswered_requests: 0,

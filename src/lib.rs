@@ -18,6 +18,7 @@ pub mod receipt;
 pub mod register;
 pub mod status;
 pub mod tax;
+pub mod tender;
 pub mod tracker;
 
 /// The stateful fake KOMOJU (the `fake-komoju` crate), for demo mode.

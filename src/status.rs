@@ -109,6 +109,8 @@ pub enum MoveKind {
     Staff,
     /// "New session" for the same invoice: attempt n+1.
     NewAttempt,
+    /// Paid at the counter (cash, the shop's tenders): no KOMOJU part.
+    Tender,
 }
 
 /// The statuses from which `to` may be reached by a move of kind `kind` (states.md's table).
@@ -116,6 +118,8 @@ pub fn allowed_from(to: InvoiceStatus, kind: MoveKind) -> &'static [InvoiceStatu
     match (kind, to) {
         (MoveKind::NewAttempt, Pending) => &[Cancelled, Expired, Failed],
         (MoveKind::NewAttempt, _) => &[],
+        (MoveKind::Tender, Paid) => &[Pending],
+        (MoveKind::Tender, _) => &[],
         (MoveKind::Staff, Paid) => &[NeedsReview],
         (_, Pending) => &[Failed],
         (_, Failed) => &[Pending],

@@ -142,6 +142,14 @@ pub(super) struct ChargeArgs {
     /// The order's discount: yen (100), a percentage (10%) or round10 / round100 (端数値引き).
     #[arg(long, value_name = "YEN|N%")]
     pub(super) discount: Option<String>,
+    /// Cash handed over (お預り): at least the total pays the sale in cash (change computed, no
+    /// KOMOJU request); less pays that much in cash and opens a payment page for the rest.
+    #[arg(long, value_name = "TENDERED", allow_negative_numbers = true)]
+    pub(super) cash: Option<String>,
+    /// A shop tender (商品券, 売掛, a card terminal: recorded, no API): "NAME:AMOUNT". Repeatable;
+    /// applied before cash.
+    #[arg(long = "tender", value_name = "NAME:AMOUNT")]
+    pub(super) tenders: Vec<String>,
     #[arg(long, value_name = "CODE")]
     pub(super) currency: Option<String>,
     #[arg(long, value_name = "E")]

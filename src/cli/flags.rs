@@ -13,6 +13,7 @@ pub fn flag(field: &str) -> String {
     match field {
         "items" => "--item".into(),
         "products" => "--product".into(),
+        "tenders" => "--tender".into(),
         // Names that are not flags: the key typed at `reji keys set`, an unknown setting's name,
         // positional arguments, and the flags the CLI's own code names directly.
         "key" | "stdin" | "setting" => field.into(),

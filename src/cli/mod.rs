@@ -524,6 +524,30 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
             .as_deref()
             .map(|d| d.parse().map_err(|e: String| Error::bad("discount", e)))
             .transpose()?,
+        cash: a
+            .cash
+            .as_deref()
+            .map(|c| {
+                let t = c.trim();
+                match t.strip_prefix('-') {
+                    Some(rest) if reji::tender::parse_yen(rest).is_some() => Err(Error::bad(
+                        "cash",
+                        format!("{t:?}: cash tendered cannot be below zero"),
+                    )),
+                    _ => reji::tender::parse_yen(t).ok_or_else(|| {
+                        Error::bad(
+                            "cash",
+                            format!("{t:?} is not an amount of cash (whole yen)"),
+                        )
+                    }),
+                }
+            })
+            .transpose()?,
+        tenders: a
+            .tenders
+            .iter()
+            .map(|t| t.parse().map_err(|e: String| Error::bad("tenders", e)))
+            .collect::<Result<_, Error>>()?,
     };
     let mut reg = ctx.register(true)?;
     let charged = reg.charge(req).await;

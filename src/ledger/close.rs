@@ -74,11 +74,22 @@ impl Ledger {
         let mut per_method = Vec::new();
         {
             let mut st = c.prepare(
-                "SELECT COALESCE(p.payment_type, 'unknown'), COUNT(*), SUM(i.amount) FROM invoices i
-                 LEFT JOIN payments p ON p.rowid = (SELECT rowid FROM payments x WHERE x.invoice_id = i.id
-                     AND x.status IN ('captured', 'refunded') ORDER BY rowid DESC LIMIT 1)
-                 WHERE i.paid_at >= ?1 AND i.paid_at < ?2
-                   AND i.status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')
+                // Per tender: the counter's (cash; each shop tender as `shop:NAME`) and KOMOJU's
+                // part by payment type. A split sale counts under each of its tenders.
+                "WITH sold AS (SELECT id, amount, komoju_amount FROM invoices
+                     WHERE paid_at >= ?1 AND paid_at < ?2
+                       AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')),
+                 parts(method, invoice_id, amount) AS (
+                     SELECT CASE t.kind WHEN 'cash' THEN 'cash' ELSE 'shop:' || COALESCE(t.name, '') END,
+                            t.invoice_id, t.amount
+                     FROM tenders t JOIN sold ON sold.id = t.invoice_id
+                     UNION ALL
+                     SELECT COALESCE(p.payment_type, 'unknown'), sold.id, COALESCE(sold.komoju_amount, sold.amount)
+                     FROM sold
+                     LEFT JOIN payments p ON p.rowid = (SELECT rowid FROM payments x WHERE x.invoice_id = sold.id
+                         AND x.status IN ('captured', 'refunded') ORDER BY rowid DESC LIMIT 1)
+                     WHERE COALESCE(sold.komoju_amount, sold.amount) > 0)
+                 SELECT method, COUNT(DISTINCT invoice_id), SUM(amount) FROM parts
                  GROUP BY 1 ORDER BY 3 DESC, 1",
             )?;
             let rows = st.query_map(params![f, u], |r| {

@@ -48,6 +48,45 @@ impl Ledger {
         shop_year: i32,
         body: impl FnOnce(&InvoiceNumber, &str) -> String,
     ) -> Result<(InvoiceRecord, Attempt)> {
+        let settlement = crate::tender::Settlement {
+            tenders: Vec::new(),
+            komoju_due: draft
+                .breakdown()
+                .map_err(|e| LedgerError::Corrupt(e.to_string()))?
+                .total,
+        };
+        let (inv, att) = self.create_sale(
+            draft,
+            &settlement,
+            methods,
+            locale,
+            expires_in,
+            now,
+            shop_year,
+            "staff",
+            body,
+        )?;
+        let att =
+            att.ok_or_else(|| LedgerError::Corrupt("a KOMOJU sale without an attempt".into()))?;
+        Ok((inv, att))
+    }
+
+    /// Stores a sale paid by `settlement`'s tenders in one transaction: the invoice, its lines and
+    /// tenders, and either (something left for KOMOJU) attempt 1 with the session-create request for
+    /// `komoju_due`, or (paid at the counter) the move to `paid`. `body` builds the request body.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_sale(
+        &mut self,
+        draft: &Draft,
+        settlement: &crate::tender::Settlement,
+        methods: &[String],
+        locale: Option<&str>,
+        expires_in: u32,
+        now: DateTime<Utc>,
+        shop_year: i32,
+        by: &str,
+        body: impl FnOnce(&InvoiceNumber, &str) -> String,
+    ) -> Result<(InvoiceRecord, Option<Attempt>)> {
         let breakdown = draft
             .breakdown()
             .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
@@ -68,9 +107,9 @@ impl Ledger {
             "INSERT INTO invoices(number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8,
                 price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods,
                 locale, expires_in, updated_at, business_date, gross_0, discount, discount_10, discount_8, discount_0,
-                order_discount, dining)
+                order_discount, dining, komoju_amount)
              VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?2, ?18, ?19,
-                ?20, ?21, ?22, ?23, ?24, ?25)",
+                ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
             params![
                 number.as_str(),
                 ts(now),
@@ -97,6 +136,7 @@ impl Ledger {
                 breakdown.discount_at(TaxRate::Exempt),
                 draft.discount.map(|d| d.as_text()),
                 draft.dining.map(|d| d.as_str()),
+                (!settlement.tenders.is_empty()).then_some(settlement.komoju_due),
             ],
         )?;
         let invoice_id = tx.last_insert_rowid();
@@ -125,23 +165,106 @@ impl Ledger {
                 ],
             )?;
         }
-        let eon = external_order_num(&ledger_id, &number, 1);
-        let body = body(&number, &eon);
-        let attempt_id = insert_attempt(&tx, invoice_id, 1, &eon, &body, now)?;
-        log_event(
-            &tx,
-            invoice_id,
-            now,
-            "created",
-            None,
-            Some(InvoiceStatus::Pending),
-            "staff:charge",
-            Some(&eon),
-        )?;
+        for (i, t) in settlement.tenders.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO tenders(id, invoice_id, position, kind, name, amount, tendered, change, created_at, by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    crate::catalog::new_product_id(now).replacen("prd_", "tnd_", 1),
+                    invoice_id,
+                    i as i64,
+                    t.kind.as_str(),
+                    t.name,
+                    t.amount,
+                    t.tendered,
+                    t.change,
+                    ts(now),
+                    by
+                ],
+            )?;
+        }
+        let attempt_id = if settlement.komoju_due > 0 {
+            let eon = external_order_num(&ledger_id, &number, 1);
+            let body = body(&number, &eon);
+            let attempt_id = insert_attempt(&tx, invoice_id, 1, &eon, &body, now)?;
+            log_event(
+                &tx,
+                invoice_id,
+                now,
+                "created",
+                None,
+                Some(InvoiceStatus::Pending),
+                &format!("{by}:charge"),
+                Some(&eon),
+            )?;
+            Some(attempt_id)
+        } else {
+            log_event(
+                &tx,
+                invoice_id,
+                now,
+                "created",
+                None,
+                Some(InvoiceStatus::Pending),
+                &format!("{by}:charge"),
+                Some(number.as_str()),
+            )?;
+            let facts = MoveFacts {
+                paid_at: Some(now),
+                refunded_amount: None,
+            };
+            let cause = format!("{by}:tender");
+            match transition_on(
+                &tx,
+                invoice_id,
+                InvoiceStatus::Paid,
+                MoveKind::Tender,
+                &cause,
+                &facts,
+                now,
+            )? {
+                Move::Applied { .. } => {}
+                other => {
+                    return Err(LedgerError::Corrupt(format!(
+                        "a sale paid at the counter could not be marked paid: {other:?}"
+                    )))
+                }
+            }
+            None
+        };
         tx.commit()?;
         let inv = self.invoice_by_id(invoice_id)?;
-        let att = self.attempt_by_id(attempt_id)?;
+        let att = attempt_id.map(|id| self.attempt_by_id(id)).transpose()?;
         Ok((inv, att))
+    }
+
+    /// The counter's tenders of an invoice (cash, the shop's own), in the order they were applied.
+    pub fn tenders(&self, invoice_id: i64) -> Result<Vec<crate::tender::Tender>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT kind, name, amount, tendered, change FROM tenders WHERE invoice_id = ?1 ORDER BY position",
+        )?;
+        let rows = st.query_map([invoice_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, name, amount, tendered, change) = row?;
+            out.push(crate::tender::Tender {
+                kind: kind.parse().map_err(LedgerError::Corrupt)?,
+                name,
+                amount,
+                tendered,
+                change,
+                method: None,
+            });
+        }
+        Ok(out)
     }
 
     /// Opens attempt n+1 for a cancelled, expired or failed invoice (compare-and-set to `pending`) and

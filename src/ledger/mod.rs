@@ -127,7 +127,7 @@ impl std::fmt::Debug for Ledger {
 pub(super) const INVOICE_COLS: &str = "id, number, created_at, status, currency, amount, tax_10, tax_8, gross_10, gross_8, \
     price_mode, rounding, customer_name, customer_name_kana, customer_email, customer_phone, methods, locale, \
     expires_in, paid_at, refunded_amount, updated_at, gross_0, discount, discount_10, discount_8, discount_0, \
-    order_discount, dining";
+    order_discount, dining, komoju_amount";
 
 pub(super) const ATTEMPT_COLS: &str = "a.id, a.invoice_id, a.attempt, a.external_order_num, a.session_id, a.session_url, \
     a.session_status, a.session_expired, a.session_created_at, a.deadline, a.created_at, \

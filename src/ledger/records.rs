@@ -28,6 +28,8 @@ pub struct InvoiceRecord {
     pub order_discount: Option<crate::discount::Discount>,
     /// Eaten in or taken away, when the sale said.
     pub dining: Option<crate::tax::Dining>,
+    /// What KOMOJU is asked for: the amount less the counter's tenders (0: paid at the counter).
+    pub komoju_amount: i64,
     pub price_mode: PriceMode,
     pub rounding: Rounding,
     pub customer: Customer,
@@ -269,6 +271,8 @@ pub(super) fn invoice_row(r: &Row<'_>) -> rusqlite::Result<Result<InvoiceRecord>
             dining: dining
                 .map(|d| d.parse().map_err(LedgerError::Corrupt))
                 .transpose()?,
+            // None: the whole amount (sales without counter tenders, and every sale before them).
+            komoju_amount: r.get::<_, Option<i64>>(29)?.unwrap_or(r.get(5)?),
         })
     })();
     Ok(rec)

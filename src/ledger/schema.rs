@@ -268,6 +268,26 @@ CREATE TABLE held_orders (
 );
 CREATE TRIGGER held_orders_no_delete BEFORE DELETE ON held_orders
 BEGIN SELECT RAISE(ABORT, 'held orders are recalled, never deleted'); END;
+-- How a sale was paid at the counter (cash with what was handed over and the change, the shop's own
+-- tenders); KOMOJU's part is the sessions and payments, for `komoju_amount` (NULL: all of `amount`).
+CREATE TABLE tenders (
+    id         TEXT PRIMARY KEY,
+    invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+    position   INTEGER NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('cash', 'shop')),
+    name       TEXT,
+    amount     INTEGER NOT NULL CHECK (amount >= 0),
+    tendered   INTEGER,
+    change     INTEGER,
+    created_at TEXT NOT NULL,
+    by         TEXT NOT NULL,
+    UNIQUE (invoice_id, position)
+);
+CREATE TRIGGER tenders_no_update BEFORE UPDATE ON tenders
+BEGIN SELECT RAISE(ABORT, 'tenders are append-only'); END;
+CREATE TRIGGER tenders_no_delete BEFORE DELETE ON tenders
+BEGIN SELECT RAISE(ABORT, 'tenders are append-only'); END;
+ALTER TABLE invoices ADD COLUMN komoju_amount INTEGER;
 ALTER TABLE line_items ADD COLUMN product_id TEXT;
 ALTER TABLE line_items ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE invoices ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;
@@ -279,7 +299,8 @@ ALTER TABLE invoices ADD COLUMN dining TEXT;
 DROP TRIGGER invoices_closed_day_locked;
 CREATE TRIGGER invoices_closed_day_locked
 BEFORE UPDATE OF number, created_at, currency, amount, tax_10, tax_8, gross_10, gross_8, gross_0, price_mode,
-    rounding, business_date, discount, discount_10, discount_8, discount_0, order_discount, dining ON invoices
+    rounding, business_date, discount, discount_10, discount_8, discount_0, order_discount, dining,
+    komoju_amount ON invoices
 WHEN EXISTS (SELECT 1 FROM daily_closes WHERE business_date = OLD.business_date)
 BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
 "#,

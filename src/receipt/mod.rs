@@ -99,6 +99,8 @@ pub struct Receipt {
     pub order_discount_amount: i64,
     /// 店内 or 持ち帰り, when the sale said.
     pub dining: Option<crate::tax::Dining>,
+    /// One line per tender (a sale's receipt; a return receipt has none).
+    pub tenders: Vec<crate::tender::Tender>,
     pub per_rate: Vec<RateLine>,
     /// What the customer paid (sale) or got back (return), tax included.
     pub total: i64,
@@ -135,6 +137,8 @@ pub struct SaleFacts {
     pub discount_0: i64,
     pub order_discount: Option<crate::discount::Discount>,
     pub dining: Option<crate::tax::Dining>,
+    /// How it was paid (cash with お預り / お釣り, the shop's tenders, KOMOJU).
+    pub tenders: Vec<crate::tender::Tender>,
 }
 
 impl SaleFacts {
@@ -219,6 +223,7 @@ impl Receipt {
             order_discount: f.order_discount.map(|d| d.as_text()),
             order_discount_amount: f.order_discount_amount(),
             dining: f.dining,
+            tenders: f.tenders.clone(),
             tax_total: f.tax_10 + f.tax_8,
             per_rate,
             total: f.total,
@@ -257,6 +262,7 @@ impl Receipt {
             order_discount: None,
             order_discount_amount: 0,
             dining: f.dining,
+            tenders: Vec::new(),
             per_rate,
             total,
             tax_total,
@@ -434,7 +440,43 @@ impl Receipt {
             right: self.money(self.total),
             strong: true,
         });
-        if let Some(m) = &self.payment_method_label {
+        let counter_paid = self
+            .tenders
+            .iter()
+            .any(|t| t.kind != crate::tender::TenderKind::Komoju);
+        if counter_paid {
+            for t in &self.tenders {
+                use crate::tender::TenderKind;
+                match t.kind {
+                    TenderKind::Cash => {
+                        b.push(Block::Row {
+                            left: "お預り（現金）".into(),
+                            right: self.money(t.tendered.unwrap_or(t.amount)),
+                            strong: false,
+                        });
+                        b.push(Block::Row {
+                            left: "お釣り".into(),
+                            right: self.money(t.change.unwrap_or(0)),
+                            strong: false,
+                        });
+                    }
+                    TenderKind::Shop => b.push(Block::Row {
+                        left: t.name.clone().unwrap_or_default(),
+                        right: self.money(t.amount),
+                        strong: false,
+                    }),
+                    TenderKind::Komoju => b.push(Block::Row {
+                        left: t
+                            .method
+                            .as_deref()
+                            .map(method_label)
+                            .unwrap_or_else(|| "KOMOJU".into()),
+                        right: self.money(t.amount),
+                        strong: false,
+                    }),
+                }
+            }
+        } else if let Some(m) = &self.payment_method_label {
             b.push(Block::Row {
                 left: match self.kind {
                     ReceiptKind::Sale => "お支払方法".into(),
@@ -642,7 +684,11 @@ pub fn split_refund(f: &SaleFacts, before: i64, after: i64) -> Vec<RateLine> {
 
 /// Japanese names of KOMOJU's payment types, as printed on receipts.
 pub fn method_label(t: &str) -> String {
+    if let Some(name) = t.strip_prefix("shop:") {
+        return name.to_string();
+    }
     match t {
+        "cash" => "現金",
         "credit_card" => "クレジットカード",
         "konbini" => "コンビニ払い",
         "bank_transfer" => "銀行振込",

@@ -215,6 +215,7 @@ impl Register {
             discount_0: inv.discount_0,
             order_discount: inv.order_discount,
             dining: inv.dining,
+            tenders: view.tenders.clone(),
         };
         let events = self.ledger.events(inv.id)?;
         let refunds = events

@@ -67,12 +67,28 @@ impl Register {
             Some(n) => check_expires_in(n)?,
             None => self.settings.expires_in,
         };
-        self.client()?;
-        if let Err(e) = self.reconcile_after_restore().await {
-            self.notice(
-NoticeCode::RestoreCheckFailed,format!(
-                "could not check KOMOJU's payments after the restore ({e}); the next command tries again"
-            ));
+        let amount = draft.breakdown().map_err(tax_error)?.total;
+        let settlement = crate::tender::settle(amount, req.cash, &req.tenders).map_err(|m| {
+            Error::bad(
+                if req.tenders.is_empty() {
+                    "cash"
+                } else {
+                    "tenders"
+                },
+                m,
+            )
+        })?;
+        let online = settlement.komoju_due > 0;
+        if online {
+            self.client()?;
+            if let Err(e) = self.reconcile_after_restore().await {
+                self.notice(
+                    NoticeCode::RestoreCheckFailed,
+                    format!(
+                        "could not check KOMOJU's payments after the restore ({e}); the next command tries again"
+                    ),
+                );
+            }
         }
         let now = self.now();
         let today = now.with_timezone(&self.settings.tz).date_naive();
@@ -80,19 +96,21 @@ NoticeCode::RestoreCheckFailed,format!(
             return Err(Error::DayClosed(today.to_string()));
         }
         let year = crate::ledger::shop_year(now, self.settings.tz);
-        let amount = draft.breakdown().map_err(tax_error)?.total;
         let ledger_id = self.ledger.ledger_id().to_string();
-        let (inv, attempt) = self.ledger.create_invoice(
+        let due = settlement.komoju_due;
+        let (inv, attempt) = self.ledger.create_sale(
             &draft,
+            &settlement,
             &methods,
             locale.as_deref(),
             expires_in,
             now,
             year,
+            "staff",
             |num, eon| {
                 session_body(
                     &draft,
-                    amount,
+                    due,
                     num,
                     eon,
                     &ledger_id,
@@ -103,7 +121,9 @@ NoticeCode::RestoreCheckFailed,format!(
                 )
             },
         )?;
-        self.send_create(&inv, &attempt).await?;
+        if let Some(attempt) = attempt {
+            self.send_create(&inv, &attempt).await?;
+        }
         self.view(inv.id)
     }
 
@@ -266,7 +286,7 @@ NoticeCode::Renumbered,format!(
         };
         Ok((
             draft,
-            inv.amount,
+            inv.komoju_amount,
             inv.methods.clone(),
             inv.locale.clone(),
             inv.expires_in,

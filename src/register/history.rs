@@ -160,6 +160,20 @@ impl Register {
             order_discount: inv.order_discount.map(|d| d.as_text()),
             dining: inv.dining.map(|d| d.as_str().to_string()),
             per_rate: inv.rate_totals(&items),
+            tenders: {
+                let mut t = self.ledger.tenders(invoice_id)?;
+                if inv.komoju_amount > 0 {
+                    t.push(crate::tender::Tender {
+                        kind: crate::tender::TenderKind::Komoju,
+                        name: None,
+                        amount: inv.komoju_amount,
+                        tendered: None,
+                        change: None,
+                        method: p.and_then(|p| p.payment_type.clone()),
+                    });
+                }
+                t
+            },
             items,
             refund_requests: p.map(|p| p.refund_requests.clone()).unwrap_or_default(),
             refundable: p

@@ -69,6 +69,11 @@ pub struct ChargeRequest {
     pub dining: Option<Dining>,
     /// The order's discount.
     pub discount: Option<crate::discount::Discount>,
+    /// Cash handed over (お預り): at least the total pays the sale at the counter with change; less
+    /// is that much in cash and a KOMOJU payment page for the rest.
+    pub cash: Option<i64>,
+    /// The shop's own tenders (商品券, 売掛, …), applied before cash.
+    pub tenders: Vec<crate::tender::ShopTender>,
 }
 
 /// Payment types from text (`paypay, konbini`): split at commas and trimmed. Unknown names are kept

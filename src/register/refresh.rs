@@ -37,7 +37,7 @@ pub(super) fn reconcile_on(
     let payment = pick_payment(&payments, attempt.session_id.as_deref());
     let session = attempt.session_facts();
     let exp = Expectation {
-        amount: inv.amount,
+        amount: inv.komoju_amount,
         currency: &inv.currency,
         session_deadline: attempt.deadline,
         now,

@@ -37,6 +37,8 @@ pub struct InvoiceView {
     pub dining: Option<String>,
     /// Per tax rate, after discounts: net, tax, gross and the discount it took.
     pub per_rate: Vec<crate::tax::RateTotal>,
+    /// How the sale is paid: cash (tendered, change), the shop's tenders, and KOMOJU for the rest.
+    pub tenders: Vec<crate::tender::Tender>,
     pub refund_requests: Vec<Value>,
     /// What `refund` would accept at most now (0 when the invoice cannot be refunded).
     pub refundable: i64,

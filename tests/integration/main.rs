@@ -16,6 +16,7 @@ mod cli_flows;
 mod cli_keys;
 mod cli_products;
 mod cli_receipt;
+mod cli_tenders;
 mod cli_watch;
 mod export_csv;
 mod fake_api;
