@@ -37,6 +37,11 @@ pub(super) enum Cmd {
     },
     /// Ring up a sale and create its KOMOJU payment page (QR).
     Charge(ChargeArgs),
+    /// The cash drawer: open with a float, 入金 / 出金, 点検 (check) and 精算 (close).
+    Drawer {
+        #[command(subcommand)]
+        cmd: super::drawer::DrawerCmd,
+    },
     /// The shop's products: add, edit, list, import, export, archive.
     Products {
         #[command(subcommand)]

@@ -4,6 +4,7 @@
 mod stdio;
 mod args;
 mod demo;
+mod drawer;
 mod files;
 mod flags;
 mod output;
@@ -203,6 +204,7 @@ async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
         Cmd::Keys { cmd } => keys(ctx, cmd).await,
         Cmd::Charge(a) => charge(ctx, a).await,
         Cmd::Products { cmd } => products::run(ctx, cmd),
+        Cmd::Drawer { cmd } => drawer::run(ctx, cmd),
         Cmd::Show { id } => {
             let mut reg = ctx.register(true)?;
             let v = reg.show(&id).await?;

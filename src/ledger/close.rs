@@ -45,6 +45,37 @@ pub struct DailyClose {
 }
 
 impl Ledger {
+    /// Sales paid in `[from, until)` (timestamps as stored) per tender: cash, each shop tender as
+    /// `shop:NAME`, and KOMOJU's part by payment type. A split sale counts under each of its
+    /// tenders; the totals add up to the sales.
+    pub fn tender_totals(&self, from: &str, until: &str) -> Result<Vec<MethodTotal>> {
+        let mut st = self.conn.prepare_cached(
+            "WITH sold AS (SELECT id, amount, komoju_amount FROM invoices
+                 WHERE paid_at >= ?1 AND paid_at < ?2
+                   AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')),
+             parts(method, invoice_id, amount) AS (
+                 SELECT CASE t.kind WHEN 'cash' THEN 'cash' ELSE 'shop:' || COALESCE(t.name, '') END,
+                        t.invoice_id, t.amount
+                 FROM tenders t JOIN sold ON sold.id = t.invoice_id
+                 UNION ALL
+                 SELECT COALESCE(p.payment_type, 'unknown'), sold.id, COALESCE(sold.komoju_amount, sold.amount)
+                 FROM sold
+                 LEFT JOIN payments p ON p.rowid = (SELECT rowid FROM payments x WHERE x.invoice_id = sold.id
+                     AND x.status IN ('captured', 'refunded') ORDER BY rowid DESC LIMIT 1)
+                 WHERE COALESCE(sold.komoju_amount, sold.amount) > 0)
+             SELECT method, COUNT(DISTINCT invoice_id), SUM(amount) FROM parts
+             GROUP BY 1 ORDER BY 3 DESC, 1",
+        )?;
+        let rows = st.query_map(params![from, until], |r| {
+            Ok(MethodTotal {
+                method: r.get(0)?,
+                count: r.get(1)?,
+                total: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The instants bounding a shop-local day.
     fn day_bounds(&self, day: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
         let tz = self.shop_tz()?;
@@ -71,38 +102,7 @@ impl Ledger {
                 params![f, u],
                 |r| r.try_into(),
             )?;
-        let mut per_method = Vec::new();
-        {
-            let mut st = c.prepare(
-                // Per tender: the counter's (cash; each shop tender as `shop:NAME`) and KOMOJU's
-                // part by payment type. A split sale counts under each of its tenders.
-                "WITH sold AS (SELECT id, amount, komoju_amount FROM invoices
-                     WHERE paid_at >= ?1 AND paid_at < ?2
-                       AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')),
-                 parts(method, invoice_id, amount) AS (
-                     SELECT CASE t.kind WHEN 'cash' THEN 'cash' ELSE 'shop:' || COALESCE(t.name, '') END,
-                            t.invoice_id, t.amount
-                     FROM tenders t JOIN sold ON sold.id = t.invoice_id
-                     UNION ALL
-                     SELECT COALESCE(p.payment_type, 'unknown'), sold.id, COALESCE(sold.komoju_amount, sold.amount)
-                     FROM sold
-                     LEFT JOIN payments p ON p.rowid = (SELECT rowid FROM payments x WHERE x.invoice_id = sold.id
-                         AND x.status IN ('captured', 'refunded') ORDER BY rowid DESC LIMIT 1)
-                     WHERE COALESCE(sold.komoju_amount, sold.amount) > 0)
-                 SELECT method, COUNT(DISTINCT invoice_id), SUM(amount) FROM parts
-                 GROUP BY 1 ORDER BY 3 DESC, 1",
-            )?;
-            let rows = st.query_map(params![f, u], |r| {
-                Ok(MethodTotal {
-                    method: r.get(0)?,
-                    count: r.get(1)?,
-                    total: r.get(2)?,
-                })
-            })?;
-            for r in rows {
-                per_method.push(r?);
-            }
-        }
+        let per_method = self.tender_totals(&f, &u)?;
         let (mut refunds_count, mut refunds_total) = (0i64, 0i64);
         {
             let mut st = c.prepare(

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 mod backup;
 mod checkpoint;
 mod close;
+mod drawer;
 mod events;
 mod invoices;
 mod open;
@@ -36,6 +37,7 @@ mod tracker;
 
 pub use backup::{repair, restore, RepairReport, RestoreReport, RESTORE_RECONCILE_KEY};
 pub use close::{DailyClose, MethodTotal, RateTotalLine};
+pub use drawer::{DrawerMovement, DrawerSession};
 pub use events::ChainReport;
 use events::*;
 use invoices::*;

@@ -288,6 +288,41 @@ BEGIN SELECT RAISE(ABORT, 'tenders are append-only'); END;
 CREATE TRIGGER tenders_no_delete BEFORE DELETE ON tenders
 BEGIN SELECT RAISE(ABORT, 'tenders are append-only'); END;
 ALTER TABLE invoices ADD COLUMN komoju_amount INTEGER;
+-- The cash drawer's sessions: opened with a counted float, closed (精算) with a count; a closed
+-- session is final. Movements (入金 / 出金) are append-only.
+CREATE TABLE drawer_sessions (
+    id          TEXT PRIMARY KEY,
+    opened_at   TEXT NOT NULL,
+    opened_by   TEXT NOT NULL,
+    float       INTEGER NOT NULL CHECK (float >= 0),
+    float_count TEXT NOT NULL,
+    closed_at   TEXT,
+    closed_by   TEXT,
+    expected    INTEGER,
+    counted     INTEGER,
+    count       TEXT,
+    difference  INTEGER,
+    report      TEXT
+);
+CREATE UNIQUE INDEX drawer_one_open ON drawer_sessions((closed_at IS NULL)) WHERE closed_at IS NULL;
+CREATE TRIGGER drawer_closed_is_final BEFORE UPDATE ON drawer_sessions WHEN OLD.closed_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a closed drawer (精算) is final'); END;
+CREATE TRIGGER drawer_sessions_no_delete BEFORE DELETE ON drawer_sessions
+BEGIN SELECT RAISE(ABORT, 'drawer sessions are never deleted'); END;
+CREATE TABLE drawer_movements (
+    id         TEXT PRIMARY KEY,
+    session_id TEXT REFERENCES drawer_sessions(id),
+    kind       TEXT NOT NULL CHECK (kind IN ('in', 'out')),
+    amount     INTEGER NOT NULL CHECK (amount > 0),
+    reason     TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    by         TEXT NOT NULL
+);
+CREATE INDEX drawer_movements_at ON drawer_movements(at);
+CREATE TRIGGER drawer_movements_no_update BEFORE UPDATE ON drawer_movements
+BEGIN SELECT RAISE(ABORT, 'drawer movements are append-only'); END;
+CREATE TRIGGER drawer_movements_no_delete BEFORE DELETE ON drawer_movements
+BEGIN SELECT RAISE(ABORT, 'drawer movements are append-only'); END;
 ALTER TABLE line_items ADD COLUMN product_id TEXT;
 ALTER TABLE line_items ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE invoices ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;

@@ -33,6 +33,9 @@ pub enum Error {
     NoClient,
     #[error("{0} is already closed (日計表): no new sale can be dated on a closed day")]
     DayClosed(String),
+    /// The drawer is not in a state for this (open twice, 精算 twice, nothing open).
+    #[error("{0}")]
+    Drawer(String),
     /// A file the user named could not be read.
     #[error("cannot read {path}: {source}")]
     ReadFile {
@@ -119,7 +122,9 @@ impl Error {
         match self {
             Error::BadInput { .. } | Error::Import(_) => ErrorCode::BadInput,
             Error::NotFound(_) => ErrorCode::NotFound,
-            Error::NotAllowed { .. } | Error::DayClosed(_) => ErrorCode::NotAllowed,
+            Error::NotAllowed { .. } | Error::DayClosed(_) | Error::Drawer(_) => {
+                ErrorCode::NotAllowed
+            }
             Error::Komoju(e) if e.is_auth() => ErrorCode::KomojuAuth,
             Error::Komoju(e) if e.is_bad_base() => ErrorCode::BadInput,
             Error::Komoju(KomojuError::Api { .. }) => ErrorCode::KomojuRefused,

@@ -10,6 +10,7 @@ mod common;
 mod cli_backup;
 mod cli_bad_input;
 mod cli_close;
+mod cli_drawer;
 mod cli_export;
 mod cli_faults;
 mod cli_flows;

@@ -1,0 +1,119 @@
+//! `reji drawer …`: the cash drawer's day.
+
+use super::*;
+use reji::register::{CashCount, DrawerReport};
+
+#[derive(clap::Subcommand, Debug)]
+pub(super) enum DrawerCmd {
+    /// Open the drawer with its float, counted by denomination ("10000:1,1000:5,100:10").
+    Open {
+        #[arg(long, value_name = "DENOMINATION:COUNT,…")]
+        count: String,
+    },
+    /// 入金: cash put into the drawer.
+    In(MoveArgs),
+    /// 出金: cash taken out of the drawer.
+    Out(MoveArgs),
+    /// 点検 (X report): what the drawer should hold now, per tender; changes nothing.
+    Check,
+    /// 精算 (Z report): count the drawer; expected vs counted and the difference are recorded for good.
+    Close {
+        #[arg(long, value_name = "DENOMINATION:COUNT,…")]
+        count: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub(super) struct MoveArgs {
+    #[arg(long, value_name = "YEN", allow_negative_numbers = true)]
+    amount: String,
+    /// Why (両替, 仕入れ, …).
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+}
+
+fn amount(a: &str) -> Result<i64, Error> {
+    reji::tender::parse_yen(a)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| {
+            Error::bad(
+                "amount",
+                format!("{:?} must be whole yen, more than 0", a.trim()),
+            )
+        })
+}
+
+pub(super) fn run(ctx: &Ctx, cmd: DrawerCmd) -> Result<(), Error> {
+    let mut reg = ctx.register(false)?;
+    match cmd {
+        DrawerCmd::Open { count } => {
+            let c = CashCount::parse(&count)?;
+            let s = reg.drawer_open(&c)?;
+            if ctx.json {
+                output::print_json(&serde_json::json!({ "drawer": s }));
+            } else {
+                outln!("drawer {} open with a float of ¥{}", s.id, s.float);
+            }
+        }
+        DrawerCmd::In(m) => movement(ctx, &mut reg, "in", &m)?,
+        DrawerCmd::Out(m) => movement(ctx, &mut reg, "out", &m)?,
+        DrawerCmd::Check => report(ctx, &reg.drawer_check()?),
+        DrawerCmd::Close { count } => {
+            let c = CashCount::parse(&count)?;
+            report(ctx, &reg.drawer_close(&c)?)
+        }
+    }
+    Ok(())
+}
+
+fn movement(ctx: &Ctx, reg: &mut Register, kind: &str, m: &MoveArgs) -> Result<(), Error> {
+    let mv = reg.drawer_move(kind, amount(&m.amount)?, &m.reason)?;
+    if ctx.json {
+        output::print_json(&serde_json::json!({ "movement": mv }));
+    } else {
+        outln!(
+            "{} ¥{} ({})",
+            if kind == "in" { "入金" } else { "出金" },
+            mv.amount,
+            mv.reason
+        );
+    }
+    Ok(())
+}
+
+fn report(ctx: &Ctx, r: &DrawerReport) {
+    if ctx.json {
+        output::print_json(r);
+        return;
+    }
+    outln!(
+        "{}",
+        if r.kind == "close" {
+            "精算"
+        } else {
+            "点検"
+        }
+    );
+    outln!("  釣銭準備金 (float)   ¥{}", r.float);
+    outln!("  現金売上 (cash kept) ¥{}", r.cash_sales);
+    outln!("  入金                 ¥{}", r.cash_in);
+    outln!("  出金                 ¥{}", r.cash_out);
+    outln!("  あるべき現金         ¥{}", r.expected_cash);
+    if let (Some(c), Some(d)) = (r.counted_cash, r.difference) {
+        outln!("  実際の現金           ¥{c}");
+        outln!(
+            "  過不足               {}¥{}",
+            if d < 0 { "-" } else { "+" },
+            d.abs()
+        );
+    }
+    outln!("  売上 (per tender)    ¥{}", r.sales_total);
+    for m in &r.per_tender {
+        outln!(
+            "    {:<20} {:>4}  ¥{}",
+            reji::receipt::method_label(&m.method),
+            m.count,
+            m.total
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! The cash drawer's day: open with a counted float, 入金 / 出金 with a reason, 点検 (a report at
+//! any time, nothing changes) and 精算 (a count against what the drawer should hold; final).
+
+use super::*;
+use crate::ledger::{DrawerMovement, DrawerSession, MethodTotal};
+use std::collections::BTreeMap;
+
+/// Japan's notes and coins, largest first.
+pub const DENOMINATIONS: [i64; 10] = [10_000, 5_000, 2_000, 1_000, 500, 100, 50, 10, 5, 1];
+/// The longest reason of an 入金 / 出金.
+pub const MAX_REASON: usize = 60;
+
+/// Cash counted by denomination (金種).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CashCount {
+    /// Denomination (yen) → how many.
+    pub counts: BTreeMap<i64, u32>,
+    pub total: i64,
+}
+
+impl CashCount {
+    /// Reads `10000:1,1000:5,100:10` (denomination:count, any order; a denomination once).
+    pub fn parse(text: &str) -> Result<CashCount> {
+        let mut counts = BTreeMap::new();
+        for part in text
+            .split([',', '、'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let (d, n) = part.split_once([':', '：']).ok_or_else(|| {
+                Error::bad(
+                    "count",
+                    format!("{part:?} must be DENOMINATION:COUNT (for example 1000:5)"),
+                )
+            })?;
+            let d: i64 = crate::tender::parse_yen(d)
+                .filter(|d| DENOMINATIONS.contains(d))
+                .ok_or_else(|| {
+                    Error::bad(
+                        "count",
+                        format!(
+                            "{:?} is not a yen note or coin ({})",
+                            d.trim(),
+                            DENOMINATIONS.map(|d| d.to_string()).join(", ")
+                        ),
+                    )
+                })?;
+            let n: u32 = n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n <= 100_000)
+                .ok_or_else(|| {
+                    Error::bad(
+                        "count",
+                        format!("{part:?}: the count must be a whole number from 0 to 100000"),
+                    )
+                })?;
+            if counts.insert(d, n).is_some() {
+                return Err(Error::bad("count", format!("¥{d} is counted twice")));
+            }
+        }
+        let total = counts.iter().map(|(d, n)| d * *n as i64).sum();
+        Ok(CashCount { counts, total })
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.counts
+                .iter()
+                .map(|(d, n)| (d.to_string(), serde_json::json!(n)))
+                .collect(),
+        )
+    }
+}
+
+/// 点検 (`check`) or 精算 (`close`): what the drawer should hold and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct DrawerReport {
+    /// `check` (X: nothing changes) or `close` (Z: counted and final).
+    pub kind: &'static str,
+    pub session: Option<DrawerSession>,
+    /// The window: from the last 精算 (or the first sale) to now.
+    pub from: Option<String>,
+    pub until: String,
+    pub float: i64,
+    /// Cash kept from sales (what was handed over less the change), when it was taken: a split
+    /// sale's cash counts while its KOMOJU part is still open, and not once it ended unpaid.
+    pub cash_sales: i64,
+    /// Cash given back for refunds.
+    pub cash_refunds: i64,
+    pub cash_in: i64,
+    pub cash_out: i64,
+    /// float + cash_sales − cash_refunds + cash_in − cash_out.
+    pub expected_cash: i64,
+    pub counted_cash: Option<i64>,
+    /// counted − expected (過不足: negative is a shortage).
+    pub difference: Option<i64>,
+    pub count: Option<CashCount>,
+    /// Sales in the window per tender (cash, `shop:NAME`, KOMOJU's payment types).
+    pub per_tender: Vec<MethodTotal>,
+    pub sales_total: i64,
+    pub movements: Vec<DrawerMovement>,
+}
+
+impl Register {
+    /// Opens the drawer with its float, counted by denomination. Refused (not allowed) while a
+    /// drawer is open.
+    pub fn drawer_open(&mut self, count: &CashCount) -> Result<DrawerSession> {
+        let now = self.now();
+        self.ledger
+            .start_drawer(count.total, &count.json(), now, "staff")?
+            .ok_or_else(|| {
+                Error::Drawer("the drawer is already open: close it (精算) first".into())
+            })
+    }
+
+    /// 入金 (`in`) or 出金 (`out`) with its reason.
+    pub fn drawer_move(&mut self, kind: &str, amount: i64, reason: &str) -> Result<DrawerMovement> {
+        if amount <= 0 || amount > crate::tender::MAX_CASH {
+            return Err(Error::bad(
+                "amount",
+                format!("{amount} must be whole yen, more than 0"),
+            ));
+        }
+        let reason = reason.trim();
+        if reason.is_empty()
+            || reason.chars().count() > MAX_REASON
+            || reason.chars().any(char::is_control)
+        {
+            return Err(Error::bad(
+                "reason",
+                format!(
+                    "give a reason of one line, at most {MAX_REASON} characters (両替, 仕入れ, …)"
+                ),
+            ));
+        }
+        let now = self.now();
+        Ok(self
+            .ledger
+            .drawer_move(kind, amount, reason, now, "staff")?)
+    }
+
+    /// 点検: the drawer's figures now; nothing changes.
+    pub fn drawer_check(&self) -> Result<DrawerReport> {
+        self.drawer_report("check", None)
+    }
+
+    /// 精算: the count against what the drawer should hold; the session is closed for good. A
+    /// second 精算 of the same session (or none open) is not allowed.
+    pub fn drawer_close(&mut self, count: &CashCount) -> Result<DrawerReport> {
+        let open = self.ledger.open_drawer()?.ok_or_else(|| {
+            Error::Drawer("no drawer is open: open it with its float first".into())
+        })?;
+        let report = self.drawer_report("close", Some(count))?;
+        let now = self.now();
+        let text =
+            serde_json::to_string(&report).map_err(|e| Error::bad("report", e.to_string()))?;
+        if !self.ledger.close_drawer(
+            &open.id,
+            report.expected_cash,
+            count.total,
+            &count.json(),
+            &text,
+            now,
+            "staff",
+        )? {
+            return Err(Error::Drawer(format!(
+                "drawer {} is already closed (精算)",
+                open.id
+            )));
+        }
+        let mut report = report;
+        report.session = self.ledger.drawer_session(&open.id)?;
+        Ok(report)
+    }
+
+    fn drawer_report(&self, kind: &'static str, count: Option<&CashCount>) -> Result<DrawerReport> {
+        let now = self.now();
+        let open = self.ledger.open_drawer()?;
+        let since = self.ledger.last_closed_drawer()?.and_then(|s| s.closed_at);
+        let from = since
+            .map(crate::ledger::ts)
+            .unwrap_or_else(|| "0000".into());
+        // The window ends just after now, so that what happened at this instant counts.
+        let until = crate::ledger::ts(now + chrono::Duration::milliseconds(1));
+        let per_tender = self.ledger.tender_totals(&from, &until)?;
+        let movements = self.ledger.drawer_movements(&from, &until)?;
+        let cash_sales = self.ledger.cash_taken(&from, &until)?;
+        let sum = |k: &str| {
+            movements
+                .iter()
+                .filter(|m| m.kind == k)
+                .map(|m| m.amount)
+                .sum::<i64>()
+        };
+        let (cash_in, cash_out) = (sum("in"), sum("out"));
+        let float = open.as_ref().map_or(0, |s| s.float);
+        let cash_refunds = 0;
+        let expected_cash = float + cash_sales - cash_refunds + cash_in - cash_out;
+        Ok(DrawerReport {
+            kind,
+            session: open,
+            from: since.map(|t| t.with_timezone(&self.settings.tz).to_rfc3339()),
+            until: now.with_timezone(&self.settings.tz).to_rfc3339(),
+            float,
+            cash_sales,
+            cash_refunds,
+            cash_in,
+            cash_out,
+            expected_cash,
+            counted_cash: count.map(|c| c.total),
+            difference: count.map(|c| c.total - expected_cash),
+            count: count.cloned(),
+            sales_total: per_tender.iter().map(|m| m.total).sum(),
+            per_tender,
+            movements,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_is_read_by_denomination() {
+        let c = CashCount::parse("10000:1, 1000:5,100:10,1:3").unwrap();
+        assert_eq!(c.total, 10_000 + 5_000 + 1_000 + 3);
+        assert_eq!(CashCount::parse("").unwrap().total, 0);
+        for bad in [
+            "3000:1",
+            "1000",
+            "1000:x",
+            "1000:-1",
+            "1000:1,1000:2",
+            "abc:1",
+        ] {
+            assert!(CashCount::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
