@@ -16,6 +16,7 @@ pub mod money;
 pub mod qr;
 pub mod receipt;
 pub mod register;
+pub mod staff;
 pub mod status;
 pub mod tax;
 pub mod tender;

@@ -37,6 +37,13 @@ pub(super) enum Cmd {
     },
     /// Ring up a sale and create its KOMOJU payment page (QR).
     Charge(ChargeArgs),
+    /// Staff with PINs and roles (cashier, manager). Once staff exist, every command takes the
+    /// acting member's PIN from REJI_PIN; refunds, cancels, 入出金, 精算, settings, the key, the
+    /// catalog and staff need a manager.
+    Staff {
+        #[command(subcommand)]
+        cmd: super::people::StaffCmd,
+    },
     /// The cash drawer: open with a float, 入金 / 出金, 点検 (check) and 精算 (close).
     Drawer {
         #[command(subcommand)]

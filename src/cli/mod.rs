@@ -8,6 +8,7 @@ mod drawer;
 mod files;
 mod flags;
 mod output;
+mod people;
 mod products;
 
 use files::*;
@@ -132,20 +133,35 @@ struct Ctx {
     db: PathBuf,
     api_base: String,
     json: bool,
+    /// What the command needs of who runs it (None: it touches no ledger).
+    need: Option<reji::register::Need>,
 }
 
 impl Ctx {
     fn register(&self, need_key: bool) -> Result<Register, Error> {
         let assembly = Assembly::new(&self.api_base, retry_policy());
         if !need_key {
-            return assembly.open(&self.db, KeySource::Offline);
+            let mut reg = assembly.open(&self.db, KeySource::Offline)?;
+            self.sign_in(&mut reg)?;
+            return Ok(reg);
         }
         let key = keychain::resolve(&OsKeychain::default());
         // An invalid REJI_SECRET_KEY is reported at once; a missing key only when KOMOJU is needed.
         if let Err(e @ keychain::KeyError::Invalid(_)) = key {
             return Err(e.into());
         }
-        assembly.open(&self.db, key.into())
+        let mut reg = assembly.open(&self.db, key.into())?;
+        self.sign_in(&mut reg)?;
+        Ok(reg)
+    }
+
+    /// Signs in the acting staff member (REJI_PIN) for what the command needs; a shop with no
+    /// staff has one implicit owner.
+    fn sign_in(&self, reg: &mut Register) -> Result<(), Error> {
+        if let Some(need) = self.need {
+            reg.sign_in(people::pin().as_deref(), need)?;
+        }
+        Ok(())
     }
 }
 
@@ -158,7 +174,20 @@ async fn run(cli: Cli) -> Result<i32, Error> {
             .clone()
             .unwrap_or_else(|| DEFAULT_API_BASE.to_string()),
         json: cli.json,
+        need: people::need(&cli.cmd),
     };
+    // Commands that open no register (the key, restore) are checked here, before they act.
+    if matches!(
+        cli.cmd,
+        Cmd::Keys { .. } | Cmd::Restore { .. } | Cmd::Backup { .. } | Cmd::Verify
+    ) && ctx.db.exists()
+    {
+        // A ledger that does not open (the case for restore and repair) has no staff to ask.
+        let opened = Assembly::new(&ctx.api_base, retry_policy()).open(&ctx.db, KeySource::Offline);
+        if let Ok(mut reg) = opened {
+            ctx.sign_in(&mut reg)?;
+        }
+    }
     if let Cmd::Sync = cli.cmd {
         return sync(&ctx).await;
     }
@@ -205,6 +234,7 @@ async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
         Cmd::Charge(a) => charge(ctx, a).await,
         Cmd::Products { cmd } => products::run(ctx, cmd),
         Cmd::Drawer { cmd } => drawer::run(ctx, cmd),
+        Cmd::Staff { cmd } => people::run(ctx, cmd),
         Cmd::Show { id } => {
             let mut reg = ctx.register(true)?;
             let v = reg.show(&id).await?;

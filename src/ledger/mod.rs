@@ -26,6 +26,7 @@ mod drawer;
 mod events;
 mod invoices;
 mod open;
+mod people;
 mod products;
 mod query;
 mod records;

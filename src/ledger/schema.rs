@@ -288,6 +288,18 @@ BEGIN SELECT RAISE(ABORT, 'tenders are append-only'); END;
 CREATE TRIGGER tenders_no_delete BEFORE DELETE ON tenders
 BEGIN SELECT RAISE(ABORT, 'tenders are append-only'); END;
 ALTER TABLE invoices ADD COLUMN komoju_amount INTEGER;
+-- Staff: a PIN only as a salted slow hash; never deleted (an event names who did it).
+CREATE TABLE staff (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('cashier', 'manager')),
+    pin_hash    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    archived_at TEXT
+);
+CREATE TRIGGER staff_no_delete BEFORE DELETE ON staff
+BEGIN SELECT RAISE(ABORT, 'staff are archived, never deleted'); END;
 -- The cash drawer's sessions: opened with a counted float, closed (精算) with a count; a closed
 -- session is final. Movements (入金 / 出金) are append-only.
 CREATE TABLE drawer_sessions (

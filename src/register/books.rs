@@ -179,7 +179,8 @@ impl Register {
             ..receipt
         };
         let now = self.now();
-        self.ledger.note(inv.id, "receipt", "staff", &detail, now)?;
+        let by = self.actor.label();
+        self.ledger.note(inv.id, "receipt", &by, &detail, now)?;
         Ok(receipt)
     }
 

@@ -158,9 +158,9 @@ impl Register {
         let total = self.preview_cart(cart)?.totals.total;
         let now = self.now();
         let data = serde_json::to_string(cart).map_err(|e| Error::bad("cart", e.to_string()))?;
-        let id = self
-            .ledger
-            .hold_order(label.as_deref(), &data, total, now, "staff")?;
+        let id =
+            self.ledger
+                .hold_order(label.as_deref(), &data, total, now, &self.actor.label())?;
         self.ledger.set_meta("cart.current", "")?;
         self.held_order(&id)
     }

@@ -73,8 +73,8 @@ fn first_problem(problems: Vec<crate::catalog::FieldProblem>) -> Error {
 }
 
 impl Register {
-    fn staff(&self) -> &'static str {
-        "staff"
+    fn staff(&self) -> String {
+        self.actor.label()
     }
 
     /// Adds a product; a code or quick key another product on sale has is refused, naming it.
@@ -90,7 +90,7 @@ impl Register {
                 archived: false,
             },
             now,
-            by,
+            &by,
         )?)
     }
 
@@ -110,7 +110,7 @@ impl Register {
                 archived: old.archived,
             },
             now,
-            by,
+            &by,
         )?)
     }
 
@@ -131,7 +131,7 @@ impl Register {
                 archived: true,
             },
             now,
-            by,
+            &by,
         )?)
     }
 
@@ -243,7 +243,7 @@ impl Register {
         let mut plan = ImportPlan::new(&keys);
         let now = self.now();
         let by = self.staff();
-        let outcome = self.ledger.bulk_products(now, by, |bulk| {
+        let outcome = self.ledger.bulk_products(now, &by, |bulk| {
             let mut report = ImportReport {
                 encoding: encoding.as_str().into(),
                 ..Default::default()

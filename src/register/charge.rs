@@ -98,6 +98,7 @@ impl Register {
         let year = crate::ledger::shop_year(now, self.settings.tz);
         let ledger_id = self.ledger.ledger_id().to_string();
         let due = settlement.komoju_due;
+        let by = self.actor.label();
         let (inv, attempt) = self.ledger.create_sale(
             &draft,
             &settlement,
@@ -106,7 +107,7 @@ impl Register {
             expires_in,
             now,
             year,
-            "staff",
+            &by,
             |num, eon| {
                 session_body(
                     &draft,

@@ -109,7 +109,7 @@ impl Register {
     pub fn drawer_open(&mut self, count: &CashCount) -> Result<DrawerSession> {
         let now = self.now();
         self.ledger
-            .start_drawer(count.total, &count.json(), now, "staff")?
+            .start_drawer(count.total, &count.json(), now, &self.actor.label())?
             .ok_or_else(|| {
                 Error::Drawer("the drawer is already open: close it (精算) first".into())
             })
@@ -138,7 +138,7 @@ impl Register {
         let now = self.now();
         Ok(self
             .ledger
-            .drawer_move(kind, amount, reason, now, "staff")?)
+            .drawer_move(kind, amount, reason, now, &self.actor.label())?)
     }
 
     /// 点検: the drawer's figures now; nothing changes.
@@ -163,7 +163,7 @@ impl Register {
             &count.json(),
             &text,
             now,
-            "staff",
+            &self.actor.label(),
         )? {
             return Err(Error::Drawer(format!(
                 "drawer {} is already closed (精算)",

@@ -36,6 +36,9 @@ pub enum Error {
     /// The drawer is not in a state for this (open twice, 精算 twice, nothing open).
     #[error("{0}")]
     Drawer(String),
+    /// Who is signed in may not do this (no PIN, a wrong one, a cashier for a manager's action).
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
     /// A file the user named could not be read.
     #[error("cannot read {path}: {source}")]
     ReadFile {
@@ -122,9 +125,10 @@ impl Error {
         match self {
             Error::BadInput { .. } | Error::Import(_) => ErrorCode::BadInput,
             Error::NotFound(_) => ErrorCode::NotFound,
-            Error::NotAllowed { .. } | Error::DayClosed(_) | Error::Drawer(_) => {
-                ErrorCode::NotAllowed
-            }
+            Error::NotAllowed { .. }
+            | Error::DayClosed(_)
+            | Error::Drawer(_)
+            | Error::NotPermitted(_) => ErrorCode::NotAllowed,
             Error::Komoju(e) if e.is_auth() => ErrorCode::KomojuAuth,
             Error::Komoju(e) if e.is_bad_base() => ErrorCode::BadInput,
             Error::Komoju(KomojuError::Api { .. }) => ErrorCode::KomojuRefused,

@@ -42,6 +42,7 @@ mod drawer;
 mod error;
 mod history;
 mod input;
+mod people;
 mod refresh;
 mod settings;
 mod staff;
@@ -56,6 +57,7 @@ pub use drawer::{CashCount, DrawerReport, DENOMINATIONS};
 pub use error::*;
 pub use history::*;
 pub use input::*;
+pub use people::{Actor, Need};
 use refresh::*;
 pub use settings::*;
 pub use view::*;
@@ -71,6 +73,8 @@ pub struct Register {
     /// What staff should be told beside a use case's result (e.g. "the refund sent before the crash
     /// went through; nothing new was sent"). Taken by the caller with `take_notices`.
     notices: Vec<Notice>,
+    /// Who is signed in (`Register::sign_in`); the implicit owner until then.
+    actor: Actor,
 }
 
 /// Something staff should know beside a use case's result: a closed `code` (the UI shows
@@ -155,6 +159,7 @@ impl Register {
             clock,
             settings,
             notices: Vec::new(),
+            actor: Actor { member: None },
         })
     }
 

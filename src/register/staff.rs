@@ -40,7 +40,7 @@ impl Register {
                 inv.id,
                 InvoiceStatus::Cancelled,
                 MoveKind::Staff,
-                "staff:cancel",
+                &format!("{}:cancel", self.actor.label()),
                 &MoveFacts::default(),
                 self.now(),
             )?;
@@ -48,7 +48,7 @@ impl Register {
         self.ledger.note(
             inv.id,
             "staff",
-            "staff:cancel",
+            &format!("{}:cancel", self.actor.label()),
             "cancel requested",
             self.now(),
         )?;
@@ -252,7 +252,7 @@ impl Register {
             self.ledger.note(
                 inv.id,
                 "refund_request",
-                "staff:refund_request",
+                &format!("{}:refund_request", self.actor.label()),
                 &format!("amount {amount}"),
                 self.now(),
             )?;
@@ -271,6 +271,13 @@ impl Register {
             self.ledger
                 .upsert_payment(Some(inv.id), &fresh, self.now())?;
             self.ledger.complete_request(r.id, "ok", self.now())?;
+            self.ledger.note(
+                inv.id,
+                "refund_sent",
+                &format!("{}:refund", self.actor.label()),
+                &format!("amount {amount}"),
+                self.now(),
+            )?;
         }
         let fresh = client.get_payment(&p.id).await?;
         self.ledger

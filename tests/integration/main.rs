@@ -17,6 +17,7 @@ mod cli_flows;
 mod cli_keys;
 mod cli_products;
 mod cli_receipt;
+mod cli_staff;
 mod cli_tenders;
 mod cli_watch;
 mod export_csv;
