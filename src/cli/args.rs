@@ -38,8 +38,8 @@ pub(super) enum Cmd {
     /// Ring up a sale and create its KOMOJU payment page (QR).
     Charge(ChargeArgs),
     /// Staff with PINs and roles (cashier, manager). Once staff exist, every command takes the
-    /// acting member's PIN from REJI_PIN; refunds, cancels, 入出金, 精算, settings, the key, the
-    /// catalog and staff need a manager.
+    /// acting member's PIN from REJI_PIN; refunds, corrections, 入出金, 精算, the day's close,
+    /// settings, the key, restore, the catalog and staff need a manager.
     Staff {
         #[command(subcommand)]
         cmd: super::people::StaffCmd,

@@ -25,7 +25,9 @@ pub(super) fn need(cmd: &Cmd) -> Option<Need> {
     use super::products::ProductsCmd;
     Some(match cmd {
         Cmd::FakeKomoju { .. } | Cmd::Demo(_) | Cmd::Repair => return None,
-        Cmd::Refund(_) | Cmd::Cancel { .. } | Cmd::Restore { .. } | Cmd::Close { .. } => {
+        // Cancelling an unpaid charge (the customer walked away) is a cashier's; taking money back
+        // is a manager's.
+        Cmd::Refund(_) | Cmd::Restore { .. } | Cmd::Close { .. } | Cmd::Correct(_) => {
             Need::Manager
         }
         Cmd::Keys {

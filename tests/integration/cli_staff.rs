@@ -121,7 +121,7 @@ async fn a_cashier_cannot_do_a_managers_work_and_nothing_changes() {
             vec!["drawer", "in", "--amount", "100", "--reason", "両替"],
             vec!["settings", "shop_name", "乗っ取り"],
             vec!["products", "add", "--name", "x", "--price", "1"],
-            vec!["cancel", inv.as_str()],
+            vec!["refund", inv.as_str(), "--amount", "100"],
         ] {
             let r = as_pin(&e, pin, &args).await;
             assert_eq!(r.code, 4, "{pin:?} {args:?}: {}", r.stderr);
