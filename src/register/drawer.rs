@@ -240,3 +240,112 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::tender::ShopTender;
+    use proptest::prelude::*;
+
+    fn reg() -> Register {
+        Register::new(
+            Ledger::open_in_memory().unwrap(),
+            None,
+            Arc::new(crate::clock::SystemClock),
+        )
+        .unwrap()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Sale {
+            price: i64,
+            rate: u8,
+            cash_extra: i64,
+            voucher: Option<i64>,
+            discount: Option<u8>,
+        },
+        Move {
+            out: bool,
+            amount: i64,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (
+                1i64..50_000,
+                prop_oneof![Just(10u8), Just(8), Just(0)],
+                0i64..5_000,
+                proptest::option::of(1i64..3_000),
+                proptest::option::of(1u8..60)
+            )
+                .prop_map(|(price, rate, cash_extra, voucher, discount)| Step::Sale {
+                    price,
+                    rate,
+                    cash_extra,
+                    voucher,
+                    discount
+                }),
+            (any::<bool>(), 1i64..20_000).prop_map(|(out, amount)| Step::Move { out, amount }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// For any mix of counter tenders, discounts and drawer movements: the report's per-tender
+        /// figures add up to the sales, the per-rate figures too, and the expected cash is the float
+        /// plus the cash kept plus 入金 less 出金.
+        #[test]
+        fn the_report_adds_up(float in 0i64..100_000, steps in proptest::collection::vec(step(), 1..12)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let mut r = reg();
+            r.drawer_open(&CashCount { counts: BTreeMap::from([(1, float as u32)]), total: float }).unwrap();
+            let (mut sales, mut kept, mut moved) = (0i64, 0i64, 0i64);
+            for s in steps {
+                match s {
+                    Step::Sale { price, rate, cash_extra, voucher, discount } => {
+                        let mut req = ChargeRequest {
+                            lines: vec![LineItem::from_parts("x", price, 1, rate).unwrap()],
+                            discount: discount.map(crate::discount::Discount::Percent),
+                            ..Default::default()
+                        };
+                        let total = Draft {
+                            currency: Currency::JPY,
+                            lines: req.lines.clone(),
+                            customer: Default::default(),
+                            price_mode: PriceMode::Inclusive,
+                            rounding: Rounding::Down,
+                            discount: req.discount,
+                            dining: None,
+                        }.breakdown().unwrap().total;
+                        if total == 0 { continue; }
+                        let voucher = voucher.filter(|v| *v < total);
+                        if let Some(v) = voucher {
+                            req.tenders = vec![ShopTender { name: "商品券".into(), amount: v }];
+                        }
+                        let due_cash = total - voucher.unwrap_or(0);
+                        req.cash = Some(due_cash + cash_extra);
+                        let v = rt.block_on(r.charge(req)).unwrap();
+                        prop_assert_eq!(v.status, InvoiceStatus::Paid);
+                        sales += total;
+                        kept += due_cash;
+                    }
+                    Step::Move { out, amount } => {
+                        r.drawer_move(if out { "out" } else { "in" }, amount, "両替").unwrap();
+                        moved += if out { -amount } else { amount };
+                    }
+                }
+            }
+            let rep = r.drawer_check().unwrap();
+            prop_assert_eq!(rep.sales_total, sales);
+            prop_assert_eq!(rep.per_tender.iter().map(|m| m.total).sum::<i64>(), sales);
+            prop_assert_eq!(rep.cash_sales, kept);
+            prop_assert_eq!(rep.expected_cash, float + kept + moved);
+            prop_assert_eq!(rep.expected_cash, rep.float + rep.cash_sales - rep.cash_refunds + rep.cash_in - rep.cash_out);
+            let day = r.ledger.day_summary(r.now().with_timezone(&r.settings.tz).date_naive(), r.now()).unwrap();
+            prop_assert_eq!(day.per_rate.iter().map(|x| x.gross).sum::<i64>(), sales);
+            prop_assert_eq!(day.per_method.iter().map(|x| x.total).sum::<i64>(), sales);
+        }
+    }
+}
