@@ -3,7 +3,7 @@
 //! ```text
 //! cargo build --release --bins && cargo run --release --bin reji-bench            # full run
 //! cargo run --bin reji-bench -- --quick                                           # small N (CI)
-//! reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog] [--db FILE] [--rows N]
+//! reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog,tenders] [--db FILE] [--rows N]
 //! ```
 //!
 //! Rows (see docs/benchmarks.md):
@@ -53,6 +53,7 @@ mod ledger;
 mod pdf;
 mod qr;
 mod search;
+mod tenders;
 mod tracker;
 
 use charge::*;
@@ -104,7 +105,7 @@ impl Opts {
                 "--rows" => o.rows = Some(value("--rows")?.parse()?),
                 "-h" | "--help" => {
                     println!(
-                        "usage: reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog] \
+                        "usage: reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog,tenders] \
                          [--db FILE (reuse/keep the seeded export ledger)] [--rows N]"
                     );
                     std::process::exit(0);
@@ -436,6 +437,9 @@ fn run() -> Res<()> {
     }
     if opts.wants("catalog") {
         rows.extend(catalog::bench_catalog(opts.quick, tmp.path())?);
+    }
+    if opts.wants("tenders") {
+        rows.extend(tenders::bench_tenders(opts.quick, tmp.path())?);
     }
     // Row 5 (the desktop app) is measured by scripts/bench-desktop: it needs the release desktop
     // build, Xvfb and tauri-driver (docs/benchmarks.md).
