@@ -27,9 +27,7 @@ pub(super) fn need(cmd: &Cmd) -> Option<Need> {
         Cmd::FakeKomoju { .. } | Cmd::Demo(_) | Cmd::Repair => return None,
         // Cancelling an unpaid charge (the customer walked away) is a cashier's; taking money back
         // is a manager's.
-        Cmd::Refund(_) | Cmd::Restore { .. } | Cmd::Close { .. } | Cmd::Correct(_) => {
-            Need::Manager
-        }
+        Cmd::Refund(_) | Cmd::Restore { .. } | Cmd::Close { .. } | Cmd::Correct(_) => Need::Manager,
         Cmd::Keys {
             cmd: KeysCmd::Set | KeysCmd::Delete,
         } => Need::Manager,

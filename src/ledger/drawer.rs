@@ -208,3 +208,100 @@ impl Ledger {
         })
     }
 }
+
+/// One part of a counter refund: which tender gives the money back.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RefundPart {
+    /// `cash` (from the drawer) or `shop` (the shop's tender, e.g. a voucher given back).
+    pub kind: String,
+    pub name: Option<String>,
+    pub amount: i64,
+}
+
+impl Ledger {
+    /// Gives money back at the counter for a sale paid there: the parts (cash first, then the
+    /// shop's tenders) are recorded and the refunded total moves from `before` to `before + sum`
+    /// with the status, in one transaction (compare-and-set: a concurrent refund makes this one
+    /// change nothing and return `None`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn counter_refund(
+        &mut self,
+        invoice_id: i64,
+        parts: &[RefundPart],
+        reason: Option<&str>,
+        before: i64,
+        full: bool,
+        now: DateTime<Utc>,
+        by: &str,
+    ) -> Result<Option<Move>> {
+        let total: i64 = parts.iter().map(|p| p.amount).sum();
+        self.in_transaction(|tx| {
+            let current: i64 = tx.query_row(
+                "SELECT refunded_amount FROM invoices WHERE id = ?1",
+                [invoice_id],
+                |r| r.get(0),
+            )?;
+            if current != before {
+                return Ok(None);
+            }
+            for p in parts {
+                tx.execute(
+                    "INSERT INTO tender_refunds(id, invoice_id, kind, name, amount, reason, at, by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        new_id("rfd_", now),
+                        invoice_id,
+                        p.kind,
+                        p.name,
+                        p.amount,
+                        reason,
+                        ts(now),
+                        by
+                    ],
+                )?;
+            }
+            let to = if full {
+                InvoiceStatus::Refunded
+            } else {
+                InvoiceStatus::PartiallyRefunded
+            };
+            let facts = MoveFacts {
+                paid_at: None,
+                refunded_amount: Some(before + total),
+            };
+            Ok(Some(transition_on(
+                tx,
+                invoice_id,
+                to,
+                MoveKind::Staff,
+                &format!("{by}:refund"),
+                &facts,
+                now,
+            )?))
+        })
+    }
+
+    /// What each counter tender of a sale has given back so far: (kind, name) → amount.
+    pub fn counter_refunded(&self, invoice_id: i64) -> Result<Vec<RefundPart>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT kind, name, SUM(amount) FROM tender_refunds WHERE invoice_id = ?1 GROUP BY kind, name",
+        )?;
+        let rows = st.query_map([invoice_id], |r| {
+            Ok(RefundPart {
+                kind: r.get(0)?,
+                name: r.get(1)?,
+                amount: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Cash given back from the drawer in `[from, until)`.
+    pub fn cash_refunded(&self, from: &str, until: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(amount), 0) FROM tender_refunds WHERE kind = 'cash' AND at >= ?1 AND at < ?2",
+            params![from, until],
+            |r| r.get(0),
+        )?)
+    }
+}

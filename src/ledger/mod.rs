@@ -38,7 +38,7 @@ mod tracker;
 
 pub use backup::{repair, restore, RepairReport, RestoreReport, RESTORE_RECONCILE_KEY};
 pub use close::{DailyClose, MethodTotal, RateTotalLine};
-pub use drawer::{DrawerMovement, DrawerSession};
+pub use drawer::{DrawerMovement, DrawerSession, RefundPart};
 pub use events::ChainReport;
 use events::*;
 use invoices::*;

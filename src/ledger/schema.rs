@@ -283,6 +283,22 @@ CREATE TABLE tenders (
     by         TEXT NOT NULL,
     UNIQUE (invoice_id, position)
 );
+-- Money given back at the counter (cash from the drawer, or the shop's tender), per refund.
+CREATE TABLE tender_refunds (
+    id         TEXT PRIMARY KEY,
+    invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+    kind       TEXT NOT NULL CHECK (kind IN ('cash', 'shop')),
+    name       TEXT,
+    amount     INTEGER NOT NULL CHECK (amount > 0),
+    reason     TEXT,
+    at         TEXT NOT NULL,
+    by         TEXT NOT NULL
+);
+CREATE INDEX tender_refunds_at ON tender_refunds(at);
+CREATE TRIGGER tender_refunds_no_update BEFORE UPDATE ON tender_refunds
+BEGIN SELECT RAISE(ABORT, 'refunds are append-only'); END;
+CREATE TRIGGER tender_refunds_no_delete BEFORE DELETE ON tender_refunds
+BEGIN SELECT RAISE(ABORT, 'refunds are append-only'); END;
 CREATE TRIGGER tenders_no_update BEFORE UPDATE ON tenders
 BEGIN SELECT RAISE(ABORT, 'tenders are append-only'); END;
 CREATE TRIGGER tenders_no_delete BEFORE DELETE ON tenders

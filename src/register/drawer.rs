@@ -196,7 +196,7 @@ impl Register {
         };
         let (cash_in, cash_out) = (sum("in"), sum("out"));
         let float = open.as_ref().map_or(0, |s| s.float);
-        let cash_refunds = 0;
+        let cash_refunds = self.ledger.cash_refunded(&from, &until)?;
         let expected_cash = float + cash_sales - cash_refunds + cash_in - cash_out;
         Ok(DrawerReport {
             kind,

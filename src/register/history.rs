@@ -176,9 +176,17 @@ impl Register {
             },
             items,
             refund_requests: p.map(|p| p.refund_requests.clone()).unwrap_or_default(),
-            refundable: p
-                .filter(|_| inv.status.can_refund())
-                .map_or(0, |p| p.refundable()),
+            refundable: if inv.komoju_amount == 0 {
+                // Paid at the counter: given back there.
+                if inv.status.can_refund() {
+                    inv.amount - inv.refunded_amount
+                } else {
+                    0
+                }
+            } else {
+                p.filter(|_| inv.status.can_refund())
+                    .map_or(0, |p| p.refundable())
+            },
             unanswered_requests: self.ledger.unanswered_requests(invoice_id)?.len(),
         })
     }

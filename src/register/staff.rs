@@ -141,6 +141,87 @@ impl Register {
         Ok(())
     }
 
+    /// Gives back `amount` (all that is left when none) of a sale paid at the counter: cash from
+    /// the drawer up to what was paid in cash, then the shop's tenders in their order.
+    fn counter_refund(&mut self, inv: &InvoiceRecord, amount: Option<i64>) -> Result<InvoiceView> {
+        if !inv.status.can_refund() {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "refund",
+            });
+        }
+        let left = inv.amount - inv.refunded_amount;
+        if left <= 0 {
+            return Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "refund (nothing left to refund)",
+            });
+        }
+        let amount = amount.unwrap_or(left);
+        if amount > left {
+            return Err(Error::bad(
+                "amount",
+                format!("{amount} is more than the refundable {left}"),
+            ));
+        }
+        let given_back = self.ledger.counter_refunded(inv.id)?;
+        let back = |kind: &str, name: &Option<String>| -> i64 {
+            given_back
+                .iter()
+                .filter(|p| p.kind == kind && &p.name == name)
+                .map(|p| p.amount)
+                .sum()
+        };
+        let mut rest = amount;
+        let mut parts = Vec::new();
+        let mut tenders = self.ledger.tenders(inv.id)?;
+        // Cash first: the drawer gives it back at once.
+        tenders.sort_by_key(|t| t.kind != crate::tender::TenderKind::Cash);
+        for t in tenders {
+            if rest == 0 {
+                break;
+            }
+            let kind = t.kind.as_str();
+            let can = t.amount - back(kind, &t.name);
+            let take = can.min(rest);
+            if take > 0 {
+                parts.push(crate::ledger::RefundPart {
+                    kind: kind.into(),
+                    name: t.name.clone(),
+                    amount: take,
+                });
+                rest -= take;
+            }
+        }
+        if rest > 0 {
+            return Err(Error::bad(
+                "amount",
+                format!("{amount} is more than the tenders can give back"),
+            ));
+        }
+        let now = self.now();
+        let by = self.actor.label();
+        let full = amount == left;
+        match self.ledger.counter_refund(
+            inv.id,
+            &parts,
+            None,
+            inv.refunded_amount,
+            full,
+            now,
+            &by,
+        )? {
+            Some(_) => self.view(inv.id),
+            None => Err(Error::NotAllowed {
+                invoice: inv.number.to_string(),
+                status: inv.status,
+                action: "refund (another refund was made at the same time; look again)",
+            }),
+        }
+    }
+
     /// Refunds a paid invoice (all that is left, or `amount`). Konbini, bank transfer and Pay-easy
     /// cannot be refunded to the payer: that needs a refund request with the customer's bank account.
     pub async fn refund(
@@ -157,6 +238,16 @@ impl Register {
                     format!("{a} must be a positive whole number"),
                 ));
             }
+        }
+        if inv.komoju_amount == 0 {
+            // Paid at the counter: the money goes back there (cash from the drawer first).
+            if !bank.is_empty() {
+                return Err(Error::bad(
+                    "bank_name",
+                    "this sale was paid at the counter: its refund is given back there, not to a bank account",
+                ));
+            }
+            return self.counter_refund(&inv, amount);
         }
         // A refund (or refund request) stored by an earlier run that never saw its answer is replayed
         // with its own key first, and counts against what is asked now: a repeat after a crash must

@@ -223,3 +223,48 @@ async fn the_day_counts_each_tender_of_a_split_sale() {
     let sum: i64 = per.values().map(|v| v.1).sum();
     assert_eq!(sum, 3350, "the tenders add up to the sales");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cash_sale_is_refunded_from_the_drawer_with_its_return_receipt() {
+    let e = env().await;
+    e.reji(&["drawer", "open", "--count", "1000:10"]).await.ok();
+    let v = e
+        .charge(&["--item", "弁当,864,2,8", "--cash", "2000"])
+        .await;
+    let inv = s(&v, "invoice_number");
+    assert_eq!(v["refundable"], 1728);
+    let r = e
+        .reji(&["refund", &inv, "--amount", "864"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(r["status"], "partially_refunded", "{r}");
+    assert_eq!(
+        (r["refunded_amount"].as_i64(), r["refundable"].as_i64()),
+        (Some(864), Some(864))
+    );
+    let check = e.reji(&["drawer", "check"]).await.ok().json();
+    assert_eq!(check["cash_refunds"], 864);
+    assert_eq!(check["expected_cash"], 10_000 + 1728 - 864);
+    // The return receipt of that refund.
+    let out = e
+        .cmd(&["receipt", &inv, "--refund", "1"])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("返金") && text.contains("¥864"), "{text}");
+    // The rest, then nothing left; more than is left is refused.
+    let r = e.reji(&["refund", &inv, "--amount", "900"]).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = e.reji(&["refund", &inv]).await.ok().json();
+    assert_eq!(r["status"], "refunded");
+    let r = e.reji(&["refund", &inv]).await;
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(e.stats().await["api_requests"], 0, "nothing reached KOMOJU");
+    let day = e.reji(&["close"]).await.ok().json();
+    assert_eq!(
+        (day["refunds_count"].as_i64(), day["refunds_total"].as_i64()),
+        (Some(2), Some(1728))
+    );
+}
