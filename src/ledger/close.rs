@@ -76,16 +76,75 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The instants bounding a shop-local day.
-    fn day_bounds(&self, day: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    /// When a business day starts (the `day_starts_at` setting, `HH:MM`; midnight by default: a bar
+    /// may start its day at 04:00).
+    pub fn day_start(&self) -> Result<chrono::Duration> {
+        Ok(self
+            .meta("setting.day_starts_at")?
+            .and_then(|v| parse_day_start(&v).ok())
+            .unwrap_or_else(chrono::Duration::zero))
+    }
+
+    /// A business day's hours by the clock: from its start to the next day's.
+    fn natural_bounds(&self, day: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
         let tz = self.shop_tz()?;
+        let offset = self.day_start()?;
         let at = |d: NaiveDate| {
-            tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            tz.from_local_datetime(&(d.and_hms_opt(0, 0, 0).unwrap_or_default() + offset))
                 .earliest()
                 .map(|t| t.to_utc())
-                .ok_or_else(|| LedgerError::Corrupt(format!("{d} has no midnight in {tz}")))
+                .ok_or_else(|| LedgerError::Corrupt(format!("{d} has no start in {tz}")))
         };
         Ok((at(day)?, at(day.succ_opt().unwrap_or(day))?))
+    }
+
+    /// When a day was closed (日計表), if it was.
+    fn closed_at(&self, day: NaiveDate) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<String> = self
+            .conn
+            .prepare_cached("SELECT closed_at FROM daily_closes WHERE business_date = ?1")?
+            .query_row([day.to_string()], |r| r.get(0))
+            .optional()?;
+        at.map(|a| super::parse_ts(&a)).transpose()
+    }
+
+    /// A close made during the day's own hours ends the day there: what comes after belongs to the
+    /// next business day.
+    fn closed_within(&self, day: NaiveDate) -> Result<Option<DateTime<Utc>>> {
+        let (start, end) = self.natural_bounds(day)?;
+        Ok(self.closed_at(day)?.filter(|c| *c >= start && *c < end))
+    }
+
+    /// The instants bounding a business day: its hours, except that a close made during the day
+    /// ends it, and a close of the day before made during that day's hours starts it.
+    fn day_bounds(&self, day: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+        let (start, end) = self.natural_bounds(day)?;
+        let start = match day.pred_opt() {
+            Some(prev) => self.closed_within(prev)?.unwrap_or(start),
+            None => start,
+        };
+        let end = self.closed_within(day)?.unwrap_or(end);
+        Ok((start, end))
+    }
+
+    /// The business day whose hours hold an instant (closes aside): "today" for the screens and
+    /// `reji close`.
+    pub fn calendar_business_date(&self, t: DateTime<Utc>) -> Result<NaiveDate> {
+        let tz = self.shop_tz()?;
+        Ok((t.with_timezone(&tz).naive_local() - self.day_start()?).date())
+    }
+
+    /// The business day an instant belongs to: the day whose hours hold it, or the next one when
+    /// that day was closed before the instant (selling never stops at a close).
+    pub fn business_date_at(&self, t: DateTime<Utc>) -> Result<NaiveDate> {
+        let mut day = self.calendar_business_date(t)?;
+        for _ in 0..3 {
+            match self.closed_within(day)? {
+                Some(c) if c <= t => day = day.succ_opt().unwrap_or(day),
+                _ => break,
+            }
+        }
+        Ok(day)
     }
 
     /// The day's figures as they stand now (not stored).
@@ -237,5 +296,84 @@ impl Ledger {
         )?;
         tx.commit()?;
         Ok((summary, true))
+    }
+}
+
+/// `HH:MM` from 00:00 to 23:59 (the business day's start).
+pub fn parse_day_start(v: &str) -> std::result::Result<chrono::Duration, String> {
+    let bad = || format!("{v:?} must be a time of day, HH:MM (for example 04:00)");
+    let (h, m) = v.trim().split_once(':').ok_or_else(bad)?;
+    let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if !(0..24).contains(&h) || !(0..60).contains(&m) || v.trim().len() != 5 {
+        return Err(bad());
+    }
+    Ok(chrono::Duration::minutes(h * 60 + m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jst(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_bar_day_runs_from_four_to_four_and_a_close_moves_later_sales_on() {
+        let mut l = Ledger::open_in_memory().unwrap();
+        l.set_meta("setting.day_starts_at", "04:00").unwrap();
+        let d1 = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let d2 = d1.succ_opt().unwrap();
+        assert_eq!(
+            l.business_date_at(jst("2026-12-02T02:00:00+09:00"))
+                .unwrap(),
+            d1
+        );
+        assert_eq!(
+            l.business_date_at(jst("2026-12-02T04:00:00+09:00"))
+                .unwrap(),
+            d2
+        );
+        // Closed at 03:00 (still the 1st's hours): a sale at 03:30 belongs to the 2nd.
+        l.close_day(d1, jst("2026-12-02T03:00:00+09:00")).unwrap();
+        assert_eq!(
+            l.business_date_at(jst("2026-12-02T02:59:00+09:00"))
+                .unwrap(),
+            d1
+        );
+        assert_eq!(
+            l.business_date_at(jst("2026-12-02T03:30:00+09:00"))
+                .unwrap(),
+            d2
+        );
+        let (from, until) = l.day_bounds(d2).unwrap();
+        assert_eq!(from, jst("2026-12-02T03:00:00+09:00"));
+        assert_eq!(until, jst("2026-12-03T04:00:00+09:00"));
+        assert_eq!(
+            l.day_bounds(d1).unwrap().1,
+            jst("2026-12-02T03:00:00+09:00")
+        );
+        // A day closed late (after its hours) keeps its hours.
+        let d0 = d1.pred_opt().unwrap();
+        l.close_day(d0, jst("2026-12-01T10:00:00+09:00")).unwrap();
+        assert_eq!(
+            l.day_bounds(d0).unwrap().1,
+            jst("2026-12-01T04:00:00+09:00")
+        );
+        assert_eq!(
+            l.day_bounds(d1).unwrap().0,
+            jst("2026-12-01T04:00:00+09:00")
+        );
+    }
+
+    #[test]
+    fn day_starts_are_times_of_day() {
+        assert_eq!(
+            parse_day_start("04:00").unwrap(),
+            chrono::Duration::hours(4)
+        );
+        for bad in ["4:00", "24:00", "04:60", "four", ""] {
+            assert!(parse_day_start(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -91,7 +91,7 @@ impl Ledger {
             .breakdown()
             .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         let ledger_id = self.ledger_id.clone();
-        let business_date = now.with_timezone(&self.shop_tz()?).date_naive().to_string();
+        let business_date = self.business_date_at(now)?.to_string();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -37,7 +37,7 @@ mod sessions;
 mod tracker;
 
 pub use backup::{repair, restore, RepairReport, RestoreReport, RESTORE_RECONCILE_KEY};
-pub use close::{DailyClose, MethodTotal, RateTotalLine};
+pub use close::{parse_day_start, DailyClose, MethodTotal, RateTotalLine};
 pub use drawer::{DrawerMovement, DrawerSession, RefundPart};
 pub use events::ChainReport;
 use events::*;

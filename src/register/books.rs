@@ -75,7 +75,7 @@ impl Register {
     /// Closing a closed day returns the stored close. A backup of the ledger is taken after a close.
     pub fn close_day(&mut self, date: Option<&str>) -> Result<(crate::ledger::DailyClose, bool)> {
         let now = self.now();
-        let today = now.with_timezone(&self.settings.tz).date_naive();
+        let today = self.ledger.calendar_business_date(now)?;
         let day = match date {
             Some(d) => parse_day("date", d)?,
             None => today,
@@ -103,7 +103,7 @@ impl Register {
     pub(super) fn day(&self, date: Option<&str>, field: &str) -> Result<NaiveDate> {
         match date.map(str::trim).filter(|d| !d.is_empty()) {
             Some(d) => parse_day(field, d),
-            None => Ok(self.now().with_timezone(&self.settings.tz).date_naive()),
+            None => Ok(self.ledger.calendar_business_date(self.now())?),
         }
     }
 

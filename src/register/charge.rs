@@ -90,11 +90,8 @@ impl Register {
                 );
             }
         }
+        // A closed day never stops a sale: it belongs to the next business day (the ledger dates it).
         let now = self.now();
-        let today = now.with_timezone(&self.settings.tz).date_naive();
-        if self.ledger.daily_close(today)?.is_some() {
-            return Err(Error::DayClosed(today.to_string()));
-        }
         let year = crate::ledger::shop_year(now, self.settings.tz);
         let ledger_id = self.ledger.ledger_id().to_string();
         let due = settlement.komoju_due;

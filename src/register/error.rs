@@ -31,8 +31,6 @@ pub enum Error {
     Export(#[from] crate::export::ExportError),
     #[error("no KOMOJU secret key: run `reji keys set` or set REJI_SECRET_KEY")]
     NoClient,
-    #[error("{0} is already closed (日計表): no new sale can be dated on a closed day")]
-    DayClosed(String),
     /// The drawer is not in a state for this (open twice, 精算 twice, nothing open).
     #[error("{0}")]
     Drawer(String),
@@ -125,10 +123,9 @@ impl Error {
         match self {
             Error::BadInput { .. } | Error::Import(_) => ErrorCode::BadInput,
             Error::NotFound(_) => ErrorCode::NotFound,
-            Error::NotAllowed { .. }
-            | Error::DayClosed(_)
-            | Error::Drawer(_)
-            | Error::NotPermitted(_) => ErrorCode::NotAllowed,
+            Error::NotAllowed { .. } | Error::Drawer(_) | Error::NotPermitted(_) => {
+                ErrorCode::NotAllowed
+            }
             Error::Komoju(e) if e.is_auth() => ErrorCode::KomojuAuth,
             Error::Komoju(e) if e.is_bad_base() => ErrorCode::BadInput,
             Error::Komoju(KomojuError::Api { .. }) => ErrorCode::KomojuRefused,

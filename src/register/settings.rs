@@ -126,6 +126,8 @@ pub struct Settings {
     pub demo_lan: bool,
     /// Whether an order is eaten in or taken away unless the cashier switches it (food's rate).
     pub dining: Dining,
+    /// When a business day starts (`HH:MM`): sales before it belong to the day before.
+    pub day_starts_at: String,
 }
 
 impl Default for Settings {
@@ -148,6 +150,7 @@ impl Default for Settings {
             locale: None,
             demo_lan: false,
             dining: Dining::TakeAway,
+            day_starts_at: "00:00".into(),
         }
     }
 }
@@ -156,7 +159,7 @@ impl Default for Settings {
 pub const DEFAULT_SHOP_NAME: &str = "Reji";
 
 impl Settings {
-    pub const KEYS: [&'static str; 17] = [
+    pub const KEYS: [&'static str; 18] = [
         "time_zone",
         "price_mode",
         "rounding",
@@ -174,6 +177,7 @@ impl Settings {
         "locale",
         "demo_lan",
         "dining",
+        "day_starts_at",
     ];
 
     pub fn load(ledger: &Ledger) -> Result<Settings> {
@@ -251,6 +255,10 @@ impl Settings {
             "receipt_footer" => self.receipt_footer = optional_text(key, value, 100)?,
             "feed" => self.feed = value.parse().map_err(|e: String| Error::bad(key, e))?,
             "dining" => self.dining = value.parse().map_err(|e: String| Error::bad(key, e))?,
+            "day_starts_at" => {
+                crate::ledger::parse_day_start(value).map_err(|e| Error::bad(key, e))?;
+                self.day_starts_at = value.trim().to_string();
+            }
             "demo_lan" => {
                 self.demo_lan = match value.trim() {
                     "on" | "true" | "1" => true,
@@ -290,6 +298,7 @@ impl Settings {
             "payment_methods" => self.payment_methods.join(","),
             "demo_lan" => if self.demo_lan { "on" } else { "off" }.into(),
             "dining" => self.dining.as_str().into(),
+            "day_starts_at" => self.day_starts_at.clone(),
             "locale" => self.locale.clone().unwrap_or_default(),
             _ => return None,
         })

@@ -153,10 +153,30 @@ async fn close_sums_the_day_and_locks_it() {
     assert!(e.ledger().verify().unwrap().ok);
     // A backup was taken after the close.
     assert!(e.dir.path().join("backups").read_dir().unwrap().count() >= 1);
-    // No new sale can be dated on a closed day.
-    let r = e.reji(&["charge", "--amount", "100"]).await;
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(r.stderr.contains("already closed"), "{}", r.stderr);
+    // Selling goes on after the close: the new sale belongs to the next business day, and the
+    // closed day's figures do not move.
+    let before = e.reji(&["close"]).await.ok().json();
+    let late = e.charge(&["--amount", "100", "--cash", "100"]).await;
+    assert_eq!(late["status"], "paid");
+    let l = e.ledger();
+    let (day, next): (String, String) = l
+        .connection()
+        .query_row(
+            "SELECT (SELECT business_date FROM daily_closes), business_date FROM invoices WHERE number = ?1",
+            [s(&late, "invoice_number")],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let closed_day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap();
+    assert_eq!(next, closed_day.succ_opt().unwrap().to_string());
+    let now_figures = l.day_summary(closed_day, chrono::Utc::now()).unwrap();
+    assert_eq!(
+        now_figures.sales_total,
+        before["sales_total"].as_i64().unwrap(),
+        "the closed day's sales stay as closed"
+    );
+    let again = e.reji(&["close"]).await.ok();
+    assert_eq!(again.json(), before, "the stored close is unchanged");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
