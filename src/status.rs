@@ -50,6 +50,21 @@ impl InvoiceStatus {
         }
     }
 
+    /// The status as a Japanese report or CSV names it.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Pending => "未払い",
+            Failed => "失敗",
+            AwaitingPayment => "入金待ち",
+            Paid => "支払済み",
+            NeedsReview => "要確認",
+            PartiallyRefunded => "一部返金",
+            Refunded => "返金済み",
+            Cancelled => "取消",
+            Expired => "期限切れ",
+        }
+    }
+
     /// Final for the tracker: nothing more will happen without a person (or a refund).
     pub fn is_final(self) -> bool {
         matches!(

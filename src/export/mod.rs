@@ -400,14 +400,27 @@ impl<W: Write> CsvExporter<W> {
                 replaced.add(row_no, inv, COLUMNS[col].en, n);
             }};
         }
+        // With Japanese headers, the status and the payment method are Japanese too.
+        let ja = opts.headers == HeaderLang::Ja;
+        let status = match r.status.parse::<crate::status::InvoiceStatus>() {
+            Ok(s) if ja => s.label_ja().to_string(),
+            _ => r.status.clone(),
+        };
+        let method = r.payment_method.as_deref().map(|m| {
+            if ja {
+                crate::receipt::method_label(m)
+            } else {
+                m.to_string()
+            }
+        });
         text!(inv);
         b.timestamp(Some(&r.created_at), opts.tz);
-        text!(&r.status);
+        text!(&status);
         b.int(r.amount);
         text!(&r.currency);
         b.int(r.tax_10);
         b.int(r.tax_8);
-        text!(opt(&r.payment_method));
+        text!(opt(&method));
         text!(opt(&r.payment_status));
         b.timestamp(r.paid_at.as_ref(), opts.tz);
         text!(opt(&r.komoju_payment_id));

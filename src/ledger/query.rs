@@ -9,7 +9,8 @@ use super::*;
 /// (invoice_id, attempt)`, `new_attempt` takes MAX + 1) and never deleted, so it equals their count
 /// without a second correlated subquery per row.
 pub const EXPORT_SELECT: &str = "SELECT i.number, i.created_at, i.status, i.amount, i.currency, i.tax_10, i.tax_8,
-        p.payment_type, p.status, i.paid_at, p.id, a.session_id, i.customer_name, i.customer_email,
+        COALESCE(p.payment_type, (SELECT CASE t.kind WHEN 'cash' THEN 'cash' ELSE 'shop:' || t.name END
+            FROM tenders t WHERE t.invoice_id = i.id ORDER BY t.position DESC LIMIT 1)), p.status, i.paid_at, p.id, a.session_id, i.customer_name, i.customer_email,
         i.refunded_amount, i.customer_name_kana, i.customer_phone, a.external_order_num, COALESCE(p.fee, 0),
         COALESCE(a.attempt, 0),
         (SELECT group_concat(name || ' x' || quantity, '; ') FROM

@@ -788,6 +788,11 @@ pub fn close_layout(c: &crate::ledger::DailyClose, shop: &ShopDetails) -> Vec<Bl
         format!("返金 {}件", c.refunds_count),
         yen(c.refunds_total),
     ));
+    b.push(Block::Row {
+        left: "純売上（売上 − 返金）".into(),
+        right: yen(c.sales_total - c.refunds_total),
+        strong: true,
+    });
     b.push(row(
         format!("入金待ち（コンビニ・銀行）{}件", c.pending_count),
         yen(c.pending_total),
@@ -798,7 +803,11 @@ pub fn close_layout(c: &crate::ledger::DailyClose, shop: &ShopDetails) -> Vec<Bl
             text: "当日作成の伝票（締め時点の状態）".into(),
         });
         for (status, n) in &c.created_by_status {
-            b.push(row(format!("　{status}"), format!("{n}件")));
+            let label = status
+                .parse::<crate::status::InvoiceStatus>()
+                .map(|s| s.label_ja().to_string())
+                .unwrap_or_else(|_| status.clone());
+            b.push(row(format!("　{label}"), format!("{n}件")));
         }
     }
     b.push(Block::Rule);

@@ -74,6 +74,9 @@ async fn close_sums_the_day_and_locks_it() {
         "8%対象（税込）※¥1,728",
         "8%内消費税等¥128",
         "返金1件¥300",
+        "純売上（売上−返金）¥1,538",
+        "一部返金1件",
+        "入金待ち1件",
     ] {
         assert!(
             layer.contains(needle),

@@ -268,3 +268,53 @@ async fn a_cash_sale_is_refunded_from_the_drawer_with_its_return_receipt() {
         (Some(2), Some(1728))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_japanese_csv_and_the_close_name_statuses_and_tenders_in_japanese() {
+    let e = env().await;
+    e.charge(&["--amount", "1000", "--cash", "1000"]).await;
+    let card = e.charge(&["--amount", "500"]).await;
+    e.ctl
+        .pay(&s(&card, "session_id"), "credit_card", None)
+        .await
+        .unwrap();
+    e.show(&s(&card, "invoice_number")).await;
+    let out = e.dir.path().join("ja.csv");
+    e.reji(&[
+        "export",
+        "--headers",
+        "ja",
+        "--encoding",
+        "utf-8",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    let csv = std::fs::read_to_string(&out).unwrap();
+    for needle in ["支払済み", "現金", "クレジットカード"] {
+        assert!(csv.contains(needle), "{needle} missing in\n{csv}");
+    }
+    assert!(
+        !csv.contains(",paid,") && !csv.contains("credit_card"),
+        "{csv}"
+    );
+    let en = e.dir.path().join("en.csv");
+    e.reji(&[
+        "export",
+        "--encoding",
+        "utf-8",
+        "--out",
+        en.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    let csv = std::fs::read_to_string(&en).unwrap();
+    assert!(
+        csv.contains(",paid,") && csv.contains(",cash,") && csv.contains("credit_card"),
+        "{csv}"
+    );
+    let out = e.cmd(&["close"]).output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("現金") || text.contains("cash"), "{text}");
+}
