@@ -101,6 +101,9 @@ pub struct Receipt {
     pub dining: Option<crate::tax::Dining>,
     /// One line per tender (a sale's receipt; a return receipt has none).
     pub tenders: Vec<crate::tender::Tender>,
+    /// A box for a revenue stamp (収入印紙): the part paid at the counter (cash, the shop's tenders),
+    /// before tax, is ¥50,000 or more. Card, QR, konbini and bank payments need none.
+    pub stamp_box: bool,
     pub per_rate: Vec<RateLine>,
     /// What the customer paid (sale) or got back (return), tax included.
     pub total: i64,
@@ -224,6 +227,7 @@ impl Receipt {
             order_discount_amount: f.order_discount_amount(),
             dining: f.dining,
             tenders: f.tenders.clone(),
+            stamp_box: needs_stamp(f),
             tax_total: f.tax_10 + f.tax_8,
             per_rate,
             total: f.total,
@@ -263,6 +267,7 @@ impl Receipt {
             order_discount_amount: 0,
             dining: f.dining,
             tenders: Vec::new(),
+            stamp_box: false,
             per_rate,
             total,
             tax_total,
@@ -502,6 +507,11 @@ impl Receipt {
                 text: "この領収書は適格請求書ではありません（登録番号未設定）".into(),
             });
         }
+        if self.stamp_box {
+            b.push(Block::Center {
+                text: "［ 収入印紙 ］".into(),
+            });
+        }
         if let Some(f) = &self.footer {
             for line in f.lines().filter(|l| !l.trim().is_empty()) {
                 b.push(Block::Center {
@@ -588,6 +598,27 @@ pub struct RefundFacts {
     pub date: String,
     pub before: i64,
     pub after: i64,
+}
+
+/// The threshold of the stamp duty on receipts (印紙税法 別表第一 17号: receipts of ¥50,000 or
+/// more, tax excluded when stated).
+pub const STAMP_THRESHOLD: i64 = 50_000;
+
+/// Whether a sale's receipt needs a revenue stamp: the counter's part (cash and the shop's tenders)
+/// before tax is ¥50,000 or more (that part's share of the tax taken out in proportion).
+pub fn needs_stamp(f: &SaleFacts) -> bool {
+    let counter: i64 = f
+        .tenders
+        .iter()
+        .filter(|t| t.kind != crate::tender::TenderKind::Komoju)
+        .map(|t| t.amount)
+        .sum();
+    if counter < STAMP_THRESHOLD || f.total <= 0 {
+        return false;
+    }
+    let tax = (f.tax_10 + f.tax_8) as i128;
+    let tax_share = tax * counter as i128 / f.total as i128;
+    counter as i128 - tax_share >= STAMP_THRESHOLD as i128
 }
 
 fn receipt_items(items: &[LineItem]) -> Vec<ReceiptItem> {
@@ -843,6 +874,46 @@ mod tests {
             registration_number: Some("T7120001168421".into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_stamp_box_only_for_50000_yen_or_more_before_tax_paid_at_the_counter() {
+        use crate::tender::{Tender, TenderKind};
+        let cash = |amount: i64| Tender {
+            kind: TenderKind::Cash,
+            name: None,
+            amount,
+            tendered: Some(amount),
+            change: Some(0),
+            method: None,
+        };
+        let komoju = |amount: i64| Tender {
+            kind: TenderKind::Komoju,
+            name: None,
+            amount,
+            tendered: None,
+            change: None,
+            method: Some("credit_card".into()),
+        };
+        let sale = |price: i64, tenders: Vec<Tender>| {
+            let mut f = facts(&[("時計", price, 1, 10)], PriceMode::Inclusive);
+            f.tenders = tenders;
+            Receipt::sale(&f, &shop(), false)
+        };
+        // ¥55,000 with tax is ¥50,000 before tax: a stamp.
+        assert!(sale(55_000, vec![cash(55_000)]).stamp_box);
+        assert!(sale(55_000, vec![cash(55_000)])
+            .to_text(40)
+            .contains("収入印紙"));
+        // ¥54,998 with tax is ¥49,999 before tax (tax ¥4,999 rounded down): none.
+        assert!(!sale(54_998, vec![cash(54_998)]).stamp_box);
+        // By card: none, however large.
+        assert!(!sale(110_000, vec![komoju(110_000)]).stamp_box);
+        // Split: only the cash part counts.
+        assert!(!sale(110_000, vec![cash(50_000), komoju(60_000)]).stamp_box);
+        assert!(sale(110_000, vec![cash(60_000), komoju(50_000)]).stamp_box);
+        // A receipt with no tender lines (older sales) shows none.
+        assert!(!sale(110_000, vec![]).stamp_box);
     }
 
     #[test]
