@@ -46,8 +46,16 @@ pub(super) fn bench_tenders(quick: bool, tmp: &Path) -> Res<Vec<Row>> {
         for _ in 0..sales.min(2_000) {
             let d = draft(&mut rng);
             let t0 = Instant::now();
-            let (inv, _) = l.create_invoice(&d, &[], None, 3600, Utc::now(), 2026, |_, _| "{}".into())?;
-            l.transition(inv.id, InvoiceStatus::AwaitingPayment, MoveKind::Komoju, "bench", &MoveFacts::default(), Utc::now())?;
+            let (inv, _) =
+                l.create_invoice(&d, &[], None, 3600, Utc::now(), 2026, |_, _| "{}".into())?;
+            l.transition(
+                inv.id,
+                InvoiceStatus::AwaitingPayment,
+                MoveKind::Komoju,
+                "bench",
+                &MoveFacts::default(),
+                Utc::now(),
+            )?;
             bare_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
         }
     }
@@ -72,8 +80,14 @@ pub(super) fn bench_tenders(quick: bool, tmp: &Path) -> Res<Vec<Row>> {
         sum_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
         std::hint::black_box(s);
     }
-    let (p99, bare) = (percentile(&sorted(sale_ms), 99.0), percentile(&sorted(bare_ms), 99.0));
-    let (rp99, sp99) = (percentile(&sorted(report_ms), 99.0), percentile(&sorted(sum_ms), 99.0));
+    let (p99, bare) = (
+        percentile(&sorted(sale_ms), 99.0),
+        percentile(&sorted(bare_ms), 99.0),
+    );
+    let (rp99, sp99) = (
+        percentile(&sorted(report_ms), 99.0),
+        percentile(&sorted(sum_ms), 99.0),
+    );
     Ok(vec![
         Row::new("10", &format!("Cash sale → paid with its receipt ready, in the core, p99 ({sales} sales)"))
             .value(p99, "ms")

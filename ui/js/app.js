@@ -1,7 +1,7 @@
 // The staff window: registers the screens with the navigation, keyboard shortcuts, and what the
 // payment tracker pushes (banner, paid-later toast and OS notification).
 import { t, setLang, getLang } from "./i18n.js";
-import { $, $$, banner, toast, yen } from "./util.js";
+import { $, $$, banner, toast, yen, initDateFields } from "./util.js";
 import * as api from "./api.js";
 import { app, show, keyToScreen, refreshInfo, relabel, registerScreens } from "./nav.js";
 import * as register from "./register.js";
@@ -9,12 +9,14 @@ import * as charge from "./charge.js";
 import * as history from "./history.js";
 import * as exportScreen from "./export.js";
 import * as settings from "./settings.js";
+import * as products from "./products.js";
 
-registerScreens({ register, charge, history, export: exportScreen, settings });
+registerScreens({ register, charge, history, export: exportScreen, settings, products });
 
 function onKey(e) {
-  const dialogOpen = $("#detail").open;
-  const fkeys = { F1: "register", F2: "history", F3: "export", F4: "settings" };
+  const dialogOpen = !!document.querySelector("dialog[open]");
+  const fkeys = { F1: "register", F2: "history", F3: "export", F4: "settings", F5: "products" };
+  if (fkeys[e.key]) e.preventDefault(); // F5 never reloads the window
   if (fkeys[e.key] && !dialogOpen) {
     e.preventDefault();
     if (app.screen === "charge" && fkeys[e.key] === "register") return;
@@ -35,17 +37,36 @@ window.addEventListener("DOMContentLoaded", async () => {
     show(b.dataset.screen);
   });
   document.addEventListener("keydown", onKey);
+  // After a click, the focus never stays on <body> (typing would go nowhere): it goes back to
+  // where the screen wants it.
+  document.addEventListener("click", () => setTimeout(() => {
+    const a = document.activeElement;
+    if ((!a || a === document.body) && !document.querySelector("dialog[open]")) defaultFocus();
+  }, 0));
+  document.addEventListener("focusout", () => setTimeout(() => {
+    const a = document.activeElement;
+    if ((!a || a === document.body) && !document.querySelector("dialog[open]") && document.hasFocus()) defaultFocus();
+  }, 50));
   // First what the app is (mode, shop, the payment types the screens offer), then the screens.
   await refreshInfo();
   register.init();
   charge.init();
   history.init();
   exportScreen.init();
-  settings.init();
+  products.init();
+  await settings.init();
   listenToTracker();
   relabel();
+  initDateFields();
   show("register");
+  settings.maybeWelcome();
 });
+
+function defaultFocus() {
+  if (app.screen === "register") register.focusHome();
+  else if (app.screen === "charge") charge.focusDefault();
+  else document.querySelector(".screen:not([hidden]) input, .screen:not([hidden]) button")?.focus();
+}
 
 /** The payment tracker's state (network trouble, key problem) and konbini / bank payments that
  * arrive later: a banner, a toast and an OS notification in the staff's language. */

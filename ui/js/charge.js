@@ -1,11 +1,12 @@
 // Charge screen: big QR, amount, invoice number, live status, countdown, cancel, customer display,
 // "pay as the customer" (demo), then paid / instructions / what happened next.
 import { t, getLang } from "./i18n.js";
-import { $, h, yen, dateTime, statusLabel, methodLabel, showError, showNotices, banner, copy } from "./util.js";
+import { $, h, yen, dateTime, statusLabel, methodLabel, showError, showNotices, banner, copy, confirmAction, toast } from "./util.js";
 import * as api from "./api.js";
 import { putSvg } from "./svg.js";
 import { app, show } from "./nav.js";
 import { openReceipt } from "./receipt.js";
+import { restoreFromInvoice } from "./register.js";
 
 
 let current = null; // the ChargeScreen from the core
@@ -49,6 +50,7 @@ function watchInvoice(number, onChange) {
 export function init() {
   $("#cancel-charge").addEventListener("click", cancel);
   $("#new-sale").addEventListener("click", newSale);
+  $("#back-to-cart").addEventListener("click", backToCart);
   $("#retry").addEventListener("click", retry);
   $("#customer-display").addEventListener("click", openCustomerDisplay);
   $("#pay-as-customer").addEventListener("click", () =>
@@ -62,6 +64,7 @@ export function enter(screen) {
 export function leave() {
   stopWatching();
   clearInterval(countdownTimer);
+  countdownTimer = null;
   current = null;
 }
 
@@ -70,12 +73,18 @@ export function relabel() {
 }
 
 export function onKey(e) {
+  if (document.querySelector("dialog[open]")) return;
   if (e.key === "Escape" && current && current.status === "pending") {
     e.preventDefault();
     cancel();
-  } else if (e.key === "Enter" && current && current.is_final && !e.target.closest("input,textarea")) {
-    e.preventDefault();
-    newSale();
+  } else if (e.key === "Enter" && current && !e.target.closest("input,textarea,button")) {
+    if (!$("#back-to-cart").hidden) {
+      e.preventDefault();
+      backToCart();
+    } else if (current.is_final || !$("#new-sale").hidden) {
+      e.preventDefault();
+      newSale();
+    }
   }
 }
 
@@ -107,13 +116,30 @@ function render(s) {
   $("#pay-as-customer").hidden = !(pending && app.info?.mode === "demo");
   $("#cancel-charge").hidden = !s.can_cancel || s.status === "awaiting_payment";
   $("#retry").hidden = !s.can_retry;
+  // A sale that will not be paid (cancelled, expired, failed) gives its cart back.
+  const back = ["cancelled", "expired", "failed"].includes(s.status);
+  $("#back-to-cart").hidden = !back;
   $("#new-sale").hidden = !s.is_final && s.status !== "awaiting_payment" && s.status !== "failed";
+  $("#new-sale").classList.toggle("ghost", back);
+  $("#new-sale").classList.toggle("primary", !back);
 
   renderResult(s);
   renderInstructions(s.instructions);
+  if (first) renderItems(s.invoice_number);
 
-  if (first || pending) startCountdown(s);
-  if (!pending) $("#charge-countdown").textContent = "";
+  // The payment page's countdown only while the page can be paid; once a konbini / bank slip
+  // exists its own deadline is what counts (shown instead).
+  if (pending && !s.instructions) {
+    if (first || !countdownTimer) startCountdown(s);
+  } else {
+    clearInterval(countdownTimer);
+    countdownTimer = null;
+    const deadline = s.instructions?.deadline;
+    const el = $("#charge-countdown");
+    el.classList.remove("urgent");
+    el.textContent = deadline && !s.is_final ? `${t("deadline")} ${dateTime(deadline)}` : "";
+  }
+  if (first) setTimeout(() => focusDefault(), 0);
   const keepWatching = s.status === "pending" || s.status === "awaiting_payment";
   if (keepWatching && !stopWatch) {
     stopWatch = watchInvoice(s.invoice_number, (next) => {
@@ -230,13 +256,67 @@ function startCountdown(s) {
   countdownTimer = setInterval(tick, 1000);
 }
 
+/** What Enter or a stray click would reach: never the cancel button, never <body>. */
+export function focusDefault() {
+  for (const id of ["#back-to-cart", "#new-sale", "#customer-display"]) {
+    const b = $(id);
+    if (b && !b.hidden) return b.focus();
+  }
+}
+
+/** The charge's lines (and discount) beside the amount, so the cashier sees what is charged. */
+async function renderItems(number) {
+  const ul = $("#charge-items");
+  ul.replaceChildren();
+  try {
+    const d = await api.invoiceDetail(number);
+    if (current?.invoice_number !== number) return;
+    ul.replaceChildren(
+      ...d.items.map((i) => h("li", {},
+        h("span", { class: `rate-tag r${i.tax_rate}` }, i.tax_rate === 0 ? t("rate.0") : `${i.tax_rate}%`),
+        h("span", { class: "ci-name" }, `${i.name} × ${i.quantity}`),
+        h("span", { class: "ci-amount" }, yen(i.unit_price * i.quantity - (i.discount || 0))))),
+      d.order_discount ? h("li", { class: "ci-discount" }, h("span", {}, ""), h("span", { class: "ci-name" }, t("register.discount_total")), h("span", { class: "ci-amount" }, discountShown(d.order_discount))) : "",
+      d.dining ? h("li", { class: "ci-dining muted" }, h("span", {}, ""), h("span", { class: "ci-name" }, t(`dining.${d.dining}`)), h("span", {}, "")) : "");
+  } catch {
+    // The amount and number are shown anyway.
+  }
+}
+
+function discountShown(d) {
+  if (d.startsWith("round")) return t(`discount.${d}`);
+  return d.endsWith("%") ? `−${d}` : `−${yen(Number(d))}`;
+}
+
+/** Cancelling a live payment asks first (the customer may be paying right now); a cancelled sale's
+ * cart goes back to the register as it was. */
 async function cancel() {
   if (!current) return;
+  const number = current.invoice_number;
+  if (current.status === "pending" && !(await confirmAction(t("charge.cancel_confirm", { number }), t("charge.cancel"), t("charge.keep")))) {
+    return focusDefault();
+  }
   try {
-    render(await api.cancelInvoice(current.invoice_number));
+    const s = await api.cancelInvoice(number);
+    render(s);
+    if (s.status === "cancelled") await backToCart();
   } catch (e) {
     showError(e);
   }
+}
+
+/** Back to the register with the sale's cart, rebuilt from the invoice. */
+async function backToCart() {
+  if (!current) return;
+  const number = current.invoice_number;
+  api.setCustomerView(null).catch(() => {});
+  try {
+    await restoreFromInvoice(number);
+    toast(t("charge.cart_back", { number }));
+  } catch (e) {
+    showError(e);
+  }
+  show("register");
 }
 
 async function retry() {

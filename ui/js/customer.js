@@ -53,6 +53,10 @@ function render(v) {
   if (v.state === "idle") return show("#c-idle");
   if (v.state === "pending") {
     $("#c-amount").textContent = yen(v.amount);
+    // The sale's discount, once the core's view carries it (`discount`: yen off, lines and order).
+    const d = $("#c-discount");
+    d.hidden = !(v.discount > 0);
+    d.textContent = v.discount > 0 ? `お値引き Discount −${yen(v.discount)}` : "";
     putSvg($("#c-qr"), v.qr_svg, "QR");
     return show("#c-pay");
   }

@@ -1,7 +1,7 @@
 // The CSV export screen: a period, the encoding and header language Excel or the accountant needs,
 // progress from the core while it writes.
 import { t } from "./i18n.js";
-import { $, showError, today } from "./util.js";
+import { $, showError, today, setDate, getDate } from "./util.js";
 import * as api from "./api.js";
 
 export function init() {
@@ -11,15 +11,18 @@ export function init() {
 export function enter() {
   if (!$("#x-from").value) {
     const d = today();
-    $("#x-from").value = `${d.slice(0, 8)}01`;
-    $("#x-to").value = d;
+    setDate($("#x-from"), `${d.slice(0, 8)}01`);
+    setDate($("#x-to"), d);
   }
 }
 
 async function doExport(e) {
   e.preventDefault();
-  const from = $("#x-from").value || null;
-  const to = $("#x-to").value || null;
+  const fromDate = getDate($("#x-from"));
+  const toDate = fromDate === null ? null : getDate($("#x-to"));
+  if (fromDate === null || toDate === null) return;
+  const from = fromDate || null;
+  const to = toDate || null;
   let path;
   try {
     path = await api.saveDialog({ defaultPath: `reji-${from ?? "all"}-${to ?? today()}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });

@@ -1,7 +1,7 @@
 // History: search by date range, amount range, text, status, method; detail with the timeline;
 // cancel and refund with a confirmation step.
 import { t } from "./i18n.js";
-import { $, h, yen, dateTime, statusLabel, methodLabel, showError, today, toast, confirmAction, showNotices } from "./util.js";
+import { $, h, yen, dateTime, dateText, statusLabel, methodLabel, showError, today, toast, confirmAction, showNotices, setDate, getDate, fieldMessage } from "./util.js";
 import * as api from "./api.js";
 import { app, show } from "./nav.js";
 import { openReceipt } from "./receipt.js";
@@ -33,8 +33,8 @@ export function init() {
     if (!$("#detail").open) search();
   });
   $("#h-today").addEventListener("click", () => {
-    $("#h-from").value = today();
-    $("#h-to").value = today();
+    setDate($("#h-from"), today());
+    setDate($("#h-to"), today());
     search();
   });
   fillSelects();
@@ -61,16 +61,22 @@ export function enter() {
   setTimeout(() => $("#h-text").focus(), 0);
 }
 
-function num(v) {
-  const s = v.trim();
-  return s === "" ? null : Number(s);
+/** An amount filter: empty is none; anything but yen is said beside the field (not ignored). */
+function num(input) {
+  const s = input.value.trim().replace(/[０-９]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/[,，¥￥円]/g, "");
+  if (s === "") return null;
+  if (!/^\d+$/.test(s)) {
+    fieldMessage(input, t("field.amount"));
+    return undefined;
+  }
+  return Number(s);
 }
 
 let todayDate = null;
 
 /** 日計表: closes the day (after a confirmation: its records are locked), then offers its PDF / CSV. */
 async function closeDay() {
-  if (!(await confirmAction(t("close.confirm", { date: todayDate ?? "" }), t("close.button")))) return;
+  if (!(await confirmAction(t("close.confirm", { date: dateText(todayDate ?? "") }), t("close.button")))) return;
   try {
     await api.closeDay(todayDate);
     toast(t("close.done"));
@@ -105,7 +111,7 @@ async function renderToday() {
     return showError(e);
   }
   const s = v.summary;
-  $("#today-title").textContent = `${t("today.title")} ${s.business_date.replaceAll("-", "/")}`;
+  $("#today-title").textContent = `${t("today.title")} ${dateText(s.business_date)}`;
   $("#today-total").textContent = yen(s.sales_total);
   $("#today-sub").textContent = t("today.sub", {
     n: s.sales_count, refunds: yen(s.refunds_total), pending: yen(s.pending_total), pending_n: s.pending_count,
@@ -131,13 +137,19 @@ const PAGE = 100;
 let pageLimit = PAGE;
 
 async function search(more = false) {
+  const from = getDate($("#h-from"));
+  const to = from === null ? null : getDate($("#h-to"));
+  if (from === null || to === null) return;
+  const min = num($("#h-min"));
+  const max = min === undefined ? undefined : num($("#h-max"));
+  if (min === undefined || max === undefined) return;
   pageLimit = more ? pageLimit + PAGE : PAGE;
   const query = {
     limit: pageLimit,
-    from: $("#h-from").value || null,
-    to: $("#h-to").value || null,
-    min: num($("#h-min").value),
-    max: num($("#h-max").value),
+    from: from || null,
+    to: to || null,
+    min,
+    max,
     text: $("#h-text").value || null,
     status: $("#h-status").value || null,
     method: $("#h-method").value || null,

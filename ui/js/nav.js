@@ -2,7 +2,7 @@
 // mode and shop). Screens import this module; it imports none of them (app.js registers them), so
 // there is no import cycle between the shell of the window and its screens.
 import { t, getLang, applyStatic } from "./i18n.js";
-import { $, $$, showError } from "./util.js";
+import { $, $$, showError, initDateFields } from "./util.js";
 import * as api from "./api.js";
 
 export const app = { info: null, screen: "register" };
@@ -17,6 +17,7 @@ export function registerScreens(s) {
 export function show(name, arg) {
   if (app.screen === "charge" && name !== "charge") screens.charge?.leave?.();
   app.screen = name;
+  document.body.dataset.screen = name;
   for (const s of $$(".screen")) s.hidden = s.id !== `screen-${name}`;
   for (const b of $$(".tab")) b.classList.toggle("active", b.dataset.screen === name || (name === "charge" && b.dataset.screen === "register"));
   screens[name]?.enter?.(arg);
@@ -50,4 +51,5 @@ export function relabel() {
     $("#mode-badge").textContent = t(`mode.${app.info.mode}`);
   }
   for (const s of Object.values(screens)) s?.relabel?.();
+  initDateFields();
 }

@@ -1,6 +1,6 @@
 // Settings: the KOMOJU key (OS keychain), the shop's settings, the language.
 import { t, setLang, getLang } from "./i18n.js";
-import { $, $$, h, showError, toast, methodLabel } from "./util.js";
+import { $, $$, h, showError, toast, methodLabel, fieldMessage, clearFieldMessages } from "./util.js";
 import * as api from "./api.js";
 import { app, refreshInfo, relabel as relabelAll } from "./nav.js";
 
@@ -8,10 +8,61 @@ export function init() {
   $("#key-form").addEventListener("submit", saveKey);
   $("#key-test").addEventListener("click", testConnection);
   $("#settings-form").addEventListener("submit", saveSettings);
-  load();
+  $("#welcome-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    saveWelcome();
+  });
+  $("#w-skip").addEventListener("click", skipWelcome);
+  $("#welcome-dialog").addEventListener("cancel", (e) => {
+    e.preventDefault();
+    skipWelcome();
+  });
+  return load();
+}
+
+/** The payment page's lifetime is stored in seconds and shown in minutes. */
+function minutesOf(seconds) {
+  const n = Number(seconds);
+  if (!Number.isFinite(n)) return "";
+  return n % 60 === 0 ? String(n / 60) : (n / 60).toFixed(1);
+}
+
+/**
+ * A first start (the shop is still called "Reji"): offers to set the shop's name and registration
+ * number, which receipts need. Skippable; offered again on the next start until a name is set.
+ */
+export function maybeWelcome() {
+  const s = window.rejiSettings;
+  if (!s || s.shop_name !== "Reji" || sessionStorage.getItem("reji.welcome_skipped")) return false;
+  $("#w-shop").value = "";
+  $("#w-regno").value = s.registration_number ?? "";
+  clearFieldMessages($("#welcome-dialog"));
+  $("#welcome-dialog").showModal();
+  $("#w-shop").focus();
+  return true;
+}
+
+function skipWelcome() {
+  sessionStorage.setItem("reji.welcome_skipped", "1");
+  $("#welcome-dialog").close();
+}
+
+async function saveWelcome() {
+  const shop = $("#w-shop").value.trim();
+  if (!shop) return fieldMessage($("#w-shop"), t("field.settings.shop_name"));
+  try {
+    window.rejiSettings = await api.setSettings({ shop_name: shop, registration_number: $("#w-regno").value.trim() });
+    $("#welcome-dialog").close();
+    toast(t("settings.saved"));
+    await refreshInfo();
+    await load();
+  } catch (e) {
+    showError(e);
+  }
 }
 
 async function load() {
+  clearFieldMessages($("#settings-form"));
   try {
     const s = await api.getSettings();
     window.rejiSettings = s;
@@ -22,7 +73,8 @@ async function load() {
     $("#s-footer").value = s.receipt_footer ?? "";
     $("#s-price-mode").value = s.price_mode;
     $("#s-rounding").value = s.rounding;
-    $("#s-expires").value = s.expires_in;
+    $("#s-expires").value = minutesOf(s.expires_in);
+    $("#s-dining").value = s.dining || "take_away";
     $("#s-locale").value = s.locale ?? "";
     $("#s-demo-lan").checked = s.demo_lan === "on";
     const enabled = (s.payment_methods ?? "").split(",").filter(Boolean);
@@ -85,36 +137,40 @@ async function testConnection() {
   }
 }
 
+/** One save for the whole form, all or nothing (`set_settings`): a refused field is marked beside
+ * it and nothing is stored. */
 async function saveSettings(e) {
   e.preventDefault();
-  const wanted = {
-    shop_name: $("#s-shop").value,
-    registration_number: $("#s-regno").value,
-    shop_address: $("#s-address").value,
-    shop_phone: $("#s-phone").value,
-    receipt_footer: $("#s-footer").value,
+  const form = $("#settings-form");
+  clearFieldMessages(form);
+  const minutes = $("#s-expires").value.trim().replace(/[０-９．]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
+  if (!/^\d+(\.\d+)?$/.test(minutes)) return fieldMessage($("#s-expires"), t("field.settings.expires_in"));
+  const values = {
+    shop_name: $("#s-shop").value.trim(),
+    registration_number: $("#s-regno").value.trim(),
+    shop_address: $("#s-address").value.trim(),
+    shop_phone: $("#s-phone").value.trim(),
+    receipt_footer: $("#s-footer").value.trim(),
     price_mode: $("#s-price-mode").value,
     rounding: $("#s-rounding").value,
-    expires_in: $("#s-expires").value,
+    expires_in: String(Math.round(Number(minutes) * 60)),
+    dining: $("#s-dining").value,
     payment_methods: $$("#s-methods input:checked").map((c) => c.value),
     locale: $("#s-locale").value,
     demo_lan: $("#s-demo-lan").checked ? "on" : "off",
   };
   try {
-    for (const [key, value] of Object.entries(wanted)) {
-      const current = window.rejiSettings?.[key];
-      if (Array.isArray(value) ? (current ?? "") === value.join(",") : current === value) continue;
-      window.rejiSettings = await api.setSetting(key, value);
-    }
-    const lang = $("#s-lang").value;
-    if (lang !== getLang()) {
-      setLang(lang);
-      relabelAll();
-    }
-    toast(t("settings.saved"));
-    refreshInfo();
-    document.dispatchEvent(new CustomEvent("reji-settings", { detail: window.rejiSettings }));
+    window.rejiSettings = await api.setSettings(values);
   } catch (err) {
-    showError(err);
+    return showError(err);
   }
+  const lang = $("#s-lang").value;
+  if (lang !== getLang()) {
+    setLang(lang);
+    relabelAll();
+  }
+  toast(t("settings.saved"));
+  $("#s-expires").value = minutesOf(window.rejiSettings.expires_in);
+  refreshInfo();
+  document.dispatchEvent(new CustomEvent("reji-settings", { detail: window.rejiSettings }));
 }

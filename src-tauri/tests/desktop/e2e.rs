@@ -2,7 +2,10 @@
 //! mode. Runs only with `REJI_E2E=1` and a display (see `scripts/e2e`); otherwise it says it skipped.
 //!
 //! Demo charge → QR visible → the fake KOMOJU pays → paid shown; konbini → instructions with store
-//! and deadline; history; settings. Screenshots go to `docs/screenshots/`.
+//! and deadline; history; settings. The register (issue 16): the catalog screen and its CSV import,
+//! a barcode scanner at scanner speed, eat-in / take-away and discounts per rate, hold / recall, a
+//! cancelled charge back to its cart, the 1024×768 layout. Screenshots go to `docs/screenshots/`.
+//! The tests share tauri-driver's ports, so they take turns (`one_at_a_time`).
 
 use base64::Engine;
 use reji::fake::FakeControl;
@@ -18,10 +21,24 @@ const NATIVE_PORT: u16 = 4445;
 
 struct Driver {
     child: Child,
+    /// The WebDriver session, closed (which closes the app) even when a test panics: an app left
+    /// running would take the next test's start (the app is single-instance).
+    session: Option<String>,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if let Some(sid) = self.session.take() {
+            use std::io::{Read, Write};
+            if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", PORT)) {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(15)));
+                let _ = write!(
+                    conn,
+                    "DELETE /session/{sid} HTTP/1.1\r\nHost: 127.0.0.1:{PORT}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+                );
+                let _ = conn.read_to_end(&mut Vec::new());
+            }
+        }
         // SIGTERM lets tauri-driver stop WebKitWebDriver and the app.
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -198,6 +215,83 @@ impl Session {
         .await
     }
 
+    /// Runs a script and returns what it returns.
+    async fn js(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Calls one of the app's commands from the staff window (what the UI's api.js does).
+    async fn invoke(&self, command: &str, args: Value) -> Value {
+        let script = format!(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.core.invoke({command}, {args}).then((v) => done({{ ok: v }}), (e) => done({{ error: e }}));",
+            command = serde_json::to_string(command).unwrap(),
+        );
+        let v = self.run_async(&script).await;
+        assert!(v.get("error").is_none(), "{command}: {v}");
+        v["ok"].clone()
+    }
+
+    /// Types into whatever has the focus (WebDriver's element send-keys: a scanner's speed).
+    async fn type_active(&self, text: &str) {
+        let v = self
+            .cmd(reqwest::Method::GET, "/element/active", None)
+            .await;
+        let id = v
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.starts_with("element-")))
+            .and_then(|(_, id)| id.as_str())
+            .expect("a focused element")
+            .to_string();
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// Presses one key (WebDriver's code point for Escape, F7, …) wherever the focus is.
+    async fn press(&self, key: &str) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/actions",
+            Some(
+                json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]}),
+            ),
+        )
+        .await;
+    }
+
+    async fn count(&self, css: &str) -> u64 {
+        let script = format!(
+            "return document.querySelectorAll({}).length",
+            serde_json::to_string(css).unwrap()
+        );
+        self.js(&script).await.as_u64().unwrap_or(0)
+    }
+
+    /// Waits until `script` returns true.
+    async fn wait_js(&self, script: &str, what: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.js(script).await == Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.screenshot("failure").await;
+                panic!("{what} within {timeout:?}");
+            }
+            tokio_sleep(Duration::from_millis(150)).await;
+        }
+    }
+
     async fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
@@ -214,6 +308,8 @@ impl Session {
     }
 
     async fn screenshot(&self, name: &str) {
+        // WebKitGTK under Xvfb may hand back the frame before the last change: let it paint.
+        tokio_sleep(Duration::from_millis(400)).await;
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let Some(b64) = v.as_str() else { return };
         let png = base64::engine::general_purpose::STANDARD
@@ -256,13 +352,22 @@ fn session_of(data_dir: &Path, number: &str) -> (String, String) {
     (origin.to_string(), id.to_string())
 }
 
-#[test]
-fn demo_sale_paid_and_konbini_instructions() {
+/// tauri-driver listens on fixed ports: one app at a time.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn e2e_enabled() -> bool {
     if std::env::var("REJI_E2E").as_deref() != Ok("1") {
         eprintln!("e2e skipped: set REJI_E2E=1 and run under a display (scripts/e2e)");
-        return;
+        return false;
     }
-    let data = tempfile::tempdir().unwrap();
+    true
+}
+
+/// Starts tauri-driver and the app (demo mode, its ledgers in `data`) and opens a WebDriver session.
+async fn launch(data: &Path) -> (Driver, Session) {
     let app = env!("CARGO_BIN_EXE_reji-desktop");
     let child = Command::new(tauri_driver())
         .args([
@@ -271,39 +376,67 @@ fn demo_sale_paid_and_konbini_instructions() {
             "--native-port",
             &NATIVE_PORT.to_string(),
         ])
-        .env("REJI_DATA_DIR", data.path())
+        .env("REJI_DATA_DIR", data)
         .env_remove("REJI_SECRET_KEY")
         .spawn()
         .expect("tauri-driver (cargo install tauri-driver --locked)");
-    let _driver = Driver { child };
+    let mut driver = Driver {
+        child,
+        session: None,
+    };
     wait_port(PORT, Duration::from_secs(20));
+    let http = reqwest::Client::new();
+    let caps = json!({"capabilities": {"alwaysMatch": {
+        "tauri:options": {"application": app}
+    }}});
+    let v: Value = http
+        .post(format!("http://127.0.0.1:{PORT}/session"))
+        .json(&caps)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = v["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no session: {v}"))
+        .to_string();
+    driver.session = Some(sid.clone());
+    wait_port(NATIVE_PORT, Duration::from_secs(5));
+    let s = Session {
+        http,
+        base: format!("http://127.0.0.1:{PORT}/session/{sid}"),
+    };
+    s.wait("#demo-ribbon", Duration::from_secs(60)).await;
+    (driver, s)
+}
+
+#[test]
+fn demo_sale_paid_and_konbini_instructions() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let data = tempfile::tempdir().unwrap();
 
     tauri::async_runtime::block_on(async {
-        let http = reqwest::Client::new();
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "tauri:options": {"application": app}
-        }}});
-        let v: Value = http
-            .post(format!("http://127.0.0.1:{PORT}/session"))
-            .json(&caps)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let sid = v["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {v}"))
-            .to_string();
-        wait_port(NATIVE_PORT, Duration::from_secs(5));
-        let s = Session {
-            http,
-            base: format!("http://127.0.0.1:{PORT}/session/{sid}"),
-        };
+        let (_driver, s) = launch(data.path()).await;
 
-        // Register: two quick keys, the running total from the core, DEMO ribbon.
-        s.wait("#demo-ribbon", Duration::from_secs(60)).await;
+        // A first start offers to name the shop (the header and receipts say it).
+        s.wait("#welcome-dialog #w-shop", Duration::from_secs(20))
+            .await;
+        s.screenshot("welcome").await;
+        s.type_into("#w-shop", "喫茶レジ").await;
+        s.click("#w-save").await;
+        s.wait_text("#shop-name", "喫茶レジ", Duration::from_secs(10))
+            .await;
+
+        // Demo mode with an empty catalog offers sample products: quick keys from the catalog.
+        s.click("#quick-samples").await;
+        s.wait("#quick-keys .quick:nth-child(8)", Duration::from_secs(20))
+            .await;
+        // Register: three quick keys, the running total from the core, DEMO ribbon.
         s.click("#quick-keys .quick:nth-child(1)").await;
         s.click("#quick-keys .quick:nth-child(4)").await;
         s.click("#quick-keys .quick:nth-child(8)").await;
@@ -347,6 +480,12 @@ fn demo_sale_paid_and_konbini_instructions() {
             .unwrap();
         s.wait("#charge-result.paid", Duration::from_secs(20)).await;
         s.screenshot("paid").await;
+        // The payment page's countdown stops once the sale is paid.
+        tokio_sleep(Duration::from_millis(1500)).await;
+        let countdown = s
+            .js("return document.querySelector('#charge-countdown').textContent")
+            .await;
+        assert_eq!(countdown, "", "the countdown still runs after payment");
 
         // The receipt (適格簡易請求書) from the core's template, ready to print.
         s.click("#charge-receipt").await;
@@ -387,6 +526,11 @@ fn demo_sale_paid_and_konbini_instructions() {
         let text = s.text("#charge-instructions").await;
         assert!(text.contains("ローソン"), "{text}");
         assert!(text.contains("お支払い期限"), "{text}");
+        // The page's countdown gives way to the slip's own deadline.
+        let countdown = s
+            .wait_text("#charge-countdown", "お支払い期限", Duration::from_secs(10))
+            .await;
+        assert!(!countdown.contains("有効期限まで"), "{countdown}");
         s.screenshot("konbini").await;
         s.click("#new-sale").await;
 
@@ -552,6 +696,672 @@ fn demo_sale_paid_and_konbini_instructions() {
             .args(["clear", "service", "reji", "username", "komoju-secret-key"])
             .status();
 
+        s.cmd(reqwest::Method::DELETE, "", None).await;
+    });
+}
+
+// ---- The register (issue 16) ----
+
+const ENTER: &str = "\u{E007}";
+const ESCAPE: &str = "\u{E00C}";
+const F7: &str = "\u{E037}";
+const F8: &str = "\u{E038}";
+
+/// 12345 → "12,345", as the screens write yen.
+fn grouped(n: i64) -> String {
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// A first start offers the shop's name; these tests skip it.
+async fn skip_welcome(s: &Session) {
+    s.click("#w-skip").await;
+    s.wait_js(
+        "return !document.querySelector('#welcome-dialog').open",
+        "the welcome dialog did not close",
+        Duration::from_secs(5),
+    )
+    .await;
+}
+
+/// Demo mode's sample products: quick keys 1… (コーヒー ¥480, …, マグカップ ¥1,800 at 7, 紙袋 ¥10 at 8).
+async fn sample_catalog(s: &Session) {
+    s.click("#quick-samples").await;
+    s.wait("#quick-keys .quick:nth-child(8)", Duration::from_secs(20))
+        .await;
+}
+
+async fn line_names(s: &Session) -> Vec<String> {
+    let v = s
+        .js("return [...document.querySelectorAll('#lines .line-name')].map((e) => e.firstChild.textContent)")
+        .await;
+    serde_json::from_value(v).unwrap()
+}
+
+async fn line_quantities(s: &Session) -> Vec<String> {
+    let v = s
+        .js("return [...document.querySelectorAll('#lines .qty-input')].map((e) => e.value)")
+        .await;
+    serde_json::from_value(v).unwrap()
+}
+
+async fn line_rates(s: &Session) -> Vec<String> {
+    let v = s
+        .js("return [...document.querySelectorAll('#lines .rate-tag')].map((e) => e.textContent)")
+        .await;
+    serde_json::from_value(v).unwrap()
+}
+
+/// The import of the file the staff picked (the native file dialog is not WebDriver's to drive):
+/// the Products screen's own step after the dialog, on the screen as it is.
+async fn import_picked(s: &Session, path: &Path) {
+    let script = format!(
+        "const done = arguments[arguments.length - 1];
+         import('./js/products.js').then((m) => m.importFrom({path})).then(() => done('ok'), (e) => done(String(e)));",
+        path = serde_json::to_string(path.to_str().unwrap()).unwrap()
+    );
+    assert_eq!(s.run_async(&script).await, "ok");
+}
+
+/// The Products screen (form checks beside the fields, CSV import: a refused file lists every
+/// problem row and stores nothing, a good one is imported), then a barcode scanner on the register:
+/// digits at scanner speed + Enter wherever the focus is, a second scan adds one, an unknown code
+/// offers to register the product with the code filled in.
+#[test]
+fn products_import_and_barcode_scanner() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let data = tempfile::tempdir().unwrap();
+    tauri::async_runtime::block_on(async {
+        let (_driver, s) = launch(data.path()).await;
+        skip_welcome(&s).await;
+
+        // Add a product; a bad price is said beside the field, in Japanese, and nothing is saved.
+        s.click("#tab-products").await;
+        s.click("#p-add").await;
+        s.type_into("#pf-name", "おにぎり 鮭").await;
+        s.type_into("#pf-price", "abc").await;
+        s.click("#pf-save").await;
+        let msg = s.text("#product-dialog .field-error").await;
+        assert!(msg.contains("価格"), "{msg}");
+        assert_eq!(
+            s.js("return document.querySelector('#pf-price').getAttribute('aria-invalid')")
+                .await,
+            "true"
+        );
+        assert_eq!(
+            s.js("return document.querySelector('#pf-price').validity.valid")
+                .await,
+            Value::Bool(true),
+            "no browser validation bubble"
+        );
+        let none = s
+            .invoke("products_list", json!({"q": null, "archived": true}))
+            .await;
+        assert_eq!(none.as_array().unwrap().len(), 0, "{none}");
+        s.js("document.querySelector('#pf-price').value = ''").await;
+        s.type_into("#pf-price", "180").await;
+        s.type_into("#pf-code", "4901234567894").await;
+        s.type_into("#pf-category", "フード").await;
+        s.type_into("#pf-quick", "1").await;
+        s.click("#pf-save").await;
+        s.wait_text("#products-rows", "おにぎり 鮭", Duration::from_secs(10))
+            .await;
+        let row = s.text("#products-rows tr:first-child").await;
+        for needle in ["フード", "4901234567894", "180", "飲食料品"] {
+            assert!(row.contains(needle), "{needle:?} not in {row:?}");
+        }
+
+        // A CSV with two bad rows: every problem listed (line, column, message), nothing stored.
+        let bad = data.path().join("bad.csv");
+        std::fs::write(
+            &bad,
+            "商品名,価格,税区分,JANコード\r\nコーヒー,480,飲食料品,\r\nケーキ,abc,飲食料品,\r\n紙袋,10,xyz,\r\n",
+        )
+        .unwrap();
+        import_picked(&s, &bad).await;
+        s.wait("#import-problems tr", Duration::from_secs(10)).await;
+        let problems: Vec<Vec<String>> = serde_json::from_value(
+            s.js("return [...document.querySelectorAll('#import-problems tr')].map((r) => [...r.cells].map((c) => c.textContent))")
+                .await,
+        )
+        .unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(&problems[0][..2], ["3", "価格"], "{problems:?}");
+        assert_eq!(&problems[1][..2], ["4", "税区分"], "{problems:?}");
+        assert!(problems.iter().all(|p| !p[2].is_empty()), "{problems:?}");
+        let head = s.text("#import-result .import-bad").await;
+        assert!(head.contains("何も変更していません"), "{head}");
+        let stored = s
+            .invoke("products_list", json!({"q": null, "archived": true}))
+            .await;
+        assert_eq!(
+            stored.as_array().unwrap().len(),
+            1,
+            "a refused file stored {stored}"
+        );
+        s.screenshot("products-import-problems").await;
+
+        // A good file: imported, listed.
+        let good = data.path().join("good.csv");
+        std::fs::write(
+            &good,
+            "\u{feff}商品名,読み仮名,価格,税区分,JANコード,カテゴリ,クイックキー\r\nコーヒー,コーヒー,480,飲食料品,,ドリンク,2\r\nマグカップ,マグカップ,1800,標準,,グッズ,3\r\n",
+        )
+        .unwrap();
+        import_picked(&s, &good).await;
+        let done = s
+            .wait_text("#import-result", "追加 2 件", Duration::from_secs(10))
+            .await;
+        assert!(done.contains("更新 0 件"), "{done}");
+        s.wait_js(
+            "return document.querySelectorAll('#products-rows tr').length === 3",
+            "three products listed",
+            Duration::from_secs(10),
+        )
+        .await;
+        s.screenshot("products").await;
+        // Search by kana.
+        s.type_into("#p-search", "マグ").await;
+        s.wait_js(
+            "return document.querySelectorAll('#products-rows tr').length === 1",
+            "the search found one product",
+            Duration::from_secs(10),
+        )
+        .await;
+
+        // The register: quick keys from the catalog, in quick-key order.
+        s.click("#tab-register").await;
+        s.wait("#quick-keys .quick:nth-child(3)", Duration::from_secs(10))
+            .await;
+        let keys: Vec<String> = serde_json::from_value(
+            s.js("return [...document.querySelectorAll('#quick-keys .qk-name')].map((e) => e.textContent)")
+                .await,
+        )
+        .unwrap();
+        assert_eq!(keys, ["おにぎり 鮭", "コーヒー", "マグカップ"]);
+
+        // A scan while the discount field has the focus: the product is added, the digits are not
+        // left in the field.
+        s.click("#order-discount").await;
+        s.type_active("4901234567894\n").await;
+        s.wait_js(
+            "return document.querySelectorAll('#lines li').length === 1",
+            "the scanned product in the cart",
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(line_names(&s).await, ["おにぎり 鮭"]);
+        assert_eq!(
+            s.js("return document.querySelector('#order-discount').value")
+                .await,
+            ""
+        );
+        // A second scan (focus in the entry field, with text in it) adds one more.
+        s.click("#item-name").await;
+        s.type_active("ab").await;
+        s.type_active("4901234567894\n").await;
+        s.wait_js(
+            "return document.querySelector('#lines .qty-input')?.value === '2'",
+            "a second scan adds one",
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(line_names(&s).await.len(), 1);
+        assert_eq!(
+            s.js("return document.querySelector('#item-name').value")
+                .await,
+            "ab",
+            "the scan's digits are taken back out of the entry field"
+        );
+        s.js("document.querySelector('#item-name').value = ''")
+            .await;
+
+        // Digits typed by a person (slowly) into the price field stay there.
+        s.click("#item-price").await;
+        for d in "120000".chars() {
+            s.type_active(&d.to_string()).await;
+            tokio_sleep(Duration::from_millis(90)).await;
+        }
+        s.type_active("\n").await;
+        tokio_sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            s.js("return document.querySelector('#item-price').value")
+                .await,
+            "120000"
+        );
+        assert_eq!(line_names(&s).await.len(), 1);
+        s.js("document.querySelector('#item-price').value = ''")
+            .await;
+
+        // An unknown code: a message naming it, and a button that registers it (code filled in).
+        s.click("#item-name").await;
+        s.type_active("4912345678904\n").await;
+        let notice = s
+            .wait_text("#scan-notice", "4912345678904", Duration::from_secs(10))
+            .await;
+        assert!(notice.contains("登録されていません"), "{notice}");
+        s.screenshot("scan-unknown").await;
+        s.click("#scan-register").await;
+        s.wait("#product-dialog #pf-name", Duration::from_secs(10))
+            .await;
+        assert_eq!(
+            s.js("return document.querySelector('#pf-code').value")
+                .await,
+            "4912345678904"
+        );
+        s.type_into("#pf-name", "ツナマヨ").await;
+        s.type_into("#pf-price", "200").await;
+        s.click("#pf-save").await;
+        s.wait_js(
+            "return document.querySelectorAll('#lines li').length === 2",
+            "the registered product in the cart",
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(line_names(&s).await, ["おにぎり 鮭", "ツナマヨ"]);
+        s.wait_text("#total", "560", Duration::from_secs(10)).await;
+        let found = s
+            .invoke("product_lookup", json!({"key": "4912345678904"}))
+            .await;
+        assert_eq!(found["name"], "ツナマヨ", "{found}");
+        s.cmd(reqwest::Method::DELETE, "", None).await;
+    });
+}
+
+/// Take-away food at 8 % and a 10 % line, ¥100 off the order: the screen shows each rate's base,
+/// tax and share of the discount exactly as the core computes them; eat-in turns the food line to
+/// 10 %; the charge carries the discount and take-away.
+#[test]
+fn discount_per_rate_and_eat_in_switch() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let data = tempfile::tempdir().unwrap();
+    tauri::async_runtime::block_on(async {
+        let (_driver, s) = launch(data.path()).await;
+        skip_welcome(&s).await;
+        let croissant = s
+            .invoke(
+                "product_add",
+                json!({"input": {"name": "クロワッサン", "price": "324", "class": "food", "quick_key": "1"}}),
+            )
+            .await;
+        let mug = s
+            .invoke(
+                "product_add",
+                json!({"input": {"name": "マグカップ", "price": "1100", "class": "general", "quick_key": "2"}}),
+            )
+            .await;
+        // The register reads the catalog when it is shown.
+        s.click("#tab-products").await;
+        s.click("#tab-register").await;
+        s.click("#quick-keys .quick:nth-child(1)").await;
+        s.wait("#lines li[data-index='0']", Duration::from_secs(10))
+            .await;
+        s.click("#lines li[data-index='0'] button[aria-label='+']")
+            .await;
+        s.wait_js(
+            "return document.querySelector('#lines .qty-input').value === '2'",
+            "two croissants",
+            Duration::from_secs(10),
+        )
+        .await;
+        s.click("#quick-keys .quick:nth-child(2)").await;
+        s.wait_js(
+            "return document.querySelectorAll('#lines li').length === 2 && document.querySelector('#lines .qty-input').value === '2'",
+            "two lines, two croissants",
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(
+            s.js("return document.querySelector('#dining .active').dataset.dining")
+                .await,
+            "take_away",
+            "the shop's default (the dining setting)"
+        );
+        assert_eq!(line_rates(&s).await, ["8%", "10%"]);
+
+        s.click("#order-discount").await;
+        s.type_active(&format!("100{ENTER}")).await;
+        s.wait("#discount-line", Duration::from_secs(10)).await;
+
+        let preview = s
+            .invoke(
+                "preview_cart",
+                json!({"cart": {
+                    "lines": [
+                        {"name": "クロワッサン", "unit_price": 324, "quantity": 2, "tax_rate": 8, "product_id": croissant["id"]},
+                        {"name": "マグカップ", "unit_price": 1100, "quantity": 1, "tax_rate": 10, "product_id": mug["id"]},
+                    ],
+                    "discount": "100", "dining": "take_away",
+                    "customer": {}
+                }}),
+            )
+            .await;
+        let totals = &preview["totals"];
+        assert_eq!(totals["discount"], 100, "{preview}");
+        let per_rate = totals["per_rate"].as_array().unwrap();
+        let mut rates: Vec<i64> = per_rate
+            .iter()
+            .map(|r| r["rate"].as_i64().unwrap())
+            .collect();
+        rates.sort();
+        assert_eq!(rates, [8, 10], "{preview}");
+        let shared: i64 = per_rate
+            .iter()
+            .map(|r| r["discount"].as_i64().unwrap())
+            .sum();
+        assert_eq!(shared, 100, "the ¥100 is spread over the rates: {preview}");
+        for r in per_rate {
+            let rate = r["rate"].as_i64().unwrap();
+            let line = s.text(&format!("#tax-lines [data-rate='{rate}']")).await;
+            for key in ["gross", "tax", "discount"] {
+                let n = r[key].as_i64().unwrap();
+                assert!(
+                    line.contains(&grouped(n)),
+                    "{rate}% {key} {n} not shown in {line:?}"
+                );
+            }
+            assert!(line.contains("値引"), "{line}");
+        }
+        let total = totals["total"].as_i64().unwrap();
+        assert_eq!(total, 324 * 2 + 1100 - 100);
+        let shown = s.text("#total").await;
+        assert!(shown.contains(&grouped(total)), "{shown}");
+        let discount = s.text("#discount-line").await;
+        assert!(discount.contains("100"), "{discount}");
+        s.screenshot("register-discount").await;
+
+        // Eat-in (F7): the food line bears 10 %, one rate left; F7 again: back to 8 %.
+        s.press(F7).await;
+        s.wait_js(
+            "return document.querySelector('#lines .rate-tag').textContent === '10%' && document.querySelectorAll('#tax-lines .tax-line').length === 1",
+            "eat-in: the croissant at 10 %",
+            Duration::from_secs(10),
+        )
+        .await;
+        s.press(F7).await;
+        s.wait_js(
+            "return document.querySelector('#lines .rate-tag').textContent === '8%' && document.querySelectorAll('#tax-lines .tax-line').length === 2",
+            "take-away again: 8 %",
+            Duration::from_secs(10),
+        )
+        .await;
+
+        // The charge carries the lines' products, the discount and take-away.
+        s.click("#charge").await;
+        s.wait("#charge-qr svg path", Duration::from_secs(20)).await;
+        let number = s.text("#charge-number").await;
+        let detail = s.invoke("invoice_detail", json!({"number": number})).await;
+        assert_eq!(detail["screen"]["amount"], total, "{detail}");
+        assert_eq!(detail["order_discount"], "100", "{detail}");
+        assert_eq!(detail["dining"], "take_away", "{detail}");
+        assert_eq!(
+            detail["items"][0]["product_id"], croissant["id"],
+            "{detail}"
+        );
+        assert_eq!(detail["items"][0]["tax_rate"], 8, "{detail}");
+        let amount = s.text("#charge-amount").await;
+        assert!(amount.contains(&grouped(total)), "{amount}");
+        s.cmd(reqwest::Method::DELETE, "", None).await;
+    });
+}
+
+/// Hold an order (F8, a label), ring up another, recall the first from the list (label, total,
+/// time): it comes back and the other goes on hold. The cart survives a restart of the app.
+#[test]
+fn hold_recall_and_cart_kept_across_restart() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let data = tempfile::tempdir().unwrap();
+    tauri::async_runtime::block_on(async {
+        let (driver, s) = launch(data.path()).await;
+        skip_welcome(&s).await;
+        sample_catalog(&s).await;
+        s.click("#quick-keys .quick:nth-child(1)").await; // コーヒー ¥480
+        s.click("#quick-keys .quick:nth-child(4)").await; // ケーキ ¥550
+        s.wait_text("#total", "1,030", Duration::from_secs(10))
+            .await;
+
+        s.press(F8).await;
+        s.wait("#hold-label", Duration::from_secs(10)).await;
+        s.type_into("#hold-label", "窓際の席").await;
+        s.type_active(ENTER).await;
+        s.wait_js(
+            "return document.querySelectorAll('#lines li').length === 0 && document.querySelector('#held-count').textContent === '1'",
+            "the cart on hold, the register empty",
+            Duration::from_secs(10),
+        )
+        .await;
+
+        s.click("#quick-keys .quick:nth-child(8)").await; // 紙袋 ¥10
+        s.wait_text("#total", "10", Duration::from_secs(10)).await;
+        s.click("#recall").await;
+        let list = s.text("#held-list").await;
+        for needle in ["窓際の席", "1,030", "2 点"] {
+            assert!(list.contains(needle), "{needle:?} not in {list:?}");
+        }
+        let time = s.text("#held-list .held-time").await;
+        assert!(
+            time.len() >= 5 && time.contains(':'),
+            "the time it was held: {time:?}"
+        );
+        s.screenshot("held-orders").await;
+        s.click("#held-list button").await;
+        s.wait_js(
+            "return document.querySelectorAll('#lines li').length === 2 && !document.querySelector('#recall-dialog').open",
+            "the held order back on the register",
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(line_names(&s).await, ["コーヒー", "ケーキ"]);
+        assert!(s.text("#total").await.contains("1,030"));
+        let held = s.invoke("held_orders", json!({})).await;
+        let held = held.as_array().unwrap();
+        assert_eq!(held.len(), 1, "the 紙袋 order went on hold: {held:?}");
+        assert_eq!(held[0]["total"], 10);
+        assert_eq!(s.text("#held-count").await, "1");
+
+        // Quit and start again: the cart being rung up is still there.
+        s.cmd(reqwest::Method::DELETE, "", None).await;
+        drop(driver);
+        let (_driver, s) = launch(data.path()).await;
+        skip_welcome(&s).await;
+        s.wait_js(
+            "return document.querySelectorAll('#lines li').length === 2",
+            "the cart after a restart",
+            Duration::from_secs(20),
+        )
+        .await;
+        assert_eq!(line_names(&s).await, ["コーヒー", "ケーキ"]);
+        assert!(s.text("#total").await.contains("1,030"));
+        s.cmd(reqwest::Method::DELETE, "", None).await;
+    });
+}
+
+/// Esc on a live charge asks first ("keep it" keeps it); cancelling returns to the cart exactly as it
+/// was (rebuilt from the invoice: products, a line discount, the order's 端数値引き, eat-in).
+#[test]
+fn cancel_returns_to_the_cart() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let data = tempfile::tempdir().unwrap();
+    tauri::async_runtime::block_on(async {
+        let (_driver, s) = launch(data.path()).await;
+        skip_welcome(&s).await;
+        sample_catalog(&s).await;
+        s.click("#quick-keys .quick:nth-child(1)").await; // コーヒー ¥480
+        s.click("#quick-keys .quick:nth-child(7)").await; // マグカップ ¥1,800
+        s.wait_js(
+            "return document.querySelectorAll('#lines li').length === 2",
+            "two lines",
+            Duration::from_secs(10),
+        )
+        .await;
+        s.click("#lines li[data-index='0'] button[aria-label='+']")
+            .await;
+        s.wait_js(
+            "return document.querySelector('#lines .qty-input').value === '2'",
+            "two coffees",
+            Duration::from_secs(10),
+        )
+        .await;
+        s.click("#lines li[data-index='1'] .line-unit").await;
+        s.click("#lines li[data-index='1'] .disc-input").await;
+        s.type_active(&format!("200{ENTER}")).await;
+        s.wait_text("#lines li[data-index='1']", "200", Duration::from_secs(10))
+            .await;
+        s.click(".order-discount [data-discount='round100']").await;
+        s.click("#dining [data-dining='eat_in']").await;
+        s.wait_js(
+            "return document.querySelector('#dining .active')?.dataset.dining === 'eat_in' && document.querySelector('[data-discount=round100]').classList.contains('active')",
+            "eat-in and 端数値引き",
+            Duration::from_secs(10),
+        )
+        .await;
+        let before_total = s.text("#total").await;
+        // 480 × 2 + 1,800 − 200 = 2,560 → 端数 100: 2,500.
+        assert!(before_total.contains("2,500"), "{before_total}");
+        let before_rates = line_rates(&s).await;
+        assert_eq!(before_rates, ["10%", "10%"], "eat-in coffee at 10 %");
+
+        s.click("#charge").await;
+        s.wait("#charge-qr svg path", Duration::from_secs(20)).await;
+        let number = s.text("#charge-number").await;
+        let amount = s.text("#charge-amount").await;
+        assert!(amount.contains("2,500"), "{amount}");
+
+        // Esc asks; "keep it" keeps the payment page.
+        s.press(ESCAPE).await;
+        s.wait("#confirm-dialog #confirm-no", Duration::from_secs(10))
+            .await;
+        let question = s.text("#confirm-dialog").await;
+        assert!(question.contains(&number), "{question}");
+        s.screenshot("charge-cancel-confirm").await;
+        s.click("#confirm-no").await;
+        tokio_sleep(Duration::from_millis(500)).await;
+        assert_eq!(s.js("return document.body.dataset.screen").await, "charge");
+        let detail = s.invoke("invoice_detail", json!({"number": number})).await;
+        assert_eq!(detail["screen"]["status"], "pending", "{detail}");
+
+        // Esc, cancel: back on the register with the same cart.
+        s.press(ESCAPE).await;
+        s.click("#confirm-yes").await;
+        s.wait_js(
+            "return document.body.dataset.screen === 'register' && document.querySelectorAll('#lines li').length === 2",
+            "the cart back on the register",
+            Duration::from_secs(20),
+        )
+        .await;
+        assert_eq!(line_names(&s).await, ["コーヒー", "マグカップ"]);
+        assert_eq!(line_quantities(&s).await, ["2", "1"]);
+        let mug = s.text("#lines li[data-index='1'] .line-discount").await;
+        assert!(mug.contains("200"), "the line discount came back: {mug}");
+        assert_eq!(
+            s.js("return document.querySelector('#dining .active').dataset.dining")
+                .await,
+            "eat_in"
+        );
+        assert_eq!(
+            s.js("return document.querySelector('[data-discount=round100]').classList.contains('active')")
+                .await,
+            Value::Bool(true)
+        );
+        assert_eq!(s.text("#total").await, before_total);
+        assert_eq!(line_rates(&s).await, before_rates);
+        let detail = s.invoke("invoice_detail", json!({"number": number})).await;
+        assert_eq!(detail["screen"]["status"], "cancelled", "{detail}");
+        s.screenshot("cart-after-cancel").await;
+        s.cmd(reqwest::Method::DELETE, "", None).await;
+    });
+}
+
+/// At 1024×768 the cart, its total and the Charge button are in view without scrolling, the page
+/// itself does not scroll (the header and tabs stay), and every button is finger-sized.
+#[test]
+fn register_fits_1024x768() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let data = tempfile::tempdir().unwrap();
+    tauri::async_runtime::block_on(async {
+        let (_driver, s) = launch(data.path()).await;
+        s.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": 1024, "height": 768})),
+        )
+        .await;
+        skip_welcome(&s).await;
+        sample_catalog(&s).await;
+        // A long order: every quick key of the first page (more lines than the cart shows).
+        let n = s.count("#quick-keys .quick").await;
+        assert!(n >= 8, "{n} quick keys on a page");
+        for i in 1..=n {
+            s.click(&format!("#quick-keys .quick:nth-child({i})")).await;
+        }
+        s.wait_js(
+            &format!("return document.querySelectorAll('#lines li').length === {n}"),
+            "every line in the cart",
+            Duration::from_secs(20),
+        )
+        .await;
+        tokio_sleep(Duration::from_millis(300)).await;
+        let geo = s
+            .js("const r = (s) => { const b = document.querySelector(s).getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+                 return { w: innerWidth, h: innerHeight, page: document.scrollingElement.scrollHeight,
+                          lines: r('#lines'), total: r('#total'), charge: r('#charge'), tabs: r('.tabs'),
+                          small: [...document.querySelectorAll('#screen-register button')]
+                            .filter((b) => b.offsetParent !== null && b.getBoundingClientRect().height < 44)
+                            .map((b) => (b.id || b.className) + ' ' + b.getBoundingClientRect().height) };")
+            .await;
+        let (w, h) = (geo["w"].as_f64().unwrap(), geo["h"].as_f64().unwrap());
+        assert!(
+            (1000.0..=1024.0).contains(&w) && (740.0..=768.0).contains(&h),
+            "the window is 1024×768: {geo}"
+        );
+        for el in ["total", "charge", "tabs"] {
+            let b: Vec<f64> = serde_json::from_value(geo[el].clone()).unwrap();
+            assert!(
+                b[0] >= 0.0 && b[1] >= 0.0 && b[2] <= w && b[3] <= h,
+                "{el} is outside the window: {geo}"
+            );
+        }
+        let lines: Vec<f64> = serde_json::from_value(geo["lines"].clone()).unwrap();
+        assert!(
+            lines[1] >= 0.0 && lines[3] <= h && lines[3] - lines[1] >= 120.0,
+            "the cart's lines are in view: {geo}"
+        );
+        assert!(
+            geo["page"].as_f64().unwrap() <= h + 1.0,
+            "the page itself scrolls: {geo}"
+        );
+        assert_eq!(
+            geo["small"].as_array().unwrap().len(),
+            0,
+            "buttons smaller than a finger: {geo}"
+        );
+        s.screenshot("register-1024x768").await;
         s.cmd(reqwest::Method::DELETE, "", None).await;
     });
 }
