@@ -50,9 +50,14 @@ pub const YAYOI_COLUMNS: [&str; 25] = [
 /// Account names used in the journal (they must match the accounting software's own).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Accounts {
+    /// KOMOJU's receivable (売掛金 / KOMOJU): what KOMOJU pays out later.
     pub debit: String,
     pub debit_sub: String,
     pub credit: String,
+    /// Cash taken at the counter (現金).
+    pub cash: String,
+    /// The shop's own tenders (売掛金, the tender's name as sub-account).
+    pub tender: String,
 }
 
 impl Default for Accounts {
@@ -61,8 +66,62 @@ impl Default for Accounts {
             debit: "売掛金".into(),
             debit_sub: "KOMOJU".into(),
             credit: "売上高".into(),
+            cash: "現金".into(),
+            tender: "売掛金".into(),
         }
     }
+}
+
+/// Where a sale's money is debited: one (account, sub-account, amount) per tender, or KOMOJU's
+/// receivable for the whole sale when it has no tender lines (every sale before tenders).
+fn debit_parts(f: &SaleFacts, a: &Accounts) -> Vec<(String, String, i64)> {
+    use crate::tender::TenderKind;
+    let parts: Vec<(String, String, i64)> = f
+        .tenders
+        .iter()
+        .filter(|t| t.amount > 0)
+        .map(|t| match t.kind {
+            TenderKind::Cash => (a.cash.clone(), String::new(), t.amount),
+            TenderKind::Shop => (
+                a.tender.clone(),
+                t.name.clone().unwrap_or_default(),
+                t.amount,
+            ),
+            TenderKind::Komoju => (a.debit.clone(), a.debit_sub.clone(), t.amount),
+        })
+        .collect();
+    if parts.is_empty() {
+        vec![(a.debit.clone(), a.debit_sub.clone(), f.total)]
+    } else {
+        parts
+    }
+}
+
+/// Splits `amount` over `weights` in proportion (largest remainder; the shares add up).
+fn split(amount: i64, weights: &[i64]) -> Vec<i64> {
+    let sum: i128 = weights.iter().map(|w| *w as i128).sum();
+    if sum <= 0 {
+        return weights.iter().map(|_| 0).collect();
+    }
+    let mut shares: Vec<i64> = weights
+        .iter()
+        .map(|w| (amount as i128 * *w as i128 / sum) as i64)
+        .collect();
+    let mut rest: Vec<(i128, usize)> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (amount as i128 * *w as i128 % sum, i))
+        .collect();
+    rest.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+    let mut left = amount - shares.iter().sum::<i64>();
+    for (_, i) in rest {
+        if left == 0 {
+            break;
+        }
+        shares[i] += 1;
+        left -= 1;
+    }
+    shares
 }
 
 /// One side of a journal line.
@@ -110,10 +169,20 @@ fn sales_side(a: &Accounts, rate: u8, amount: i64, tax: i64) -> Side {
     }
 }
 
-fn receivable_side(a: &Accounts, amount: i64) -> Side {
+/// Where a refund's money comes from: KOMOJU's receivable when the sale had a KOMOJU part (or no
+/// tender lines), else the counter (cash first, then the shop's tender).
+fn refund_side(f: &SaleFacts, a: &Accounts, amount: i64) -> Side {
+    let parts = debit_parts(f, a);
+    let (account, sub) = parts
+        .iter()
+        .find(|p| p.0 == a.debit && p.1 == a.debit_sub)
+        .or_else(|| parts.iter().find(|p| p.0 == a.cash))
+        .or(parts.first())
+        .map(|p| (p.0.clone(), p.1.clone()))
+        .unwrap_or_else(|| (a.debit.clone(), a.debit_sub.clone()));
     Side {
-        account: a.debit.clone(),
-        sub: a.debit_sub.clone(),
+        account,
+        sub,
         tax_category: NO_TAX.into(),
         amount,
         tax: None,
@@ -131,23 +200,44 @@ fn memo(f: &SaleFacts, what: &str, rate: u8) -> String {
     m
 }
 
-/// The lines of a sale (one per rate with an amount), dated `date` (the day it was paid).
+/// The lines of a sale (one per rate with an amount, and per tender when it had several), dated
+/// `date` (the day it was paid): cash is debited to the cash account, the shop's tenders to theirs,
+/// KOMOJU's part to its receivable; each rate's amount and tax are split over the tenders in
+/// proportion, so that every rate still adds up.
 pub fn sale_lines(f: &SaleFacts, date: NaiveDate, a: &Accounts, note: &str) -> Vec<JournalLine> {
-    [
+    let parts = debit_parts(f, a);
+    let weights: Vec<i64> = parts.iter().map(|p| p.2).collect();
+    let mut out = Vec::new();
+    for (rate, gross, tax) in [
         (10u8, f.gross_10, f.tax_10),
         (8u8, f.gross_8, f.tax_8),
         (0u8, f.gross_0, 0),
-    ]
-    .into_iter()
-    .filter(|(_, gross, _)| *gross > 0)
-    .map(|(rate, gross, tax)| JournalLine {
-        date,
-        debit: receivable_side(a, gross),
-        credit: sales_side(a, rate, gross, tax),
-        memo: memo(f, "売上", rate),
-        note: note.to_string(),
-    })
-    .collect()
+    ] {
+        if gross <= 0 {
+            continue;
+        }
+        let grosses = split(gross, &weights);
+        let taxes = split(tax, &weights);
+        for ((account, sub, _), (g, t)) in parts.iter().zip(grosses.into_iter().zip(taxes)) {
+            if g <= 0 {
+                continue;
+            }
+            out.push(JournalLine {
+                date,
+                debit: Side {
+                    account: account.clone(),
+                    sub: sub.clone(),
+                    tax_category: NO_TAX.into(),
+                    amount: g,
+                    tax: None,
+                },
+                credit: sales_side(a, rate, g, t),
+                memo: memo(f, "売上", rate),
+                note: note.to_string(),
+            });
+        }
+    }
+    out
 }
 
 /// The lines of one refund (the sale reversed, split between the rates as on its return receipt).
@@ -164,7 +254,7 @@ pub fn refund_lines(
         .map(|l| JournalLine {
             date,
             debit: sales_side(a, l.rate, l.amount, l.tax),
-            credit: receivable_side(a, l.amount),
+            credit: refund_side(f, a, l.amount),
             memo: memo(f, &format!("返金{} ", r.number), l.rate),
             note: note.to_string(),
         })
@@ -282,6 +372,62 @@ mod tests {
             Some("konbini"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_split_sale_debits_cash_the_voucher_and_komoju_and_every_rate_adds_up() {
+        use crate::tender::{Tender, TenderKind};
+        let mut f = facts();
+        let t = |kind, name: Option<&str>, amount| Tender {
+            kind,
+            name: name.map(String::from),
+            amount,
+            tendered: None,
+            change: None,
+            method: None,
+        };
+        // 1 838 = 1 000 cash + 300 voucher + 538 by KOMOJU.
+        f.tenders = vec![
+            t(TenderKind::Shop, Some("商品券"), 300),
+            t(TenderKind::Cash, None, 1_000),
+            t(TenderKind::Komoju, None, 538),
+        ];
+        let a = Accounts::default();
+        let lines = sale_lines(&f, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), &a, "n");
+        let debit = |account: &str, sub: &str| -> i64 {
+            lines
+                .iter()
+                .filter(|l| l.debit.account == account && l.debit.sub == sub)
+                .map(|l| l.debit.amount)
+                .sum()
+        };
+        assert_eq!(debit("現金", ""), 1_000);
+        assert_eq!(debit("売掛金", "商品券"), 300);
+        assert_eq!(debit("売掛金", "KOMOJU"), 538);
+        for (rate, gross, tax) in [(10u8, f.gross_10, f.tax_10), (8, f.gross_8, f.tax_8)] {
+            let cat = sales_tax_category(rate);
+            let of_rate = lines.iter().filter(|l| l.credit.tax_category == cat);
+            let (g, t): (i64, i64) = of_rate.fold((0, 0), |(g, t), l| {
+                (g + l.credit.amount, t + l.credit.tax.unwrap_or(0))
+            });
+            assert_eq!((g, t), (gross, tax), "rate {rate}");
+        }
+        // A sale paid only in cash is given back from the cash account.
+        f.tenders = vec![t(TenderKind::Cash, None, f.total)];
+        let r = RefundFacts {
+            number: 1,
+            date: "2026-12-01 12:00".into(),
+            before: 0,
+            after: 500,
+        };
+        let back = refund_lines(
+            &f,
+            &r,
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            &a,
+            "n",
+        );
+        assert!(back.iter().all(|l| l.credit.account == "現金"), "{back:?}");
     }
 
     #[test]

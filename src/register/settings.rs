@@ -114,6 +114,10 @@ pub struct Settings {
     pub journal_debit_account: String,
     pub journal_debit_sub: String,
     pub journal_credit_account: String,
+    /// The journal's debit account for cash taken at the counter (現金).
+    pub journal_cash_account: String,
+    /// The journal's debit account for the shop's own tenders (their name is the sub-account).
+    pub journal_tender_account: String,
     /// The slow lane's change feed: auto (events while alive, else the payment list), events, list.
     pub feed: FeedMode,
     /// The payment methods a sale offers when the cashier picks none (KOMOJU payment types); empty
@@ -145,6 +149,8 @@ impl Default for Settings {
             journal_debit_account: "売掛金".into(),
             journal_debit_sub: "KOMOJU".into(),
             journal_credit_account: "売上高".into(),
+            journal_cash_account: "現金".into(),
+            journal_tender_account: "売掛金".into(),
             feed: FeedMode::Auto,
             payment_methods: Vec::new(),
             locale: None,
@@ -159,7 +165,7 @@ impl Default for Settings {
 pub const DEFAULT_SHOP_NAME: &str = "Reji";
 
 impl Settings {
-    pub const KEYS: [&'static str; 18] = [
+    pub const KEYS: [&'static str; 20] = [
         "time_zone",
         "price_mode",
         "rounding",
@@ -172,6 +178,8 @@ impl Settings {
         "journal_debit_account",
         "journal_debit_sub",
         "journal_credit_account",
+        "journal_cash_account",
+        "journal_tender_account",
         "feed",
         "payment_methods",
         "locale",
@@ -239,12 +247,16 @@ impl Settings {
                     .map_err(|e| Error::bad(key, e))?
                     .map(|(n, _check_digit_ok)| n.as_str().to_string());
             }
-            "journal_debit_account" | "journal_credit_account" => {
+            "journal_debit_account"
+            | "journal_credit_account"
+            | "journal_cash_account"
+            | "journal_tender_account" => {
                 let v = clean_text(key, Some(value), 24)?.unwrap_or_default();
-                if key == "journal_debit_account" {
-                    self.journal_debit_account = v;
-                } else {
-                    self.journal_credit_account = v;
+                match key {
+                    "journal_debit_account" => self.journal_debit_account = v,
+                    "journal_credit_account" => self.journal_credit_account = v,
+                    "journal_cash_account" => self.journal_cash_account = v,
+                    _ => self.journal_tender_account = v,
                 }
             }
             "journal_debit_sub" => {
@@ -294,6 +306,8 @@ impl Settings {
             "journal_debit_account" => self.journal_debit_account.clone(),
             "journal_debit_sub" => self.journal_debit_sub.clone(),
             "journal_credit_account" => self.journal_credit_account.clone(),
+            "journal_cash_account" => self.journal_cash_account.clone(),
+            "journal_tender_account" => self.journal_tender_account.clone(),
             "feed" => self.feed.as_str().into(),
             "payment_methods" => self.payment_methods.join(","),
             "demo_lan" => if self.demo_lan { "on" } else { "off" }.into(),
@@ -321,6 +335,8 @@ impl Settings {
             debit: self.journal_debit_account.clone(),
             debit_sub: self.journal_debit_sub.clone(),
             credit: self.journal_credit_account.clone(),
+            cash: self.journal_cash_account.clone(),
+            tender: self.journal_tender_account.clone(),
         }
     }
 
