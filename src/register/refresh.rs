@@ -144,6 +144,10 @@ impl Register {
     }
 
     pub async fn refresh(&mut self, invoice_id: i64) -> Result<()> {
+        if self.ledger.attempts(invoice_id)?.is_empty() {
+            // Paid at the counter: KOMOJU knows nothing of it (and no key is needed to show it).
+            return Ok(());
+        }
         let client = self.client()?.clone();
         self.replay_unanswered(invoice_id, &client).await?;
         let attempts = self.ledger.attempts(invoice_id)?;

@@ -318,3 +318,26 @@ async fn the_japanese_csv_and_the_close_name_statuses_and_tenders_in_japanese() 
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(text.contains("現金") || text.contains("cash"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cash_sale_is_shown_and_refunded_without_a_komoju_key() {
+    let e = env().await;
+    let v = e.charge(&["--amount", "500", "--cash", "1000"]).await;
+    let inv = s(&v, "invoice_number");
+    for args in [
+        vec!["show", inv.as_str()],
+        vec!["refund", inv.as_str(), "--amount", "100"],
+    ] {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(&args);
+        let r: Run = e
+            .cmd(&all)
+            .env_remove("REJI_SECRET_KEY")
+            .env("REJI_API_BASE", "http://127.0.0.1:9/api/v1")
+            .output()
+            .await
+            .unwrap()
+            .into();
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    }
+}
