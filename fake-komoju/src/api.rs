@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::model::{
     fmt_time, new_id, ApiError, FakeState, Fault, FaultKind, IdemEntry, Session, StoredResponse,
-    DEFAULT_TYPES, KNOWN_TYPES,
+    KNOWN_TYPES,
 };
 use super::params::{get_bool, get_int, get_str, parse_body};
 use super::Shared;
@@ -516,7 +516,7 @@ fn create_session(st: &mut FakeState, body: &Value, scenario: Option<String>) ->
         Some(_) => return Err(ApiError::invalid("metadata", "must be an object")),
     };
     let payment_types: Vec<String> = match body.get("payment_types") {
-        None | Some(Value::Null) => DEFAULT_TYPES.iter().map(|s| s.to_string()).collect(),
+        None | Some(Value::Null) => st.activated_types.clone(),
         Some(Value::Array(a)) => {
             let mut out = Vec::new();
             for t in a {

@@ -53,6 +53,10 @@ fn label(t: &str) -> &str {
         "bank_transfer" => "銀行振込 (Bank transfer)",
         "pay_easy" => "ペイジー (Pay-easy)",
         "paypay" => "PayPay",
+        "linepay" => "LINE Pay",
+        "merpay" => "メルペイ (Merpay)",
+        "rakutenpay" => "楽天ペイ (Rakuten Pay)",
+        "aupay" => "au PAY",
         other => other,
     }
 }

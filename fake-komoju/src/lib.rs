@@ -35,6 +35,9 @@ pub struct FakeConfig {
     /// Serve on every interface and put this machine's LAN address in `session_url`, so that a phone
     /// on the same network can open the payment page (the desktop demo's opt-in). Off: loopback only.
     pub lan: bool,
+    /// The payment types the account has turned on: what a session offers when it names none
+    /// (KOMOJU's dashboard setting). Default: card, konbini, bank transfer, Pay-easy, PayPay.
+    pub activated_types: Vec<String>,
 }
 
 impl Default for FakeConfig {
@@ -49,6 +52,7 @@ impl Default for FakeConfig {
             secret_key: format!("sk_test_{tail}"),
             events_enabled: true,
             lan: false,
+            activated_types: model::DEFAULT_TYPES.iter().map(|t| t.to_string()).collect(),
         }
     }
 }
@@ -81,11 +85,18 @@ impl FakeKomoju {
         let listener = tokio::net::TcpListener::bind((bind, config.port)).await?;
         let port = listener.local_addr()?.port();
         let origin = format!("http://{host}:{port}");
-        let shared = Shared(Arc::new(Mutex::new(FakeState::new(
+        let mut state = FakeState::new(
             origin.clone(),
             config.secret_key.clone(),
             config.events_enabled,
-        ))));
+        );
+        state.activated_types = config
+            .activated_types
+            .iter()
+            .filter(|t| model::KNOWN_TYPES.contains(&t.as_str()))
+            .cloned()
+            .collect();
+        let shared = Shared(Arc::new(Mutex::new(state)));
         let app = router(shared);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -368,6 +368,8 @@ pub(crate) struct FakeState {
     /// API requests by route shape (`GET /payments/:id`): proves what a client polls.
     pub requests_by_route: std::collections::BTreeMap<String, u64>,
     pub idempotent_replays: u64,
+    /// What a session offers when it names no payment types.
+    pub activated_types: Vec<String>,
 }
 
 impl FakeState {
@@ -383,6 +385,7 @@ impl FakeState {
             events: Vec::new(),
             idempotency: HashMap::new(),
             faults: Vec::new(),
+            activated_types: DEFAULT_TYPES.iter().map(|t| t.to_string()).collect(),
             api_requests: 0,
             requests_by_route: std::collections::BTreeMap::new(),
             idempotent_replays: 0,

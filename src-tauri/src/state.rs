@@ -210,8 +210,13 @@ async fn start_demo(data_dir: &Path) -> CmdResult<(Register, reji::fake::FakeKom
             .open(&data_dir.join(DEMO_LEDGER), KeySource::Offline)?;
         reg.settings().demo_lan
     };
+    // The demo account offers every payment type the register offers.
     let config = reji::fake::FakeConfig {
         lan,
+        activated_types: reji::register::PAYMENT_TYPES
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
         ..Default::default()
     };
     let fake = reji::fake::FakeKomoju::start(config).await.map_err(|e| {

@@ -1006,3 +1006,63 @@ async fn shutdown_stops_server() {
     t.fake.shutdown().await;
     assert!(reqwest::get(format!("{origin}/_fake/stats")).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_without_payment_types_offers_what_the_account_activated() {
+    let t = start(true).await;
+    let s = t.session(1000, json!({})).await;
+    let types: Vec<&str> = s["payment_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "credit_card",
+            "konbini",
+            "bank_transfer",
+            "pay_easy",
+            "paypay"
+        ]
+    );
+    // The demo's account turns on every type the register offers.
+    let fake = FakeKomoju::start(FakeConfig {
+        activated_types: reji::register::PAYMENT_TYPES
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let demo = T {
+        http: reqwest::Client::new(),
+        ctl: FakeControl::new(&fake.origin()),
+        fake,
+    };
+    let s = demo.session(1000, json!({})).await;
+    let types: Vec<&str> = s["payment_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), reji::register::PAYMENT_TYPES.len());
+    for t in reji::register::PAYMENT_TYPES {
+        assert!(types.contains(&t), "{t} missing: {types:?}");
+    }
+    let page = demo
+        .http
+        .get(s["session_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for label in ["LINE Pay", "メルペイ", "楽天ペイ"] {
+        assert!(page.contains(label), "{label} missing on the payment page");
+    }
+}
