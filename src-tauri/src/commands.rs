@@ -705,3 +705,39 @@ pub async fn held_orders(state: State<'_, AppState>) -> CmdResult<Vec<HeldOrder>
 pub async fn recall_order(state: State<'_, AppState>, id: String) -> CmdResult<Cart> {
     Ok(state.register.lock().await.recall_order(&id)?)
 }
+
+/// Demo mode: the customer pays a konbini / bank transfer / Pay-easy slip at the store (what the
+/// fake's control API does for tests), then the register looks at once. Refused outside the demo.
+#[tauri::command]
+pub async fn demo_paid_at_store<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    number: String,
+) -> CmdResult<ChargeScreen> {
+    let Some(origin) = state.demo_origin() else {
+        return Err(CommandError::new(
+            reji::register::ErrorCode::NotAllowed,
+            "paying at the store is only played in demo mode",
+        ));
+    };
+    let payment = {
+        let reg = state.register.lock().await;
+        let v = reg.show_local(&number)?;
+        v.payment_id
+            .filter(|_| v.status == reji::status::InvoiceStatus::AwaitingPayment)
+            .ok_or_else(|| {
+                CommandError::new(
+                    reji::register::ErrorCode::NotAllowed,
+                    "this sale is not waiting for a payment at a store or bank",
+                )
+            })?
+    };
+    reji::fake::FakeControl::new(&origin)
+        .capture_payment(&payment)
+        .await
+        .map_err(|e| CommandError::new(reji::register::ErrorCode::Network, e.to_string()))?;
+    let mut reg = state.register.lock().await;
+    let v = reg.show(&number).await?;
+    push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+    Ok(ChargeScreen::from_view(&v))
+}

@@ -65,6 +65,7 @@ app_commands! {
     hold_cart,
     held_orders,
     recall_order,
+    demo_paid_at_store,
 }
 
 /// Where the ledgers live: `REJI_DATA_DIR` (tests, E2E) or the OS app data directory.

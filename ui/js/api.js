@@ -52,6 +52,7 @@ export const productsExport = (path, encoding) => call("products_export", { path
 export const openCustomerDisplay = () => call("open_customer_display");
 export const setCustomerView = (number) => call("set_customer_view", { number });
 export const demoPayWindow = (number) => call("demo_pay_window", { number });
+export const demoPaidAtStore = (number) => call("demo_paid_at_store", { number });
 
 // History, the day, receipts, export
 export const listInvoices = (query) => call("list_invoices", { query });

@@ -55,6 +55,8 @@ export function init() {
   $("#customer-display").addEventListener("click", openCustomerDisplay);
   $("#pay-as-customer").addEventListener("click", () =>
     api.demoPayWindow(current.invoice_number).catch(showError));
+  $("#paid-at-store").addEventListener("click", () =>
+    api.demoPaidAtStore(current.invoice_number).then(render).catch(showError));
 }
 
 export function enter(screen) {
@@ -114,6 +116,8 @@ function render(s) {
   $("#charge-qr").hidden = !pending;
   $("#charge-scan").hidden = !pending;
   $("#pay-as-customer").hidden = !(pending && app.info?.mode === "demo");
+  // Demo: play the customer paying the slip at the store days later.
+  $("#paid-at-store").hidden = !(s.status === "awaiting_payment" && app.info?.mode === "demo");
   $("#cancel-charge").hidden = !s.can_cancel || s.status === "awaiting_payment";
   $("#retry").hidden = !s.can_retry;
   // A sale that will not be paid (cancelled, expired, failed) gives its cart back.

@@ -4,8 +4,13 @@
 
 /** Digits a code has at least (JAN-8 / EAN-8 and longer; a person typing "123" is never a scan). */
 export const MIN_DIGITS = 6;
-/** The longest pause between two keys of one scan (a scanner sends one every few ms). */
-export const MAX_GAP_MS = 50;
+/** The longest pause between two keys of one burst (one hiccup of the machine is tolerated). */
+export const MAX_GAP_MS = 100;
+/**
+ * The slowest average pace of a scan, per key: a scanner sends one every few ms; no person keeps
+ * 35 ms a key over six digits or more (that is nearly 30 keys a second).
+ */
+export const MAX_AVERAGE_MS = 35;
 
 /**
  * Listens on the whole document (capture phase, before any input's own handler).
@@ -14,6 +19,7 @@ export const MAX_GAP_MS = 50;
  */
 export function installScanner({ active, onScan }) {
   let digits = [];
+  let first = 0;
   let last = 0;
   let snapshot = null;
 
@@ -31,6 +37,7 @@ export function installScanner({ active, onScan }) {
       if (digits.length === 0 || now - last > MAX_GAP_MS) {
         // A new burst may start here: remember the focused input as it is before this key lands.
         digits = [];
+        first = now;
         const el = document.activeElement;
         snapshot = typable(el) ? { el, value: el.value, start: el.selectionStart, end: el.selectionEnd } : null;
       }
@@ -40,7 +47,8 @@ export function installScanner({ active, onScan }) {
     }
     // Enter ends a scan ("\n" / "\r": what some scanners and WebDriver's send-keys deliver as its key).
     const enter = e.key === "Enter" || e.key === "\n" || e.key === "\r";
-    if (enter && digits.length >= MIN_DIGITS && now - last <= MAX_GAP_MS * 2) {
+    const pace = digits.length > 1 ? (last - first) / (digits.length - 1) : Infinity;
+    if (enter && digits.length >= MIN_DIGITS && pace <= MAX_AVERAGE_MS && now - last <= MAX_GAP_MS * 2) {
       e.preventDefault();
       e.stopImmediatePropagation();
       const code = digits.join("");
