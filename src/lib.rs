@@ -13,6 +13,7 @@ pub mod keychain;
 pub mod komoju;
 pub mod ledger;
 pub mod money;
+pub mod printing;
 pub mod qr;
 pub mod receipt;
 pub mod register;

@@ -465,7 +465,12 @@ impl Decoder {
                 Step::Done(n, Some(Op::Text(s)))
             }
             c if c >= 0x80 => {
-                if self.kanji {
+                if self.kanji && self.code_page == 1 && (0xA1..=0xDF).contains(&c) && self.shift_jis
+                {
+                    // Shift-JIS: half-width katakana are single bytes, in kanji mode too.
+                    let (s, _, _) = encoding_rs::SHIFT_JIS.decode(&b[..1]);
+                    Step::Done(1, Some(Op::Text(s.into_owned())))
+                } else if self.kanji {
                     if !self.shift_jis {
                         return Err(self.err(
                             at,

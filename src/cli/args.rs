@@ -49,6 +49,11 @@ pub(super) enum Cmd {
         #[command(subcommand)]
         cmd: super::drawer::DrawerCmd,
     },
+    /// The receipt printer: receipts, slips, the test page, the print queue, the drawer.
+    Print {
+        #[command(subcommand)]
+        cmd: super::print::PrintCmd,
+    },
     /// The shop's products: add, edit, list, import, export, archive.
     Products {
         #[command(subcommand)]

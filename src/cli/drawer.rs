@@ -15,11 +15,18 @@ pub(super) enum DrawerCmd {
     /// 出金: cash taken out of the drawer.
     Out(MoveArgs),
     /// 点検 (X report): what the drawer should hold now, per tender; changes nothing.
-    Check,
+    Check {
+        /// Print the report on the receipt printer too.
+        #[arg(long)]
+        print: bool,
+    },
     /// 精算 (Z report): count the drawer; expected vs counted and the difference are recorded for good.
     Close {
         #[arg(long, value_name = "DENOMINATION:COUNT,…")]
         count: String,
+        /// Print the report on the receipt printer too.
+        #[arg(long)]
+        print: bool,
     },
 }
 
@@ -57,17 +64,41 @@ pub(super) fn run(ctx: &Ctx, cmd: DrawerCmd) -> Result<(), Error> {
         }
         DrawerCmd::In(m) => movement(ctx, &mut reg, "in", &m)?,
         DrawerCmd::Out(m) => movement(ctx, &mut reg, "out", &m)?,
-        DrawerCmd::Check => report(ctx, &reg.drawer_check()?),
-        DrawerCmd::Close { count } => {
+        DrawerCmd::Check { print } => {
+            let r = reg.drawer_check()?;
+            report(ctx, &r);
+            if print {
+                print_report(&mut reg, &r);
+            }
+        }
+        DrawerCmd::Close { count, print } => {
             let c = CashCount::parse(&count)?;
-            report(ctx, &reg.drawer_close(&c)?)
+            let r = reg.drawer_close(&c)?;
+            report(ctx, &r);
+            if print {
+                print_report(&mut reg, &r);
+            }
         }
     }
     Ok(())
 }
 
+/// The report is stored whatever the printer does: a printing problem is a warning.
+fn print_report(reg: &mut Register, r: &DrawerReport) {
+    match reg.print_drawer_report(r) {
+        Ok(_) => super::print::after(reg),
+        Err(e) => errln!("reji: warning: printing: {}", e.user_message()),
+    }
+}
+
 fn movement(ctx: &Ctx, reg: &mut Register, kind: &str, m: &MoveArgs) -> Result<(), Error> {
     let mv = reg.drawer_move(kind, amount(&m.amount)?, &m.reason)?;
+    // The drawer opens for the cash going in or out, when it is on the receipt printer.
+    match reg.kick_drawer(if kind == "in" { "入金" } else { "出金" }) {
+        Ok(Some(_)) => super::print::after(reg),
+        Ok(None) => {}
+        Err(e) => errln!("reji: warning: printing: {}", e.user_message()),
+    }
     if ctx.json {
         output::print_json(&serde_json::json!({ "movement": mv }));
     } else {

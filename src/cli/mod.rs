@@ -9,6 +9,7 @@ mod files;
 mod flags;
 mod output;
 mod people;
+mod print;
 mod products;
 
 use files::*;
@@ -234,6 +235,7 @@ async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
         Cmd::Charge(a) => charge(ctx, a).await,
         Cmd::Products { cmd } => products::run(ctx, cmd),
         Cmd::Drawer { cmd } => drawer::run(ctx, cmd),
+        Cmd::Print { cmd } => print::run(ctx, cmd),
         Cmd::Staff { cmd } => people::run(ctx, cmd),
         Cmd::Show { id } => {
             let mut reg = ctx.register(true)?;
@@ -585,6 +587,14 @@ async fn charge(ctx: &Ctx, a: ChargeArgs) -> Result<(), Error> {
     let charged = reg.charge(req).await;
     output::notices(reg.take_notices());
     let mut v = charged?;
+    if v.status.has_receipt() {
+        // Paid at the counter: the drawer opens and the receipt prints, when a printer is set up.
+        match reg.print_after_sale(&v.invoice_number) {
+            Ok(jobs) if !jobs.is_empty() => print::after(&mut reg),
+            Ok(_) => {}
+            Err(e) => errln!("reji: warning: printing: {}", e.user_message()),
+        }
+    }
     if !ctx.json {
         output::charge_banner(&v);
     }

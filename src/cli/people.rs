@@ -38,6 +38,9 @@ pub(super) fn need(cmd: &Cmd) -> Option<Need> {
         Cmd::Drawer {
             cmd: DrawerCmd::In(_) | DrawerCmd::Out(_) | DrawerCmd::Close { .. },
         } => Need::Manager,
+        Cmd::Print {
+            cmd: super::print::PrintCmd::Drawer,
+        } => Need::Manager,
         Cmd::Products {
             cmd:
                 ProductsCmd::Add(_)

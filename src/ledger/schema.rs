@@ -367,6 +367,32 @@ BEFORE UPDATE OF number, created_at, currency, amount, tax_10, tax_8, gross_10, 
 WHEN EXISTS (SELECT 1 FROM daily_closes WHERE business_date = OLD.business_date)
 BEGIN SELECT RAISE(ABORT, 'the day is closed: correct it with a new entry'); END;
 "#,
+    // 9: the print queue. A job keeps the bytes it was queued with (what was queued is what
+    // prints, after a restart too); its status moves by compare-and-set on `version`, and a
+    // printed or dropped job is final. Jobs of a sale are also in the sale's event log.
+    r#"
+CREATE TABLE print_jobs (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('receipt', 'return', 'slip', 'report', 'test', 'drawer')),
+    invoice_id  INTEGER REFERENCES invoices(id),
+    subject     TEXT NOT NULL,
+    reissue     INTEGER NOT NULL DEFAULT 0,
+    payload     BLOB NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('queued', 'printed', 'failed', 'dropped')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    version     INTEGER NOT NULL DEFAULT 1,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX print_jobs_open ON print_jobs(status) WHERE status IN ('queued', 'failed');
+CREATE INDEX print_jobs_invoice ON print_jobs(invoice_id) WHERE invoice_id IS NOT NULL;
+CREATE TRIGGER print_jobs_no_delete BEFORE DELETE ON print_jobs
+BEGIN SELECT RAISE(ABORT, 'print jobs are kept, never deleted'); END;
+CREATE TRIGGER print_jobs_final BEFORE UPDATE ON print_jobs WHEN OLD.status IN ('printed', 'dropped')
+BEGIN SELECT RAISE(ABORT, 'a printed or dropped job is final'); END;
+"#,
 ];
 
 /// The counterparty index: trigrams, and non-ASCII characters one per token (ledger/search.rs).
@@ -409,7 +435,7 @@ pub fn detect_version(conn: &rusqlite::Connection) -> rusqlite::Result<u32> {
         )?;
         Ok(n > 0)
     };
-    let marks: [bool; 8] = [
+    let marks: [bool; 9] = [
         object("table", "invoices")?.is_some(),
         object("table", "feed_cursor")?.is_some(),
         column("events", "hash")? && object("index", "events_hash")?.is_some(),
@@ -419,6 +445,7 @@ pub fn detect_version(conn: &rusqlite::Connection) -> rusqlite::Result<u32> {
             .is_some_and(|sql| !sql.contains("customer_name")),
         column("invoices", "gross_0")?,
         object("table", "products")?.is_some() && column("invoices", "dining")?,
+        object("table", "print_jobs")?.is_some(),
     ];
     Ok(marks.iter().take_while(|m| **m).count() as u32)
 }

@@ -91,6 +91,10 @@ pub fn fragment(r: &Receipt) -> String {
                 ),
             },
             Block::Small { text } => format!("<p class=\"small\">{}</p>", esc(&text)),
+            Block::Qr { data } => match crate::qr::svg(&data) {
+                Ok(svg) => format!("<div class=\"qr\">{svg}</div>"),
+                Err(_) => format!("<p class=\"small\">{}</p>", esc(&data)),
+            },
         };
         h.push_str(&line);
         h.push('\n');

@@ -277,6 +277,7 @@ impl Receipt {
                     None => row(&name, &amount),
                 },
                 Block::Small { text } => text,
+                Block::Qr { data } => format!("[QR] {data}"),
             };
             out.push_str(&line);
             out.push('\n');

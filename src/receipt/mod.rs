@@ -24,6 +24,7 @@ mod labels;
 mod layout;
 pub mod pdf;
 mod regno;
+mod slip;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +33,7 @@ pub use close::close_layout;
 pub(crate) use labels::local_time;
 pub use labels::{display_width, method_label};
 pub use regno::{check_digit, check_digit_warning, RegistrationNumber};
+pub use slip::{slip_layout, store_label, SlipFacts};
 
 use crate::invoice::LineItem;
 use crate::tax::{PriceMode, Rounding, TaxRate};
@@ -246,6 +248,10 @@ pub enum Block {
     },
     Small {
         text: String,
+    },
+    /// A QR code of `data` (a payment slip's instructions URL), centred.
+    Qr {
+        data: String,
     },
 }
 

@@ -94,6 +94,11 @@ impl PdfFont {
         Ok(PdfFont { data, index })
     }
 
+    /// The font file's bytes and the face index in it (for drawing receipts as images).
+    pub fn bytes(&self) -> (&[u8], u32) {
+        (&self.data, self.index)
+    }
+
     /// The font [`find_font`] finds, read and checked.
     pub fn load() -> Result<PdfFont, PdfError> {
         let (path, index) = find_font()?;
@@ -167,6 +172,8 @@ pub fn render(blocks: &[Block], paper: Paper, font: &PdfFont) -> Result<Vec<u8>,
         Rule {
             y: f32,
         },
+        /// Dark modules' squares: x, y, side.
+        Squares(Vec<(f32, f32, f32)>),
     }
     let mut ops = Vec::new();
     let mut y = margin;
@@ -225,6 +232,32 @@ pub fn render(blocks: &[Block], paper: Paper, font: &PdfFont) -> Result<Vec<u8>,
                     }
                 }
             }
+            Block::Qr { data } => {
+                if let Ok(code) =
+                    qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M)
+                {
+                    let n = code.width();
+                    let side = (content_w / 2.0).min(40.0 * MM);
+                    let module = side / (n + 8) as f32;
+                    let left = margin + (content_w - side) / 2.0 + 4.0 * module;
+                    let top = y + base * 0.5 + 4.0 * module;
+                    let squares = code
+                        .to_colors()
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(_, c)| *c == qrcode::Color::Dark)
+                        .map(|(i, _)| {
+                            (
+                                left + (i % n) as f32 * module,
+                                top + (i / n) as f32 * module,
+                                module,
+                            )
+                        })
+                        .collect();
+                    ops.push(Op::Squares(squares));
+                    y += base * 0.5 + side;
+                }
+            }
             Block::Item {
                 name,
                 detail,
@@ -274,6 +307,21 @@ pub fn render(blocks: &[Block], paper: Paper, font: &PdfFont) -> Result<Vec<u8>,
                     false,
                     TextDirection::Auto,
                 ),
+                Op::Squares(squares) => {
+                    let mut pb = PathBuilder::new();
+                    for (x, y, side) in squares {
+                        pb.move_to(*x, *y);
+                        pb.line_to(x + side, *y);
+                        pb.line_to(x + side, y + side);
+                        pb.line_to(*x, y + side);
+                        pb.close();
+                    }
+                    if let Some(path) = pb.finish() {
+                        surface.set_stroke(None);
+                        surface.set_fill(Some(krilla::paint::Fill::default()));
+                        surface.draw_path(&path);
+                    }
+                }
                 Op::Rule { y } => {
                     let mut pb = PathBuilder::new();
                     pb.move_to(margin, *y);

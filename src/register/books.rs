@@ -136,17 +136,29 @@ impl Register {
     /// (適格返還請求書) of its n-th refund. Issuing is logged; a second issue is marked 再発行.
     /// Works from the ledger alone (no KOMOJU call): `show` or `sync` first for the latest state.
     pub fn receipt(&mut self, key: &str, refund: Option<usize>) -> Result<crate::receipt::Receipt> {
-        use crate::receipt::Receipt;
         let inv = self.ledger.find_invoice(key)?;
         let sale = self.sale_record(&inv)?;
-        let detail = match refund {
-            None => "sale".to_string(),
-            Some(n) => format!("return {n}"),
-        };
+        let detail = receipt_subject(refund);
         let reissue = sale
             .events
             .iter()
             .any(|e| e.kind == "receipt" && e.detail.as_deref() == Some(detail.as_str()));
+        let receipt = self.build_receipt(&inv, &sale, refund, reissue)?;
+        let now = self.now();
+        let by = self.actor.label();
+        self.ledger.note(inv.id, "receipt", &by, &detail, now)?;
+        Ok(receipt)
+    }
+
+    /// A sale's receipt (or its n-th refund's return receipt) from its record, nothing logged.
+    pub(super) fn build_receipt(
+        &self,
+        inv: &InvoiceRecord,
+        sale: &SaleRecord,
+        refund: Option<usize>,
+        reissue: bool,
+    ) -> Result<crate::receipt::Receipt> {
+        use crate::receipt::Receipt;
         let shop = self.settings.shop_details();
         let receipt = match refund {
             None => Receipt::sale(&sale.facts, &shop, reissue),
@@ -174,14 +186,10 @@ impl Register {
                 Receipt::refund(&sale.facts, &shop, r, reissue)
             }
         };
-        let receipt = Receipt {
+        Ok(Receipt {
             refund_count: sale.refunds.len(),
             ..receipt
-        };
-        let now = self.now();
-        let by = self.actor.label();
-        self.ledger.note(inv.id, "receipt", &by, &detail, now)?;
-        Ok(receipt)
+        })
     }
 
     /// A captured sale as receipts and the journal see it: its figures as charged, its refunds (in
@@ -285,5 +293,13 @@ impl Register {
         }
         dated.sort_by_key(|(at, _)| *at);
         Ok(dated.into_iter().map(|(_, l)| l).collect())
+    }
+}
+
+/// How a receipt is named in the event log and the print queue: `sale` or `return N`.
+pub(super) fn receipt_subject(refund: Option<usize>) -> String {
+    match refund {
+        None => "sale".to_string(),
+        Some(n) => format!("return {n}"),
     }
 }

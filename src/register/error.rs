@@ -37,6 +37,9 @@ pub enum Error {
     /// Who is signed in may not do this (no PIN, a wrong one, a cashier for a manager's action).
     #[error("not permitted: {0}")]
     NotPermitted(String),
+    /// The receipt printer did not take a job (it waits in the print queue for a retry).
+    #[error("{0}; the job waits in the print queue")]
+    Printer(crate::printing::PrintError),
     /// A file the user named could not be read.
     #[error("cannot read {path}: {source}")]
     ReadFile {
@@ -138,6 +141,7 @@ impl Error {
             | Error::WriteFile { .. }
             | Error::ReadFile { .. } => ErrorCode::ExportIo,
             Error::Export(_) => ErrorCode::BadInput,
+            Error::Printer(_) => ErrorCode::Printer,
         }
     }
 
@@ -177,6 +181,8 @@ pub enum ErrorCode {
     ExportIo,
     /// The desktop shell could not open or reach one of its windows.
     Window,
+    /// The receipt printer is off, unreachable or out of paper (the job waits in the queue).
+    Printer,
 }
 
 impl ErrorCode {
@@ -192,6 +198,7 @@ impl ErrorCode {
         ErrorCode::NoKey,
         ErrorCode::ExportIo,
         ErrorCode::Window,
+        ErrorCode::Printer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -207,6 +214,7 @@ impl ErrorCode {
             ErrorCode::NoKey => "no_key",
             ErrorCode::ExportIo => "export_io",
             ErrorCode::Window => "window",
+            ErrorCode::Printer => "printer",
         }
     }
 

@@ -132,6 +132,8 @@ pub struct Settings {
     pub dining: Dining,
     /// When a business day starts (`HH:MM`): sales before it belong to the day before.
     pub day_starts_at: String,
+    /// The receipt printer and the cash drawer on it (`printer*`, `auto_print`, `drawer*`).
+    pub printer: crate::printing::PrinterSettings,
 }
 
 impl Default for Settings {
@@ -157,6 +159,7 @@ impl Default for Settings {
             demo_lan: false,
             dining: Dining::TakeAway,
             day_starts_at: "00:00".into(),
+            printer: Default::default(),
         }
     }
 }
@@ -165,7 +168,7 @@ impl Default for Settings {
 pub const DEFAULT_SHOP_NAME: &str = "Reji";
 
 impl Settings {
-    pub const KEYS: [&'static str; 20] = [
+    pub const KEYS: [&'static str; 30] = [
         "time_zone",
         "price_mode",
         "rounding",
@@ -186,6 +189,16 @@ impl Settings {
         "demo_lan",
         "dining",
         "day_starts_at",
+        "printer",
+        "printer_host",
+        "printer_port",
+        "printer_device",
+        "printer_paper",
+        "printer_mode",
+        "printer_status",
+        "auto_print",
+        "drawer",
+        "drawer_pulse_ms",
     ];
 
     pub fn load(ledger: &Ledger) -> Result<Settings> {
@@ -279,6 +292,10 @@ impl Settings {
                 }
             }
             "payment_methods" => self.payment_methods = validate_methods(&parse_methods(value))?,
+            k if crate::printing::config::KEYS.contains(&k) => self
+                .printer
+                .set(k, value)
+                .map_err(|p| Error::bad(p.key, p.message))?,
             "locale" => {
                 self.locale = validate_locale(Some(value).filter(|v| !v.trim().is_empty()))?
             }
@@ -314,6 +331,7 @@ impl Settings {
             "dining" => self.dining.as_str().into(),
             "day_starts_at" => self.day_starts_at.clone(),
             "locale" => self.locale.clone().unwrap_or_default(),
+            k if crate::printing::config::KEYS.contains(&k) => self.printer.get(k)?,
             _ => return None,
         })
     }

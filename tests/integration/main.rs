@@ -25,6 +25,7 @@ mod fake_api;
 mod hostile_server;
 mod keychain;
 mod ledger;
+mod printing;
 mod qr_roundtrip;
 mod secret_hygiene;
 mod tracker;
