@@ -79,6 +79,54 @@ impl Instructions {
     }
 }
 
+/// How a sale is paid, as both screens show it: the counter's tenders, the cash handed over and
+/// the change, and what is left for the payment page (with its method's fee).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Paying {
+    /// Cash, the shop's tenders and KOMOJU, in the order they apply.
+    pub tenders: Vec<crate::tender::Tender>,
+    /// Cash handed over (お預り); `None`: no cash.
+    pub cash_tendered: Option<i64>,
+    /// Cash given back (お釣り); `None`: no cash.
+    pub change: Option<i64>,
+    /// What the payment page asks: the amount less the counter's tenders (0: paid at the counter).
+    pub komoju_due: i64,
+    /// What the customer pays on the page or at the store: `komoju_due` and the payment method's
+    /// fee once the payment shows one (konbini, Pay-easy).
+    pub to_pay: i64,
+}
+
+impl Paying {
+    pub fn of(v: &InvoiceView) -> Paying {
+        use crate::tender::TenderKind;
+        let cash: Vec<_> = v
+            .tenders
+            .iter()
+            .filter(|t| t.kind == TenderKind::Cash)
+            .collect();
+        let sum = |f: fn(&crate::tender::Tender) -> Option<i64>| {
+            (!cash.is_empty()).then(|| cash.iter().filter_map(|t| f(t)).sum::<i64>())
+        };
+        let komoju_due = v
+            .tenders
+            .iter()
+            .filter(|t| t.kind == TenderKind::Komoju)
+            .map(|t| t.amount)
+            .sum::<i64>();
+        Paying {
+            tenders: v.tenders.clone(),
+            cash_tendered: sum(|t| t.tendered),
+            change: sum(|t| t.change),
+            komoju_due,
+            to_pay: if komoju_due > 0 {
+                komoju_due + v.payment_method_fee
+            } else {
+                0
+            },
+        }
+    }
+}
+
 /// The staff charge screen for one invoice.
 #[derive(Clone, Debug, Serialize)]
 pub struct ChargeScreen {
@@ -109,6 +157,10 @@ pub struct ChargeScreen {
     /// What staff should know beside the result (e.g. a repeated refund found the first one had
     /// gone through); the UI shows `notice.<code>`.
     pub notices: Vec<crate::register::Notice>,
+    /// The payment method's fee once the payment shows one.
+    pub fee: i64,
+    #[serde(flatten)]
+    pub paying: Paying,
 }
 
 impl ChargeScreen {
@@ -149,6 +201,8 @@ impl ChargeScreen {
             ),
             can_receipt: v.status.has_receipt() && v.paid_at.is_some(),
             notices: Vec::new(),
+            fee: v.payment_method_fee,
+            paying: Paying::of(v),
         }
     }
 }
@@ -168,6 +222,8 @@ pub struct CustomerView {
     /// The payment method's fee once the payment shows one (konbini, Pay-easy): the customer pays
     /// `amount + fee` at the store.
     pub fee: i64,
+    #[serde(flatten)]
+    pub paying: Paying,
 }
 
 impl CustomerView {
@@ -182,6 +238,7 @@ impl CustomerView {
             instructions: None,
             discount: 0,
             fee: 0,
+            paying: Paying::default(),
         }
     }
 
@@ -197,6 +254,7 @@ impl CustomerView {
             instructions: screen.instructions,
             discount: v.discount,
             fee: v.payment_method_fee,
+            paying: Paying::of(v),
         }
     }
 }
@@ -249,10 +307,35 @@ pub struct TimelineEntry {
     pub from_status: Option<String>,
     pub to_status: Option<String>,
     pub cause: String,
+    /// Who did it, from the cause: `owner` (a shop without staff), `staff` (a member: `staff_id`),
+    /// `komoju` (what KOMOJU reported) or `system`.
+    pub actor: String,
+    pub staff_id: Option<String>,
+    /// The member's name, when the screen knows the staff (filled by [`TimelineEntry::named`]).
+    pub who: Option<String>,
+    /// What was done, from the cause after the actor (`charge`, `tender`, `cancel`, `refund`, …).
+    pub action: String,
+    /// The amount the entry is about (a refund's, a refund request's), when it has one.
+    pub amount: Option<i64>,
 }
 
 impl TimelineEntry {
     pub fn from_event(e: &crate::ledger::EventRecord, tz: chrono_tz::Tz) -> TimelineEntry {
+        let (head, action) = e.cause.split_once(':').unwrap_or((e.cause.as_str(), ""));
+        let (actor, staff_id) = match head {
+            "staff" => ("owner", None),
+            h if h.starts_with("staff/") => ("staff", Some(h["staff/".len()..].to_string())),
+            "komoju" => ("komoju", None),
+            _ => ("system", None),
+        };
+        // A note's cause is its actor alone (`staff/<id>` for a receipt): the kind says what.
+        let action = if action.is_empty() && actor != "system" {
+            e.kind.as_str()
+        } else if actor == "system" {
+            e.cause.as_str()
+        } else {
+            action
+        };
         TimelineEntry {
             at: e
                 .at
@@ -262,7 +345,35 @@ impl TimelineEntry {
             from_status: e.from_status.clone(),
             to_status: e.to_status.clone(),
             cause: e.cause.clone(),
+            actor: actor.into(),
+            staff_id,
+            who: None,
+            action: action.to_string(),
+            amount: entry_amount(&e.kind, e.detail.as_deref()),
         }
+    }
+
+    /// Fills in the member's name from the staff list (an unknown id keeps `who` empty).
+    pub fn named(mut self, staff: &[crate::staff::StaffMember]) -> TimelineEntry {
+        self.who = self
+            .staff_id
+            .as_ref()
+            .and_then(|id| staff.iter().find(|m| &m.id == id))
+            .map(|m| m.name.clone());
+        self
+    }
+}
+
+/// The yen an event is about: a refund's growth (`500->800`: 300) or a request's `amount N`.
+fn entry_amount(kind: &str, detail: Option<&str>) -> Option<i64> {
+    let d = detail?;
+    match kind {
+        "refund" => {
+            let (a, b) = d.split_once("->")?;
+            Some(b.trim().parse::<i64>().ok()? - a.trim().parse::<i64>().ok()?)
+        }
+        "refund_request" | "refund_sent" => d.strip_prefix("amount ")?.trim().parse().ok(),
+        _ => None,
     }
 }
 
@@ -360,6 +471,95 @@ mod tests {
     }
 
     #[test]
+    fn cash_and_change_and_what_is_left_for_the_page() {
+        use crate::tender::{settle, Tender, TenderKind};
+        let mut v = view(InvoiceStatus::Paid, None);
+        v.amount = 1_750;
+        v.tenders = settle(1_750, Some(2_000), &[]).unwrap().tenders;
+        let c = CustomerView::of("喫茶レジ", &v);
+        assert_eq!(
+            (
+                c.paying.cash_tendered,
+                c.paying.change,
+                c.paying.komoju_due,
+                c.paying.to_pay
+            ),
+            (Some(2_000), Some(250), 0, 0)
+        );
+        // ¥1,000 in cash, the rest at a konbini with its fee.
+        let mut v = view(InvoiceStatus::AwaitingPayment, None);
+        v.amount = 1_750;
+        v.payment_method_fee = 190;
+        v.tenders = settle(1_750, Some(1_000), &[]).unwrap().tenders;
+        v.tenders.push(Tender {
+            kind: TenderKind::Komoju,
+            name: None,
+            amount: 750,
+            tendered: None,
+            change: None,
+            method: Some("konbini".into()),
+        });
+        let s = ChargeScreen::from_view(&v);
+        assert_eq!(
+            (
+                s.paying.cash_tendered,
+                s.paying.change,
+                s.paying.komoju_due,
+                s.paying.to_pay
+            ),
+            (Some(1_000), Some(0), 750, 940)
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["to_pay"], 940, "flattened for the screens: {json}");
+    }
+
+    #[test]
+    fn timeline_entries_say_who_and_how_much() {
+        let ev = |kind: &str, cause: &str, detail: Option<&str>| crate::ledger::EventRecord {
+            id: 1,
+            at: chrono::Utc::now(),
+            kind: kind.into(),
+            from_status: None,
+            to_status: None,
+            cause: cause.into(),
+            detail: detail.map(str::to_string),
+        };
+        let tz = chrono_tz::Asia::Tokyo;
+        let staff = vec![crate::staff::StaffMember {
+            id: "stf_1".into(),
+            name: "山田".into(),
+            role: crate::staff::Role::Cashier,
+            created_at: chrono::Utc::now(),
+        }];
+        let e =
+            TimelineEntry::from_event(&ev("status", "staff/stf_1:tender", None), tz).named(&staff);
+        assert_eq!(
+            (e.actor.as_str(), e.who.as_deref(), e.action.as_str()),
+            ("staff", Some("山田"), "tender")
+        );
+        let e = TimelineEntry::from_event(&ev("refund", "staff:refund", Some("500->800")), tz);
+        assert_eq!((e.actor.as_str(), e.amount), ("owner", Some(300)));
+        let e = TimelineEntry::from_event(&ev("receipt", "staff/stf_1", Some("receipt")), tz)
+            .named(&staff);
+        assert_eq!(
+            (e.action.as_str(), e.who.as_deref()),
+            ("receipt", Some("山田"))
+        );
+        let e = TimelineEntry::from_event(&ev("status", "komoju:payment:pay1:captured", None), tz);
+        assert_eq!((e.actor.as_str(), e.staff_id), ("komoju", None));
+        let e = TimelineEntry::from_event(
+            &ev("refund_sent", "staff/stf_9:refund", Some("amount 500")),
+            tz,
+        )
+        .named(&staff);
+        assert_eq!(
+            (e.amount, e.who),
+            (Some(500), None),
+            "an unknown member has no name"
+        );
+    }
+
+    #[test]
     fn history_rows_summarise_items() {
         let mut v = view(InvoiceStatus::Paid, None);
         v.items = vec![
@@ -450,6 +650,8 @@ pub struct TodayView {
     pub hour_chart_svg: String,
     /// When the day was closed (日計表 stored; its records locked), if it was.
     pub closed_at: Option<String>,
+    /// Net sales: the gross `summary.sales_total` less the day's refunds.
+    pub net_total: i64,
 }
 
 impl TodayView {
@@ -472,6 +674,7 @@ impl TodayView {
         }
         let hour_chart_svg = hour_chart_svg(&by_hour);
         TodayView {
+            net_total: summary.sales_total - summary.refunds_total,
             summary,
             by_hour,
             hour_chart_svg,

@@ -113,7 +113,7 @@ pub fn parse_yen(s: &str) -> Option<i64> {
 }
 
 /// How a sale's total is covered: the shop's tenders first, then cash, and KOMOJU for the rest.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Settlement {
     /// The cash and shop tenders, in the order they are applied.
     pub tenders: Vec<Tender>,

@@ -7,7 +7,7 @@ use crate::windows::{self, push_customer_view};
 use reji::catalog::{Product, ProductInput};
 use reji::display::{ChargeScreen, CustomerView, HistoryRow, RefundView, TimelineEntry};
 use reji::invoice::{Customer, LineItem};
-use reji::register::{BankAccount, Cart, CartPreview, HeldOrder, ListQuery, Settings};
+use reji::register::{BankAccount, Cart, CartPreview, HeldOrder, ListQuery, Need, Settings};
 use reji::tax::TaxBreakdown;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -46,6 +46,52 @@ pub struct ChargeInput {
     pub discount: Option<String>,
     /// `eat_in` or `take_away` (none: the shop's setting).
     pub dining: Option<String>,
+    /// Cash handed over (お預り), as typed: at least the total pays at the counter with change;
+    /// less is that much in cash and a payment page for the rest.
+    pub cash: Option<String>,
+    /// The shop's own tenders (商品券, 売掛, …), applied before cash.
+    pub tenders: Vec<TenderInput>,
+    /// A manager's PIN approving this one action (unused for a charge; kept for symmetry).
+    pub approval: Option<String>,
+}
+
+/// One of the shop's tenders as the payment dialog gives it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TenderInput {
+    pub name: String,
+    /// As typed (`1000`, `1,000`, `¥1,000`).
+    pub amount: String,
+}
+
+/// Cash as typed (`2000`, `2,000`, `¥2,000`, full-width digits); empty = none.
+fn cash(text: Option<String>) -> CmdResult<Option<i64>> {
+    given(text)
+        .map(|t| {
+            reji::tender::parse_yen(&t).ok_or_else(|| {
+                reji::register::Error::bad(
+                    "cash",
+                    format!(
+                        "{:?} is not an amount of cash (whole yen, 0 or more)",
+                        t.trim()
+                    ),
+                )
+                .into()
+            })
+        })
+        .transpose()
+}
+
+/// The shop's tenders, each checked as the core reads `NAME:AMOUNT`.
+fn shop_tenders(input: &[TenderInput]) -> CmdResult<Vec<reji::tender::ShopTender>> {
+    input
+        .iter()
+        .filter(|t| !t.amount.trim().is_empty())
+        .map(|t| {
+            format!("{}:{}", t.name.trim(), t.amount.trim())
+                .parse()
+                .map_err(|m: String| reji::register::Error::bad("tenders", m).into())
+        })
+        .collect()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,6 +210,8 @@ pub async fn charge<R: Runtime>(
         },
     };
     let mut req = state.register.lock().await.cart_request(&cart)?;
+    req.cash = cash(input.cash)?;
+    req.tenders = shop_tenders(&input.tenders)?;
     req.methods = input
         .methods
         .iter()
@@ -171,6 +219,7 @@ pub async fn charge<R: Runtime>(
         .collect();
     let (v, notices) = {
         let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Staff, input.approval.as_deref())?;
         let v = reg.charge(req).await;
         let notices = reg.take_notices();
         let v = v?;
@@ -178,8 +227,11 @@ pub async fn charge<R: Runtime>(
         push_customer_view(&app, &state, &reg.settings().shop_name, &v);
         (v, notices)
     };
-    // The QR is on screen now: the tracker's fast lane follows it.
-    state.watch(&v.invoice_number).await?;
+    // The QR is on screen now: the tracker's fast lane follows it (a sale paid at the counter
+    // has nothing to follow).
+    if !v.status.is_final() {
+        state.watch(&v.invoice_number).await?;
+    }
     Ok(ChargeScreen::from_view(&v).with_notices(notices))
 }
 
@@ -220,12 +272,14 @@ pub struct CloseResult {
 /// Closes a day (default today): stores its 日計表 and locks its records (they can then only be
 /// corrected by new entries). Closing a closed day returns the stored close.
 #[tauri::command]
-pub async fn close_day(state: State<'_, AppState>, date: Option<String>) -> CmdResult<CloseResult> {
-    let (close, newly_closed) = state
-        .register
-        .lock()
-        .await
-        .close_day(given(date).as_deref())?;
+pub async fn close_day(
+    state: State<'_, AppState>,
+    date: Option<String>,
+    approval: Option<String>,
+) -> CmdResult<CloseResult> {
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    let (close, newly_closed) = reg.close_day(given(date).as_deref())?;
     Ok(CloseResult {
         close,
         newly_closed,
@@ -285,6 +339,7 @@ pub async fn cancel_invoice<R: Runtime>(
     number: String,
 ) -> CmdResult<ChargeScreen> {
     let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Staff, None)?;
     let v = reg.cancel(&number).await?;
     push_customer_view(&app, &state, &reg.settings().shop_name, &v);
     Ok(ChargeScreen::from_view(&v).with_notices(reg.take_notices()))
@@ -299,6 +354,7 @@ pub async fn retry_invoice<R: Runtime>(
 ) -> CmdResult<ChargeScreen> {
     let (v, notices) = {
         let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Staff, None)?;
         let v = reg.retry(&number).await?;
         state.set_customer_invoice(Some(v.invoice_number.clone()));
         push_customer_view(&app, &state, &reg.settings().shop_name, &v);
@@ -316,9 +372,11 @@ pub async fn refund_invoice(
     number: String,
     amount: Option<i64>,
     bank: Option<BankAccount>,
+    approval: Option<String>,
 ) -> CmdResult<ChargeScreen> {
     let bank = bank.unwrap_or_default();
     let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
     let v = reg.refund(&number, amount, &bank).await?;
     Ok(ChargeScreen::from_view(&v).with_notices(reg.take_notices()))
 }
@@ -350,10 +408,11 @@ pub async fn invoice_detail(
     let reg = state.register.lock().await;
     let v = reg.show_local(&number)?;
     let tz = reg.settings().tz;
+    let staff = reg.staff_list()?;
     let timeline = reg
         .events(&number)?
         .iter()
-        .map(|e| TimelineEntry::from_event(e, tz))
+        .map(|e| TimelineEntry::from_event(e, tz).named(&staff))
         .collect();
     Ok(InvoiceDetail {
         screen: ChargeScreen::from_view(&v),
@@ -415,9 +474,11 @@ pub async fn set_setting<R: Runtime>(
     state: State<'_, AppState>,
     key: String,
     value: reji::register::SettingValue,
+    approval: Option<String>,
 ) -> CmdResult<BTreeMap<String, String>> {
     let map = {
         let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
         reg.set_setting(&key, value)?;
         settings_map(reg.settings())
     };
@@ -434,7 +495,12 @@ pub async fn save_key<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     key: String,
+    approval: Option<String>,
 ) -> CmdResult<ModeInfo> {
+    {
+        let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    }
     let mode = state.save_key(&key).await?;
     crate::tracking::start(&app, &state).await;
     Ok(mode)
@@ -566,10 +632,12 @@ pub async fn set_settings<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     values: BTreeMap<String, reji::register::SettingValue>,
+    approval: Option<String>,
 ) -> CmdResult<BTreeMap<String, String>> {
     let feed_changed;
     let map = {
         let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
         feed_changed = values
             .get("feed")
             .is_some_and(|v| Some(v.to_text()) != reg.settings().get("feed"));
@@ -603,8 +671,14 @@ pub async fn product_lookup(state: State<'_, AppState>, key: String) -> CmdResul
 }
 
 #[tauri::command]
-pub async fn product_add(state: State<'_, AppState>, input: ProductInput) -> CmdResult<Product> {
-    Ok(state.register.lock().await.add_product(&input)?)
+pub async fn product_add(
+    state: State<'_, AppState>,
+    input: ProductInput,
+    approval: Option<String>,
+) -> CmdResult<Product> {
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    Ok(reg.add_product(&input)?)
 }
 
 #[tauri::command]
@@ -612,13 +686,22 @@ pub async fn product_edit(
     state: State<'_, AppState>,
     id: String,
     input: ProductInput,
+    approval: Option<String>,
 ) -> CmdResult<Product> {
-    Ok(state.register.lock().await.edit_product(&id, &input)?)
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    Ok(reg.edit_product(&id, &input)?)
 }
 
 #[tauri::command]
-pub async fn product_archive(state: State<'_, AppState>, id: String) -> CmdResult<Product> {
-    Ok(state.register.lock().await.archive_product(&id)?)
+pub async fn product_archive(
+    state: State<'_, AppState>,
+    id: String,
+    approval: Option<String>,
+) -> CmdResult<Product> {
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    Ok(reg.archive_product(&id)?)
 }
 
 /// Imports a product list the staff picked (all or nothing: a refused file's rows are in the
@@ -627,12 +710,19 @@ pub async fn product_archive(state: State<'_, AppState>, id: String) -> CmdResul
 pub async fn products_import(
     state: State<'_, AppState>,
     path: String,
+    approval: Option<String>,
 ) -> CmdResult<reji::register::ImportReport> {
+    {
+        let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    }
     let bytes = std::fs::read(&path).map_err(|e| reji::register::Error::ReadFile {
         path: path.clone(),
         source: e,
     })?;
-    Ok(state.register.lock().await.import_products(bytes)?)
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    Ok(reg.import_products(bytes)?)
 }
 
 /// Writes the product list as CSV (`utf-8-bom` or `cp932`); returns how many products.
@@ -689,11 +779,9 @@ pub async fn hold_cart(
     cart: Cart,
     label: Option<String>,
 ) -> CmdResult<HeldOrder> {
-    Ok(state
-        .register
-        .lock()
-        .await
-        .hold_cart(&cart, label.as_deref())?)
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Staff, None)?;
+    Ok(reg.hold_cart(&cart, label.as_deref())?)
 }
 
 #[tauri::command]
@@ -740,4 +828,187 @@ pub async fn demo_paid_at_store<R: Runtime>(
     let v = reg.show(&number).await?;
     push_customer_view(&app, &state, &reg.settings().shop_name, &v);
     Ok(ChargeScreen::from_view(&v))
+}
+
+// ---- Tenders ----
+
+/// What the payment dialog shows while the cashier types: how the total would be covered (the
+/// shop's tenders, the cash and its change, what is left for the payment page). Nothing is stored.
+#[tauri::command]
+pub async fn settle_preview(
+    total: i64,
+    cash: Option<String>,
+    tenders: Vec<TenderInput>,
+) -> CmdResult<reji::tender::Settlement> {
+    let tenders = shop_tenders(&tenders)?;
+    let cash = self::cash(cash)?;
+    reji::tender::settle(total, cash, &tenders).map_err(|m| {
+        reji::register::Error::bad(
+            if tenders.is_empty() {
+                "cash"
+            } else {
+                "tenders"
+            },
+            m,
+        )
+        .into()
+    })
+}
+
+// ---- The drawer ----
+
+/// A count by denomination as the drawer screen sends it (`"10000": 1`, …).
+fn count(counts: BTreeMap<String, u32>) -> CmdResult<reji::register::CashCount> {
+    let counts = counts
+        .into_iter()
+        .map(|(d, n)| {
+            reji::tender::parse_yen(&d).map(|d| (d, n)).ok_or_else(|| {
+                reji::register::Error::bad("count", format!("{d:?} is not a yen note or coin"))
+            })
+        })
+        .collect::<Result<BTreeMap<i64, u32>, _>>()?;
+    Ok(reji::register::CashCount::from_counts(&counts)?)
+}
+
+/// 点検 (X report): what the drawer should hold now and why; changes nothing.
+#[tauri::command]
+pub async fn drawer_check(state: State<'_, AppState>) -> CmdResult<reji::register::DrawerReport> {
+    Ok(state.register.lock().await.drawer_check()?)
+}
+
+/// Opens the drawer with its float, counted by denomination.
+#[tauri::command]
+pub async fn drawer_open(
+    state: State<'_, AppState>,
+    counts: BTreeMap<String, u32>,
+    approval: Option<String>,
+) -> CmdResult<reji::register::DrawerReport> {
+    let c = count(counts)?;
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Staff, approval.as_deref())?;
+    reg.drawer_open(&c)?;
+    Ok(reg.drawer_check()?)
+}
+
+/// 入金 (`in`) / 出金 (`out`) with its reason (a manager's).
+#[tauri::command]
+pub async fn drawer_move(
+    state: State<'_, AppState>,
+    kind: String,
+    amount: String,
+    reason: String,
+    approval: Option<String>,
+) -> CmdResult<reji::register::DrawerReport> {
+    let bad = |f: &str, m: String| CommandError::from(reji::register::Error::bad(f, m));
+    if kind != "in" && kind != "out" {
+        return Err(bad("kind", format!("{kind:?} must be in or out")));
+    }
+    let amount = reji::tender::parse_yen(&amount)
+        .filter(|a| *a > 0)
+        .ok_or_else(|| {
+            bad(
+                "amount",
+                format!("{:?} must be whole yen, more than 0", amount.trim()),
+            )
+        })?;
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    reg.drawer_move(&kind, amount, &reason)?;
+    Ok(reg.drawer_check()?)
+}
+
+/// 精算's result: the Z report and the business day it closed.
+#[derive(Debug, Serialize)]
+pub struct SettleResult {
+    #[serde(flatten)]
+    pub report: reji::register::DrawerReport,
+    /// The business day closed with it (`YYYY-MM-DD`); the next sales belong to the day after.
+    pub closed_day: String,
+}
+
+/// 精算 (Z report): the count against what the drawer should hold, final, and the day's close
+/// (a manager's).
+#[tauri::command]
+pub async fn drawer_close(
+    state: State<'_, AppState>,
+    counts: BTreeMap<String, u32>,
+    approval: Option<String>,
+) -> CmdResult<SettleResult> {
+    let c = count(counts)?;
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    let (report, day) = reg.drawer_settle(&c)?;
+    Ok(SettleResult {
+        report,
+        closed_day: day.business_date,
+    })
+}
+
+// ---- Staff ----
+
+/// Who works here and who is signed in at this register (never a PIN or its hash).
+#[derive(Debug, Serialize)]
+pub struct StaffState {
+    pub staff: Vec<reji::staff::StaffMember>,
+    pub signed_in: Option<reji::staff::StaffMember>,
+}
+
+fn staff_state(state: &AppState, reg: &reji::register::Register) -> CmdResult<StaffState> {
+    let staff = reg.staff_list()?;
+    let id = state.signed_in();
+    let signed_in = staff.iter().find(|m| Some(&m.id) == id.as_ref()).cloned();
+    Ok(StaffState { staff, signed_in })
+}
+
+#[tauri::command]
+pub async fn staff_state_get(state: State<'_, AppState>) -> CmdResult<StaffState> {
+    let reg = state.register.lock().await;
+    staff_state(&state, &reg)
+}
+
+/// Signs a staff member in at this register (or switches cashier) with their PIN.
+#[tauri::command]
+pub async fn sign_in(state: State<'_, AppState>, pin: String) -> CmdResult<StaffState> {
+    let mut reg = state.register.lock().await;
+    let actor = reg
+        .authorize(reji::register::Who::Pin(&pin), Need::Staff)
+        .map_err(crate::error::denied)?;
+    state.set_signed_in(actor.member.map(|m| m.id));
+    staff_state(&state, &reg)
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> CmdResult<StaffState> {
+    state.set_signed_in(None);
+    let reg = state.register.lock().await;
+    staff_state(&state, &reg)
+}
+
+/// Adds a staff member (a manager's; the first must be a manager, and is signed in at once).
+#[tauri::command]
+pub async fn staff_add(
+    state: State<'_, AppState>,
+    name: String,
+    pin: String,
+    role: String,
+    approval: Option<String>,
+) -> CmdResult<StaffState> {
+    let role: reji::staff::Role = role
+        .parse()
+        .map_err(|m: String| reji::register::Error::bad("role", m))?;
+    let mut reg = state.register.lock().await;
+    let first = reg.staff_list()?.is_empty();
+    state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+    let m = reg.add_staff(&name, &pin, role)?;
+    if first {
+        state.set_signed_in(Some(m.id));
+    }
+    staff_state(&state, &reg)
+}
+
+/// The refund dialog's bank account, checked as the refund request would check it, before its
+/// confirm step (nothing is sent).
+#[tauri::command]
+pub async fn check_refund_bank(bank: BankAccount) -> CmdResult<()> {
+    Ok(reji::register::check_bank_account(&bank)?)
 }

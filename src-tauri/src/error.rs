@@ -59,6 +59,29 @@ impl From<tauri::Error> for CommandError {
 
 pub type CmdResult<T> = Result<T, CommandError>;
 
+/// The message keys of a refused sign-in or approval: the screens ask for the right PIN (a
+/// sign-in, or a manager's approval of one action) instead of showing the core's sentence.
+pub const DENIED_KEYS: [&str; 3] = [
+    "error.sign_in_needed",
+    "error.manager_needed",
+    "error.pin_unknown",
+];
+
+/// A refused sign-in or approval: `not_allowed`, with its own sentence in the UI.
+pub fn denied(d: reji::register::Denied) -> CommandError {
+    use reji::register::Denied;
+    let key = match &d {
+        Denied::SignInNeeded => DENIED_KEYS[0],
+        Denied::ManagerNeeded { .. } => DENIED_KEYS[1],
+        Denied::UnknownPin => DENIED_KEYS[2],
+    };
+    let e: CommandError = reji::register::Error::from(d).into();
+    CommandError {
+        message_key: key.into(),
+        ..e
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +106,14 @@ mod tests {
         assert_eq!(json["field"], "items");
         let e: CommandError = reji::keychain::KeyError::NotSet.into();
         assert_eq!(e.message_key, "error.no_key");
+        let e = denied(reji::register::Denied::ManagerNeeded {
+            name: "バイト".into(),
+        });
+        assert_eq!(
+            (e.code.as_str(), e.message_key.as_str()),
+            ("not_allowed", "error.manager_needed")
+        );
+        assert!(!e.detail.contains("REJI_PIN"), "{}", e.detail);
     }
 
     /// Every code the core or the shell can return has its sentence in both of the UI's
@@ -97,6 +128,10 @@ mod tests {
                 2,
                 "{key} in the ja and the en dictionary of ui/js/i18n.js"
             );
+        }
+        for key in DENIED_KEYS {
+            let key = format!("\"{key}\":");
+            assert_eq!(dict.matches(&key).count(), 2, "{key} in ja and en");
         }
         for code in reji::register::NoticeCode::ALL {
             let key = format!("\"{}\":", code.message_key());

@@ -66,6 +66,16 @@ app_commands! {
     held_orders,
     recall_order,
     demo_paid_at_store,
+    settle_preview,
+    drawer_check,
+    drawer_open,
+    drawer_move,
+    drawer_close,
+    staff_state_get,
+    sign_in,
+    sign_out,
+    staff_add,
+    check_refund_bank,
 }
 
 /// Where the ledgers live: `REJI_DATA_DIR` (tests, E2E) or the OS app data directory.

@@ -39,6 +39,9 @@ pub struct AppState {
     keystore: Box<dyn KeyStore + Send + Sync>,
     /// The invoice the customer display shows (None = idle).
     customer_invoice: StdMutex<Option<String>>,
+    /// The staff member signed in at this register (their id; None = nobody). Only the id is
+    /// kept: never a PIN.
+    signed_in: StdMutex<Option<String>>,
 }
 
 fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -115,6 +118,7 @@ impl AppState {
             api_base,
             keystore,
             customer_invoice: StdMutex::new(None),
+            signed_in: StdMutex::new(None),
         })
     }
 
@@ -129,6 +133,7 @@ impl AppState {
             api_base: reji::komoju::DEFAULT_API_BASE.into(),
             keystore: Box::new(reji::keychain::MemoryKeyStore::new(None)),
             customer_invoice: StdMutex::new(None),
+            signed_in: StdMutex::new(None),
         }
     }
 
@@ -175,6 +180,33 @@ impl AppState {
 
     pub fn set_customer_invoice(&self, number: Option<String>) {
         *lock(&self.customer_invoice) = number;
+    }
+
+    /// The staff member signed in at this register (id), if any.
+    pub fn signed_in(&self) -> Option<String> {
+        lock(&self.signed_in).clone()
+    }
+
+    pub fn set_signed_in(&self, id: Option<String>) {
+        *lock(&self.signed_in) = id;
+    }
+
+    /// Makes the register act for `need`: a manager's `approval` PIN for this one call, else the
+    /// member signed in here (with no staff, the owner). A refusal names what the screen should
+    /// ask for (`error.sign_in_needed`, `error.manager_needed`, `error.pin_unknown`).
+    pub fn authorize(
+        &self,
+        reg: &mut Register,
+        need: reji::register::Need,
+        approval: Option<&str>,
+    ) -> CmdResult<reji::register::Actor> {
+        use reji::register::Who;
+        let signed_in = self.signed_in();
+        let who = match approval.filter(|p| !p.trim().is_empty()) {
+            Some(pin) => Who::Pin(pin),
+            None => Who::SignedIn(signed_in.as_deref()),
+        };
+        reg.authorize(who, need).map_err(crate::error::denied)
     }
 
     /// Stores the key in the keychain and switches to the live ledger (leaving demo mode).

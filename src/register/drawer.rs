@@ -64,6 +64,28 @@ impl CashCount {
         Ok(CashCount { counts, total })
     }
 
+    /// A count as a screen gives it: denomination → how many (zeros allowed, every denomination
+    /// a yen note or coin, each count 0 to 100 000).
+    pub fn from_counts(counts: &BTreeMap<i64, u32>) -> Result<CashCount> {
+        for (d, n) in counts {
+            if !DENOMINATIONS.contains(d) {
+                return Err(Error::bad(
+                    "count",
+                    format!("¥{d} is not a yen note or coin"),
+                ));
+            }
+            if *n > 100_000 {
+                return Err(Error::bad(
+                    "count",
+                    format!("¥{d}: the count must be a whole number from 0 to 100000"),
+                ));
+            }
+        }
+        let counts: BTreeMap<i64, u32> = counts.clone();
+        let total = counts.iter().map(|(d, n)| d * *n as i64).sum();
+        Ok(CashCount { counts, total })
+    }
+
     fn json(&self) -> serde_json::Value {
         serde_json::Value::Object(
             self.counts
@@ -175,6 +197,18 @@ impl Register {
         Ok(report)
     }
 
+    /// 精算 as a register does it at the end of the day: the drawer's count (final) and then the
+    /// business day's close (日計表), so that the sales that follow belong to the next business
+    /// day. Selling goes on; a day closed before is left as it was.
+    pub fn drawer_settle(
+        &mut self,
+        count: &CashCount,
+    ) -> Result<(DrawerReport, crate::ledger::DailyClose)> {
+        let report = self.drawer_close(count)?;
+        let (close, _) = self.close_day(None)?;
+        Ok((report, close))
+    }
+
     fn drawer_report(&self, kind: &'static str, count: Option<&CashCount>) -> Result<DrawerReport> {
         let now = self.now();
         let open = self.ledger.open_drawer()?;
@@ -238,6 +272,44 @@ mod tests {
         ] {
             assert!(CashCount::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn settling_closes_the_drawer_and_the_day_and_selling_goes_on_the_next_day() {
+        let mut r = Register::new(
+            Ledger::open_in_memory().unwrap(),
+            None,
+            Arc::new(crate::clock::SystemClock),
+        )
+        .unwrap();
+        r.drawer_open(&CashCount::parse("1000:5").unwrap()).unwrap();
+        let before = r.ledger.business_date_at(r.now()).unwrap();
+        let (report, day) = r
+            .drawer_settle(&CashCount::parse("1000:4,100:9").unwrap())
+            .unwrap();
+        assert_eq!(
+            (report.expected_cash, report.difference),
+            (5_000, Some(-100))
+        );
+        assert_eq!(day.business_date, before.to_string());
+        assert!(r.ledger.business_date_at(r.now()).unwrap() > before);
+        assert!(
+            r.drawer_settle(&CashCount::parse("1000:4").unwrap())
+                .is_err(),
+            "a second 精算 of the same drawer"
+        );
+    }
+
+    #[test]
+    fn a_count_from_a_screen_is_the_same_as_typed() {
+        let counts = BTreeMap::from([(10_000, 1), (1_000, 5), (100, 10), (1, 3), (5, 0)]);
+        let c = CashCount::from_counts(&counts).unwrap();
+        assert_eq!(
+            c.total,
+            CashCount::parse("10000:1,1000:5,100:10,1:3").unwrap().total
+        );
+        assert!(CashCount::from_counts(&BTreeMap::from([(3_000, 1)])).is_err());
+        assert!(CashCount::from_counts(&BTreeMap::from([(1_000, 100_001)])).is_err());
     }
 }
 

@@ -50,6 +50,7 @@ mod staff;
 mod view;
 
 pub use assembly::{Assembly, KeySource};
+pub use bodies::check_bank_account;
 use bodies::*;
 pub use books::{close_report, CloseFormat, DayFigures};
 pub use cart::{Cart, CartPreview, HeldOrder, MAX_CART_LINES};
@@ -58,7 +59,7 @@ pub use drawer::{CashCount, DrawerReport, DENOMINATIONS};
 pub use error::*;
 pub use history::*;
 pub use input::*;
-pub use people::{Actor, Need};
+pub use people::{Actor, Denied, Need, Who};
 pub use printing::{drawer_report_layout, PrintDelivery, PrintReport, KICK_WINDOW_SECS};
 use refresh::*;
 pub use settings::*;

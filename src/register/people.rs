@@ -32,6 +32,37 @@ impl Actor {
 
 pub const MAX_STAFF_NAME: usize = 30;
 
+/// Who asks to act, for [`Register::authorize`]: a PIN typed now (a sign-in, or a manager's
+/// approval of one action), or the member already signed in at this register (`None`: nobody).
+#[derive(Clone, Copy, Debug)]
+pub enum Who<'a> {
+    Pin(&'a str),
+    SignedIn(Option<&'a str>),
+}
+
+/// Why [`Register::authorize`] refused (nothing was done).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Denied {
+    /// The shop has staff and nobody is signed in (or the member signed in is gone).
+    SignInNeeded,
+    /// The PIN matches no staff member.
+    UnknownPin,
+    /// The member is a cashier and the action needs a manager.
+    ManagerNeeded { name: String },
+}
+
+impl From<Denied> for Error {
+    fn from(d: Denied) -> Error {
+        Error::NotPermitted(match d {
+            Denied::SignInNeeded => "this shop has staff: sign in with a PIN first".into(),
+            Denied::UnknownPin => "the PIN matches no staff member".into(),
+            Denied::ManagerNeeded { name } => {
+                format!("{name} is a cashier: this needs a manager's PIN")
+            }
+        })
+    }
+}
+
 impl Register {
     /// Signs in with a PIN for an action that needs `need`. With no staff defined everyone is the
     /// owner; otherwise a missing or wrong PIN, or a cashier's PIN for a manager's action, is
@@ -65,6 +96,44 @@ impl Register {
         };
         self.actor = actor.clone();
         Ok(actor)
+    }
+
+    /// As [`Register::sign_in`], for a register that stays signed in (the app): the member
+    /// signed in (by id) acts again without a PIN as long as they are still staff and their role
+    /// fits `need`; a PIN typed now acts for this one call. With no staff everyone is the owner.
+    /// The refusal says why, so a screen can ask for the right PIN.
+    pub fn authorize(&mut self, who: Who<'_>, need: Need) -> std::result::Result<Actor, Denied> {
+        let staff = match self.ledger.staff_with_hashes() {
+            Ok(s) => s,
+            // An unreadable staff table lets nobody in.
+            Err(_) => return Err(Denied::SignInNeeded),
+        };
+        if staff.is_empty() {
+            self.actor = Actor { member: None };
+            return Ok(self.actor.clone());
+        }
+        let member = match who {
+            Who::Pin(pin) => {
+                let pin = pin.trim();
+                staff
+                    .into_iter()
+                    .find(|(_, h)| !pin.is_empty() && verify_pin(pin, h))
+                    .map(|(m, _)| m)
+                    .ok_or(Denied::UnknownPin)?
+            }
+            Who::SignedIn(id) => staff
+                .into_iter()
+                .map(|(m, _)| m)
+                .find(|m| Some(m.id.as_str()) == id)
+                .ok_or(Denied::SignInNeeded)?,
+        };
+        if need == Need::Manager && member.role != Role::Manager {
+            return Err(Denied::ManagerNeeded { name: member.name });
+        }
+        self.actor = Actor {
+            member: Some(member),
+        };
+        Ok(self.actor.clone())
     }
 
     pub fn actor(&self) -> &Actor {
@@ -132,6 +201,13 @@ mod tests {
     fn no_staff_means_the_owner_and_staff_mean_a_pin() {
         let mut r = reg();
         assert_eq!(r.sign_in(None, Need::Manager).unwrap().member, None);
+        assert_eq!(
+            r.authorize(Who::SignedIn(None), Need::Manager)
+                .unwrap()
+                .member,
+            None,
+            "no staff: the owner"
+        );
         assert!(
             r.add_staff("バイト", "5678", Role::Cashier).is_err(),
             "first a manager"
@@ -165,6 +241,38 @@ mod tests {
         );
         let a = r.sign_in(Some("1234"), Need::Manager).unwrap();
         assert_eq!(a.label(), format!("staff/{}", boss.id));
+        // The app's way: signed in by id, or a PIN for one action.
+        assert_eq!(
+            r.authorize(Who::SignedIn(Some(&cashier.id)), Need::Staff)
+                .unwrap()
+                .label(),
+            format!("staff/{}", cashier.id)
+        );
+        assert_eq!(
+            r.authorize(Who::SignedIn(Some(&cashier.id)), Need::Manager),
+            Err(Denied::ManagerNeeded {
+                name: "バイト".into()
+            })
+        );
+        assert_eq!(
+            r.authorize(Who::SignedIn(None), Need::Staff),
+            Err(Denied::SignInNeeded)
+        );
+        assert_eq!(
+            r.authorize(Who::SignedIn(Some("stf_gone")), Need::Staff),
+            Err(Denied::SignInNeeded)
+        );
+        assert_eq!(
+            r.authorize(Who::Pin("9999"), Need::Staff),
+            Err(Denied::UnknownPin)
+        );
+        assert_eq!(
+            r.authorize(Who::Pin(""), Need::Staff),
+            Err(Denied::UnknownPin)
+        );
+        let approved = r.authorize(Who::Pin("1234"), Need::Manager).unwrap();
+        assert_eq!(r.actor().label(), approved.label());
+        assert_eq!(approved.label(), format!("staff/{}", boss.id));
         let listed = serde_json::to_string(&r.staff_list().unwrap()).unwrap();
         assert!(
             !listed.contains("pbkdf2") && !listed.contains("1234"),

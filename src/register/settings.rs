@@ -132,6 +132,8 @@ pub struct Settings {
     pub dining: Dining,
     /// When a business day starts (`HH:MM`): sales before it belong to the day before.
     pub day_starts_at: String,
+    /// The shop's own tenders the app offers at the counter (商品券, 売掛, a card terminal), in order.
+    pub shop_tenders: Vec<String>,
     /// The receipt printer and the cash drawer on it (`printer*`, `auto_print`, `drawer*`).
     pub printer: crate::printing::PrinterSettings,
 }
@@ -159,6 +161,7 @@ impl Default for Settings {
             demo_lan: false,
             dining: Dining::TakeAway,
             day_starts_at: "00:00".into(),
+            shop_tenders: Vec::new(),
             printer: Default::default(),
         }
     }
@@ -168,7 +171,7 @@ impl Default for Settings {
 pub const DEFAULT_SHOP_NAME: &str = "Reji";
 
 impl Settings {
-    pub const KEYS: [&'static str; 30] = [
+    pub const KEYS: [&'static str; 31] = [
         "time_zone",
         "price_mode",
         "rounding",
@@ -189,6 +192,7 @@ impl Settings {
         "demo_lan",
         "dining",
         "day_starts_at",
+        "shop_tenders",
         "printer",
         "printer_host",
         "printer_port",
@@ -227,6 +231,9 @@ impl Settings {
                     .map(|m| PaymentType::from_wire(m.trim()))
                     .collect();
                 validate_methods(&methods).map(|m| self.payment_methods = m)
+            }
+            SettingValue::List(list) if key == "shop_tenders" => {
+                shop_tender_names(list).map(|t| self.shop_tenders = t)
             }
             SettingValue::List(_) => Err(Error::bad(key, "takes one value, not a list")),
         };
@@ -292,6 +299,10 @@ impl Settings {
                 }
             }
             "payment_methods" => self.payment_methods = validate_methods(&parse_methods(value))?,
+            "shop_tenders" => {
+                let names: Vec<String> = value.split([',', '、']).map(str::to_string).collect();
+                self.shop_tenders = shop_tender_names(&names)?
+            }
             k if crate::printing::config::KEYS.contains(&k) => self
                 .printer
                 .set(k, value)
@@ -330,6 +341,7 @@ impl Settings {
             "demo_lan" => if self.demo_lan { "on" } else { "off" }.into(),
             "dining" => self.dining.as_str().into(),
             "day_starts_at" => self.day_starts_at.clone(),
+            "shop_tenders" => self.shop_tenders.join(","),
             "locale" => self.locale.clone().unwrap_or_default(),
             k if crate::printing::config::KEYS.contains(&k) => self.printer.get(k)?,
             _ => return None,
@@ -379,6 +391,40 @@ pub(super) fn optional_text(key: &str, value: &str, max: usize) -> Result<Option
     }
 }
 
+/// The most tenders a shop defines.
+pub const MAX_SHOP_TENDERS: usize = 12;
+
+/// The shop's tender names, checked: one line each of 1 to 30 characters (no `:` or `,`, which
+/// `NAME:AMOUNT` and the list use), each once, at most [`MAX_SHOP_TENDERS`]. Blanks are dropped.
+pub fn shop_tender_names(names: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        if n.chars().count() > crate::tender::MAX_TENDER_NAME
+            || n.chars()
+                .any(|c| c.is_control() || matches!(c, ':' | '：' | ',' | '、'))
+        {
+            return Err(Error::bad(
+                "shop_tenders",
+                format!(
+                    "{n:?}: a tender's name is one line of 1 to {} characters, without : or ,",
+                    crate::tender::MAX_TENDER_NAME
+                ),
+            ));
+        }
+        if out.iter().any(|o| o == n) {
+            return Err(Error::bad("shop_tenders", format!("{n:?} is listed twice")));
+        }
+        out.push(n.to_string());
+    }
+    if out.len() > MAX_SHOP_TENDERS {
+        return Err(Error::bad(
+            "shop_tenders",
+            format!("at most {MAX_SHOP_TENDERS} tenders"),
+        ));
+    }
+    Ok(out)
+}
+
 /// A payment page's lifetime from text: whole seconds from 60 to 86 400.
 pub fn parse_expires_in(v: &str) -> Result<u32> {
     let n = v.trim().parse::<u32>().map_err(|_| {
@@ -411,6 +457,27 @@ mod tests {
         for t in PAYMENT_TYPES {
             assert!(PaymentType::KNOWN.contains(&t), "{t}");
         }
+    }
+
+    #[test]
+    fn shop_tenders_are_names_the_counter_offers() {
+        let mut s = Settings::default();
+        s.apply("shop_tenders", "商品券, 売掛、カード端末").unwrap();
+        assert_eq!(s.shop_tenders, vec!["商品券", "売掛", "カード端末"]);
+        assert_eq!(s.get("shop_tenders").unwrap(), "商品券,売掛,カード端末");
+        let list = SettingValue::List(vec!["商品券".into(), "".into()]);
+        s.apply_value("shop_tenders", &list).unwrap();
+        assert_eq!(s.shop_tenders, vec!["商品券"]);
+        for bad in ["券,券", "a:b", &"長".repeat(31)] {
+            let e = s.apply("shop_tenders", bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::BadInput { field, .. } if field == "settings.shop_tenders"),
+                "{bad}: {e}"
+            );
+        }
+        assert_eq!(s.shop_tenders, vec!["商品券"], "a refusal changes nothing");
+        s.apply("shop_tenders", "").unwrap();
+        assert!(s.shop_tenders.is_empty());
     }
 
     #[test]

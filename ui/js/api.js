@@ -16,9 +16,9 @@ async function call(cmd, args = {}) {
 // The app and its settings
 export const appInfo = () => call("app_info");
 export const getSettings = () => call("get_settings");
-export const setSetting = (key, value) => call("set_setting", { key, value });
-export const setSettings = (values) => call("set_settings", { values });
-export const saveKey = (key) => call("save_key", { key });
+export const setSetting = (key, value, approval) => call("set_setting", { key, value, approval });
+export const setSettings = (values, approval) => call("set_settings", { values, approval });
+export const saveKey = (key, approval) => call("save_key", { key, approval });
 export const testConnection = () => call("test_connection");
 
 // Ringing up and charging
@@ -29,7 +29,19 @@ export const unwatchInvoice = (number) => call("unwatch_invoice", { number });
 export const refreshInvoice = (number) => call("refresh_invoice", { number });
 export const cancelInvoice = (number) => call("cancel_invoice", { number });
 export const retryInvoice = (number) => call("retry_invoice", { number });
-export const refundInvoice = (number, amount, bank) => call("refund_invoice", { number, amount, bank });
+export const refundInvoice = (number, amount, bank, approval) => call("refund_invoice", { number, amount, bank, approval });
+export const checkRefundBank = (bank) => call("check_refund_bank", { bank });
+export const settlePreview = (total, cash, tenders) => call("settle_preview", { total, cash, tenders });
+
+// The drawer (点検 / 精算) and the staff
+export const drawerCheck = () => call("drawer_check");
+export const drawerOpen = (counts, approval) => call("drawer_open", { counts, approval });
+export const drawerMove = (kind, amount, reason, approval) => call("drawer_move", { kind, amount, reason, approval });
+export const drawerClose = (counts, approval) => call("drawer_close", { counts, approval });
+export const staffState = () => call("staff_state_get");
+export const signIn = (pin) => call("sign_in", { pin });
+export const signOut = () => call("sign_out");
+export const staffAdd = (name, pin, role, approval) => call("staff_add", { name, pin, role, approval });
 
 // The cart: previewed by the core, kept across restarts, held and recalled
 export const previewCart = (cart) => call("preview_cart", { cart });
@@ -42,10 +54,10 @@ export const recallOrder = (id) => call("recall_order", { id });
 // The catalog
 export const productsList = (q, archived) => call("products_list", { q, archived });
 export const productLookup = (key) => call("product_lookup", { key });
-export const productAdd = (input) => call("product_add", { input });
-export const productEdit = (id, input) => call("product_edit", { id, input });
-export const productArchive = (id) => call("product_archive", { id });
-export const productsImport = (path) => call("products_import", { path });
+export const productAdd = (input, approval) => call("product_add", { input, approval });
+export const productEdit = (id, input, approval) => call("product_edit", { id, input, approval });
+export const productArchive = (id, approval) => call("product_archive", { id, approval });
+export const productsImport = (path, approval) => call("products_import", { path, approval });
 export const productsExport = (path, encoding) => call("products_export", { path, encoding });
 
 // The customer display and demo mode
@@ -59,7 +71,7 @@ export const listInvoices = (query) => call("list_invoices", { query });
 export const invoiceDetail = (number) => call("invoice_detail", { number });
 export const syncNow = () => call("sync_now");
 export const todayView = (date) => call("today_view", { date });
-export const closeDay = (date) => call("close_day", { date });
+export const closeDay = (date, approval) => call("close_day", { date, approval });
 export const saveClose = (date, path, format) => call("save_close", { date, path, format });
 export const receipt = (number, refund) => call("receipt", { number, refund });
 export const exportCsv = (input, onProgress) => call("export_csv", { input, onProgress });

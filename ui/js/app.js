@@ -10,12 +10,15 @@ import * as history from "./history.js";
 import * as exportScreen from "./export.js";
 import * as settings from "./settings.js";
 import * as products from "./products.js";
+import * as drawer from "./drawer.js";
+import * as pay from "./pay.js";
+import * as staff from "./staff.js";
 
-registerScreens({ register, charge, history, export: exportScreen, settings, products });
+registerScreens({ register, charge, history, export: exportScreen, settings, products, drawer });
 
 function onKey(e) {
   const dialogOpen = !!document.querySelector("dialog[open]");
-  const fkeys = { F1: "register", F2: "history", F3: "export", F4: "settings", F5: "products" };
+  const fkeys = { F1: "register", F2: "history", F3: "export", F4: "settings", F5: "products", F6: "drawer" };
   if (fkeys[e.key]) e.preventDefault(); // F5 never reloads the window
   if (fkeys[e.key] && !dialogOpen) {
     e.preventDefault();
@@ -54,11 +57,16 @@ window.addEventListener("DOMContentLoaded", async () => {
   history.init();
   exportScreen.init();
   products.init();
+  drawer.init();
+  pay.init();
+  staff.init();
   await settings.init();
   listenToTracker();
   relabel();
   initDateFields();
   show("register");
+  // A shop with staff: who works the register first (nothing changes for a shop without staff).
+  await staff.start();
   settings.maybeWelcome();
 });
 

@@ -127,8 +127,9 @@ function render(s) {
   $("#new-sale").classList.toggle("ghost", back);
   $("#new-sale").classList.toggle("primary", !back);
 
+  renderTenders(s);
   renderResult(s);
-  renderInstructions(s.instructions);
+  renderInstructions(s.instructions, s);
   if (first) renderItems(s.invoice_number);
 
   // The payment page's countdown only while the page can be paid; once a konbini / bank slip
@@ -179,11 +180,31 @@ function renderResult(s) {
       h("div", { class: "result-title" }, msg[1]),
       msg[2] ? h("div", { class: "result-sub" }, msg[2]) : "",
       s.status === "paid" ? h("div", { class: "result-amount" }, yen(s.amount, s.currency)) : "",
+      s.status === "paid" && s.change != null ? h("div", { class: "result-change", id: "charge-change" }, `${t("pay.change")} ${yen(s.change)}`) : "",
       s.can_receipt
         ? h("button", { id: "charge-receipt", class: "btn ghost", type: "button", onclick: () => openReceipt(s.invoice_number) }, t("detail.receipt"))
         : "",
     );
   }
+}
+
+/** How the sale is paid (the core's figures): the shop's tenders, お預り and お釣り, and what the
+ * payment page asks for the rest (with its method's fee once the payment shows one). */
+function renderTenders(s) {
+  const el = $("#charge-tenders");
+  const rows = [];
+  for (const x of s.tenders || []) {
+    if (x.type === "shop") rows.push(["ct-shop", x.name, yen(x.amount)]);
+  }
+  if (s.cash_tendered != null) {
+    rows.push(["ct-tendered", t("pay.tendered"), yen(s.cash_tendered)]);
+    rows.push(["ct-change", t("pay.change"), yen(s.change)]);
+  }
+  const counter = (s.tenders || []).some((x) => x.type !== "komoju");
+  if (counter && s.komoju_due > 0) rows.push(["ct-rest", t("pay.rest_page"), yen(s.komoju_due)]);
+  if (s.fee > 0 && s.to_pay > 0) rows.push(["ct-to-pay", t("pay.to_pay_fee", { fee: yen(s.fee) }), yen(s.to_pay)]);
+  el.hidden = rows.length === 0;
+  el.replaceChildren(...rows.map(([id, k, v]) => h("div", { class: `ct-row ${id}`, id }, h("dt", {}, k), h("dd", {}, v))));
 }
 
 function field(label, value, copyable = true) {
@@ -194,7 +215,7 @@ function field(label, value, copyable = true) {
       copyable ? h("button", { class: "mini copy", type: "button", onclick: () => copy(value) }, t("charge.copy")) : ""));
 }
 
-function renderInstructions(ins) {
+function renderInstructions(ins, s) {
   const el = $("#charge-instructions");
   el.hidden = !ins;
   if (!ins) return el.replaceChildren();
@@ -205,6 +226,7 @@ function renderInstructions(ins) {
     fields = [
       field(t("konbini.receipt"), ins.receipt),
       field(t("konbini.confirmation"), ins.confirmation_code),
+      s?.to_pay ? field(t("pay.at_store"), yen(s.to_pay), false) : null,
       field(t("deadline"), deadline, false),
     ];
   } else if (ins.kind === "bank_transfer") {
@@ -224,6 +246,7 @@ function renderInstructions(ins) {
       field(t("payeasy.bank_id"), ins.bank_id),
       field(t("payeasy.customer_id"), ins.customer_id),
       field(t("payeasy.confirmation_id"), ins.confirmation_id),
+      s?.to_pay ? field(t("pay.at_store"), yen(s.to_pay), false) : null,
       field(t("deadline"), deadline, false),
     ];
   }

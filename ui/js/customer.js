@@ -44,7 +44,11 @@ function render(v) {
         : i.kind === "bank_transfer"
           ? [field("銀行 Bank", i.bank_name), field("支店 Branch", i.branch_name), field("口座種別 Type", i.account_type), field("口座番号 Account", i.account_number), field("口座名義 Name", i.account_name)]
           : [field("収納機関番号 Bank ID", i.bank_id), field("お客様番号 Customer", i.customer_id), field("確認番号 Code", i.confirmation_id)];
-    rows.push(field("お支払い期限 Pay by", fmtDeadline(i.deadline)), field("金額 Amount", v.amount != null ? yen(v.amount) : null));
+    // What the customer pays at the store or bank: what is left for the payment page, with the
+    // method's fee once the payment shows one (the core's figure).
+    const due = v.to_pay > 0 ? v.to_pay : v.amount;
+    rows.push(field("お支払い期限 Pay by", fmtDeadline(i.deadline)), field("お支払い金額 Amount to pay", due != null ? yen(due) : null));
+    if (v.fee > 0) rows.push(field("うち手数料 Incl. fee", yen(v.fee)));
     $("#c-fields").replaceChildren(...rows.filter(Boolean));
     putSvg($("#c-instr-qr"), i.instructions_qr_svg, "instructions");
     $("#c-instr-qr").hidden = !i.instructions_qr_svg;
@@ -52,7 +56,12 @@ function render(v) {
   }
   if (v.state === "idle") return show("#c-idle");
   if (v.state === "pending") {
-    $("#c-amount").textContent = yen(v.amount);
+    // A split sale: the cash is taken, the page asks for the rest.
+    const split = (v.tenders || []).some((x) => x.type !== "komoju") && v.komoju_due > 0;
+    $("#c-amount").textContent = yen(split ? v.komoju_due : v.amount);
+    const paid = $("#c-split");
+    paid.hidden = !split;
+    paid.textContent = split ? `合計 Total ${yen(v.amount)} · お預り Paid ${yen(v.amount - v.komoju_due)}` : "";
     // The sale's discount, once the core's view carries it (`discount`: yen off, lines and order).
     const d = $("#c-discount");
     d.hidden = !(v.discount > 0);
@@ -62,6 +71,12 @@ function render(v) {
   }
   if (v.state === "paid") {
     $("#c-done-amount").textContent = yen(v.amount);
+    const cash = $("#c-cash");
+    cash.hidden = v.cash_tendered == null;
+    cash.replaceChildren(...(v.cash_tendered == null ? [] : [
+      field("お預り Cash received", yen(v.cash_tendered)),
+      field("お釣り Change", yen(v.change)),
+    ]));
     return show("#c-done");
   }
   const [ja, en] = OTHER[v.state] || ["", ""];

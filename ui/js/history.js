@@ -1,8 +1,9 @@
 // History: search by date range, amount range, text, status, method; detail with the timeline;
 // cancel and refund with a confirmation step.
 import { t } from "./i18n.js";
-import { $, h, yen, dateTime, dateText, statusLabel, methodLabel, showError, today, toast, confirmAction, showNotices, setDate, getDate, fieldMessage } from "./util.js";
+import { $, h, yen, dateTime, timeOfDay, dateText, statusLabel, methodLabel, showError, today, toast, confirmAction, showNotices, setDate, getDate, fieldMessage, clearFieldMessages } from "./util.js";
 import * as api from "./api.js";
+import { withApproval } from "./staff.js";
 import { app, show } from "./nav.js";
 import { openReceipt } from "./receipt.js";
 import { putSvg } from "./svg.js";
@@ -78,7 +79,7 @@ let todayDate = null;
 async function closeDay() {
   if (!(await confirmAction(t("close.confirm", { date: dateText(todayDate ?? "") }), t("close.button")))) return;
   try {
-    await api.closeDay(todayDate);
+    await withApproval((a) => api.closeDay(todayDate, a));
     toast(t("close.done"));
     renderToday();
   } catch (e) {
@@ -112,7 +113,11 @@ async function renderToday() {
   }
   const s = v.summary;
   $("#today-title").textContent = `${t("today.title")} ${dateText(s.business_date)}`;
-  $("#today-total").textContent = yen(s.sales_total);
+  // Which figure is gross and which net, said on the panel.
+  $("#today-total").replaceChildren(
+    h("span", { class: "muted small today-gross-label" }, t("today.gross")), " ",
+    h("span", { id: "today-gross" }, yen(s.sales_total)),
+    h("div", { id: "today-net", class: "small" }, t("today.net", { net: yen(v.net_total) })));
   $("#today-sub").textContent = t("today.sub", {
     n: s.sales_count, refunds: yen(s.refunds_total), pending: yen(s.pending_total), pending_n: s.pending_count,
   });
@@ -206,9 +211,9 @@ async function openDetail(number) {
         h("tr", {}, h("td", {}, i.name), h("td", {}, `${i.tax_rate}%`), h("td", { class: "num" }, `${yen(i.unit_price)} × ${i.quantity}`), h("td", { class: "num" }, yen(i.unit_price * i.quantity)))))),
     h("h3", {}, t("detail.timeline")),
     h("ol", { class: "timeline" }, ...d.timeline.map((e) =>
-      h("li", {}, h("span", { class: "when" }, dateTime(e.at)), " ",
-        h("span", {}, e.to_status ? `${e.from_status ? statusLabel(e.from_status) + " → " : ""}${statusLabel(e.to_status)}` : e.kind),
-        h("span", { class: "muted small" }, ` ${e.cause}`)))),
+      h("li", { class: `ev ev-${e.kind}` }, h("span", { class: "when" }, dateTime(e.at)), " ",
+        h("span", { class: "ev-text" }, eventSentence(e, s)),
+        e.known ? "" : h("span", { class: "muted small ev-raw" }, ` (${e.kind})`)))),
     d.refund.requests.length
       ? h("div", {},
         h("h3", {}, t("detail.refund_requests")),
@@ -216,6 +221,7 @@ async function openDetail(number) {
           h("li", {}, yen(r.amount, s.currency), " ", h("span", { class: `status-pill small rr-${r.status}` }, t(`refund_request.${r.status}`))))))
       : "",
     bank ? bank.el : "",
+    h("div", { class: "dialog-error", role: "alert", hidden: true }),
     h("div", { class: "detail-actions" },
       s.can_receipt
         ? h("button", { id: "detail-receipt", class: "btn ghost", type: "button", onclick: () => openReceipt(s.invoice_number) }, t("detail.receipt")) : "",
@@ -255,16 +261,32 @@ function bankForm() {
 }
 
 async function refund(s, value, bank) {
-  const amount = value.trim() === "" ? null : Number(value);
+  const dlg = $("#detail");
+  clearFieldMessages(dlg);
+  const slot = $(".dialog-error", dlg);
+  if (slot) slot.hidden = true;
+  const digits = value.trim().replace(/[０-９]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/[,¥￥円]/g, "");
+  if (digits !== "" && (!/^\d+$/.test(digits) || Number(digits) <= 0)) return fieldMessage($("#refund-amount"), t("field.amount"));
+  // The bank account is checked (by the core) before the confirm step.
+  if (bank) {
+    try {
+      await api.checkRefundBank(bank.value());
+    } catch (e) {
+      return showError(e);
+    }
+  }
+  const amount = digits === "" ? null : Number(digits);
   const shown = yen(amount ?? s.amount - s.refunded_amount);
   const key = bank ? "detail.refund_request_confirm" : "detail.refund_confirm";
   if (!(await confirmAction(t(key, { number: s.invoice_number, amount: shown }), t(bank ? "detail.refund_request" : "detail.refund")))) return;
   try {
-    const r = await api.refundInvoice(s.invoice_number, amount, bank ? bank.value() : null);
+    const r = await withApproval((a) => api.refundInvoice(s.invoice_number, amount, bank ? bank.value() : null, a));
     toast(t(bank ? "detail.refund_requested" : "status.refunded"));
     showNotices(r);
     $("#detail").close();
     search();
+    // Today's figures change at once (refunds, net).
+    renderToday();
   } catch (e) {
     showError(e);
   }
@@ -278,5 +300,54 @@ async function cancel(s) {
     search();
   } catch (e) {
     showError(e);
+  }
+}
+
+/** Who did it, as staff read it: the member's name, the owner (a shop without staff), KOMOJU. */
+function whoOf(e) {
+  if (e.actor === "staff") return e.who || t("event.who_staff");
+  if (e.actor === "owner") return t("event.who_owner");
+  if (e.actor === "komoju") return "KOMOJU";
+  return t("event.who_system");
+}
+
+/** An event of the log as a sentence in the staff's language (never a raw cause); an unknown
+ * kind still reads as one, with the kind in small text (`e.known` false). */
+function eventSentence(e, s) {
+  const who = whoOf(e);
+  const time = timeOfDay(e.at);
+  const v = { who, time, amount: e.amount != null ? yen(e.amount, s.currency) : "", to: e.to_status ? statusLabel(e.to_status) : "", from: e.from_status ? statusLabel(e.from_status) : "" };
+  e.known = true;
+  switch (e.kind) {
+    case "created":
+      return t("event.created", { ...v, amount: yen(s.amount, s.currency) });
+    case "status":
+      if (e.action === "tender") {
+        return s.cash_tendered != null
+          ? t("event.cash", { ...v, amount: yen(s.cash_tendered, s.currency), change: yen(s.change ?? 0, s.currency) })
+          : t("event.counter", v);
+      }
+      if (e.actor === "komoju") return t("event.komoju_status", v);
+      if (e.action === "cancel") return t("event.cancelled", v);
+      return t("event.status", v);
+    case "refused":
+      return t("event.refused", v);
+    case "refund":
+      return t("event.refund", v);
+    case "refund_sent":
+      return t("event.refund_sent", v);
+    case "refund_request":
+      return t("event.refund_request", v);
+    case "receipt":
+      return t("event.receipt", v);
+    case "staff":
+      return t("event.cancel_requested", v);
+    case "correction":
+      return t("event.correction", v);
+    case "renumbered":
+      return t("event.renumbered", v);
+    default:
+      e.known = false;
+      return t("event.other", v);
   }
 }

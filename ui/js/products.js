@@ -4,6 +4,7 @@
 import { t } from "./i18n.js";
 import { $, h, yen, showError, toast, confirmAction, fieldMessage, clearFieldMessages } from "./util.js";
 import * as api from "./api.js";
+import { withApproval } from "./staff.js";
 import { app } from "./nav.js";
 
 const CLASSES = ["food", "general", "reduced", "exempt"];
@@ -85,7 +86,7 @@ function render() {
 async function archive(p) {
   if (!(await confirmAction(t("products.archive_confirm", { name: p.name }), t("products.archive")))) return;
   try {
-    await api.productArchive(p.id);
+    await withApproval((a) => api.productArchive(p.id, a));
     toast(t("products.archived_done", { name: p.name }));
     document.dispatchEvent(new CustomEvent("reji-catalog"));
     load();
@@ -157,7 +158,7 @@ async function submitForm() {
   if (input.code && !/^\d{8,14}$/.test(input.code)) return fieldMessage($("#pf-code"), t("field.code"));
   if (input.quick_key && !/^\d{1,3}$/.test(input.quick_key)) return fieldMessage($("#pf-quick"), t("field.quick_key"));
   try {
-    const saved = editing ? await api.productEdit(editing.id, input) : await api.productAdd(input);
+    const saved = await withApproval((a) => (editing ? api.productEdit(editing.id, input, a) : api.productAdd(input, a)));
     toast(t(editing ? "products.saved" : "products.added", { name: saved.name }));
     document.dispatchEvent(new CustomEvent("reji-catalog"));
     finishForm(saved);
@@ -187,7 +188,7 @@ export async function importFrom(path) {
   out.className = "panel import-result";
   out.replaceChildren(h("p", {}, t("products.importing")));
   try {
-    const r = await api.productsImport(path);
+    const r = await withApproval((a) => api.productsImport(path, a));
     out.classList.add("ok");
     out.replaceChildren(h("p", { class: "import-ok" }, t("products.imported", { added: r.added, updated: r.updated, encoding: r.encoding })));
     document.dispatchEvent(new CustomEvent("reji-catalog"));
@@ -250,7 +251,7 @@ export async function addSamples() {
     let i = 0;
     for (const [name, kana, price, cls, category] of SAMPLES) {
       i += 1;
-      await api.productAdd({ name, kana, price: String(price), class: cls, code: "", category, quick_key: String(i) });
+      await withApproval((a) => api.productAdd({ name, kana, price: String(price), class: cls, code: "", category, quick_key: String(i) }, a));
     }
     toast(t("products.samples_added", { n: SAMPLES.length }));
     document.dispatchEvent(new CustomEvent("reji-catalog"));

@@ -6,6 +6,8 @@
 import { t } from "./i18n.js";
 import { $, $$, h, yen, showError, methodLabel, toast, hideToast, fieldMessage, clearFieldMessages, timeOfDay, dateTime, today } from "./util.js";
 import * as api from "./api.js";
+import { openPay } from "./pay.js";
+import { withApproval } from "./staff.js";
 import { app, show } from "./nav.js";
 import { installScanner } from "./scanner.js";
 import { openProductForm, addSamples } from "./products.js";
@@ -887,11 +889,9 @@ async function doCharge() {
   if ((discountText(disc.value) ?? "x") !== (cart.discount ?? "") && document.activeElement === disc) {
     if (!(await applyOrderDiscount(disc.value))) return;
   }
-  const btn = $("#charge");
-  btn.disabled = true;
   const methods = $$("#methods input:checked").map((c) => c.value);
   const cust = customer();
-  const input = {
+  const base = {
     lines: cart.lines.map((l) => ({
       name: l.name, unit_price: l.unit_price, quantity: l.quantity, rate: l.tax_rate,
       product_id: l.product_id ?? null, discount: l.discount || 0,
@@ -901,15 +901,16 @@ async function doCharge() {
     discount: cart.discount,
     dining: cart.dining,
   };
-  try {
-    const screen = await api.charge(input);
-    resetAfterSale();
-    show("charge", screen);
-  } catch (e) {
-    showError(e);
-  } finally {
-    btn.disabled = cart.lines.length === 0;
-  }
+  // The payment dialog: cash handed over, the shop's tenders, KOMOJU for the rest. It stays open
+  // (showing what is wrong beside its field) until the charge is made.
+  openPay({
+    total: view.totals.total,
+    submit: async ({ cash, tenders }) => {
+      const screen = await withApproval((approval) => api.charge({ ...base, cash, tenders, approval }));
+      resetAfterSale();
+      show("charge", screen);
+    },
+  });
 }
 
 /**

@@ -3,11 +3,13 @@ import { t, setLang, getLang } from "./i18n.js";
 import { $, $$, h, showError, toast, methodLabel, fieldMessage, clearFieldMessages } from "./util.js";
 import * as api from "./api.js";
 import { app, refreshInfo, relabel as relabelAll } from "./nav.js";
+import { people, withApproval, renderChip } from "./staff.js";
 
 export function init() {
   $("#key-form").addEventListener("submit", saveKey);
   $("#key-test").addEventListener("click", testConnection);
   $("#settings-form").addEventListener("submit", saveSettings);
+  $("#staff-form").addEventListener("submit", addStaff);
   $("#welcome-form").addEventListener("submit", (e) => {
     e.preventDefault();
     saveWelcome();
@@ -51,7 +53,7 @@ async function saveWelcome() {
   const shop = $("#w-shop").value.trim();
   if (!shop) return fieldMessage($("#w-shop"), t("field.settings.shop_name"));
   try {
-    window.rejiSettings = await api.setSettings({ shop_name: shop, registration_number: $("#w-regno").value.trim() });
+    window.rejiSettings = await withApproval((a) => api.setSettings({ shop_name: shop, registration_number: $("#w-regno").value.trim() }, a));
     $("#welcome-dialog").close();
     toast(t("settings.saved"));
     await refreshInfo();
@@ -77,6 +79,8 @@ async function load() {
     $("#s-dining").value = s.dining || "take_away";
     $("#s-locale").value = s.locale ?? "";
     $("#s-demo-lan").checked = s.demo_lan === "on";
+    $("#s-tenders").value = (s.shop_tenders ?? "").split(",").filter(Boolean).join(", ");
+    $("#s-day-start").value = s.day_starts_at ?? "00:00";
     const enabled = (s.payment_methods ?? "").split(",").filter(Boolean);
     $("#s-methods").replaceChildren(...(app.info?.payment_types ?? []).map((id) =>
       h("label", { class: "chip" },
@@ -90,6 +94,7 @@ async function load() {
 
 export function enter() {
   load();
+  renderStaff();
   $("#s-lang").value = getLang();
   renderKey();
 }
@@ -113,7 +118,7 @@ async function saveKey(e) {
   const key = input.value.trim();
   if (!key) return input.focus();
   try {
-    await api.saveKey(key);
+    await withApproval((a) => api.saveKey(key, a));
     input.value = "";
     toast(t("settings.key_saved"));
     await refreshInfo();
@@ -158,9 +163,12 @@ async function saveSettings(e) {
     payment_methods: $$("#s-methods input:checked").map((c) => c.value),
     locale: $("#s-locale").value,
     demo_lan: $("#s-demo-lan").checked ? "on" : "off",
+    shop_tenders: $("#s-tenders").value.split(/[,、]/).map((x) => x.trim()).filter(Boolean),
+    day_starts_at: $("#s-day-start").value.trim().replace(/[０-９：]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)),
   };
+  if (!/^\d{1,2}:\d{2}$/.test(values.day_starts_at)) return fieldMessage($("#s-day-start"), t("field.settings.day_starts_at"));
   try {
-    window.rejiSettings = await api.setSettings(values);
+    window.rejiSettings = await withApproval((a) => api.setSettings(values, a));
   } catch (err) {
     return showError(err);
   }
@@ -173,4 +181,45 @@ async function saveSettings(e) {
   $("#s-expires").value = minutesOf(window.rejiSettings.expires_in);
   refreshInfo();
   document.dispatchEvent(new CustomEvent("reji-settings", { detail: window.rejiSettings }));
+}
+
+// ---- Staff ----
+
+/** The staff list (names and roles; never a PIN) and who is signed in here. */
+export function renderStaff() {
+  const ul = $("#staff-list");
+  if (!ul) return;
+  ul.replaceChildren(...(people.staff.length
+    ? people.staff.map((m) => h("li", { class: "staff-row" },
+      h("span", { class: "staff-row-name" }, m.name),
+      h("span", { class: `badge role-${m.role}` }, t(`staff.role.${m.role}`)),
+      people.signed_in?.id === m.id ? h("span", { class: "muted small" }, t("staff.here")) : ""))
+    : [h("li", { class: "muted" }, t("staff.none"))]));
+  // The first member must be a manager (someone has to be able to do a manager's work).
+  const role = $("#st-role");
+  role.value = people.staff.length ? role.value : "manager";
+  role.querySelector("option[value=cashier]").disabled = people.staff.length === 0;
+}
+
+async function addStaff(e) {
+  e.preventDefault();
+  const form = $("#staff-form");
+  clearFieldMessages(form);
+  const name = $("#st-name");
+  const pin = $("#st-pin");
+  if (!name.value.trim()) return fieldMessage(name, t("field.name"));
+  const digits = pin.value.replace(/[０-９]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
+  if (!/^\d{4,8}$/.test(digits)) return fieldMessage(pin, t("field.pin"));
+  try {
+    const st = await withApproval((a) => api.staffAdd(name.value.trim(), digits, $("#st-role").value, a));
+    Object.assign(people, st);
+    name.value = "";
+    pin.value = "";
+    renderChip();
+    renderStaff();
+    toast(t("staff.added"));
+    name.focus();
+  } catch (err) {
+    if (!err?.cancelled) showError(err);
+  }
 }

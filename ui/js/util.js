@@ -177,8 +177,17 @@ export function showNotices(screen) {
  * by `data-field` in the open dialog or else the visible screen), or in the toast when it is about
  * no input on screen. */
 export function showError(e) {
+  // A PIN pad closed by the cashier: the action was not done, and there is nothing to say.
+  if (e && e.cancelled) return;
   if (showFieldError(e)) return;
   const { title, detail } = errorText(e);
+  // A dialog that is open shows the error inside it (a toast would be hidden behind the dialog).
+  const slot = document.querySelector("dialog[open] .dialog-error");
+  if (slot) {
+    slot.replaceChildren(h("strong", {}, title), detail ? h("div", { class: "detail" }, detail) : "");
+    slot.hidden = false;
+    return;
+  }
   const el = $("#toast");
   el.replaceChildren(h("strong", {}, title), detail ? h("div", { class: "detail" }, detail) : "");
   el.className = "toast show error";

@@ -499,7 +499,7 @@ fn demo_sale_paid_and_konbini_instructions() {
         s.screenshot("register").await;
 
         // Charge → QR → the fake pays → paid.
-        s.click("#charge").await;
+        charge_by_qr(&s).await;
         s.wait("#charge-qr svg path", Duration::from_secs(20)).await;
         let number = s.text("#charge-number").await;
         s.screenshot("charge").await;
@@ -567,7 +567,7 @@ fn demo_sale_paid_and_konbini_instructions() {
 
         // Konbini: instructions with the store and the deadline.
         s.click("#quick-keys .quick:nth-child(7)").await;
-        s.click("#charge").await;
+        charge_by_qr(&s).await;
         s.wait("#charge-qr svg", Duration::from_secs(20)).await;
         let number = s.text("#charge-number").await;
         let (origin, session) = session_of(data.path(), &number);
@@ -771,6 +771,10 @@ fn demo_sale_paid_and_konbini_instructions() {
 
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
+const F1: &str = "\u{E031}";
+const F2: &str = "\u{E032}";
+const F4: &str = "\u{E034}";
+const F6: &str = "\u{E036}";
 const F7: &str = "\u{E037}";
 const F8: &str = "\u{E038}";
 
@@ -789,6 +793,14 @@ fn grouped(n: i64) -> String {
     } else {
         out
     }
+}
+
+/// F9's payment dialog with no cash: the whole amount by QR (KOMOJU), as before tenders.
+async fn charge_by_qr(s: &Session) {
+    s.click("#charge").await;
+    s.wait("#pay-dialog[open] #pay-submit", Duration::from_secs(10))
+        .await;
+    s.click("#pay-submit").await;
 }
 
 /// A first start offers the shop's name; these tests skip it.
@@ -1171,7 +1183,7 @@ fn discount_per_rate_and_eat_in_switch() {
         .await;
 
         // The charge carries the lines' products, the discount and take-away.
-        s.click("#charge").await;
+        charge_by_qr(&s).await;
         s.wait("#charge-qr svg path", Duration::from_secs(20)).await;
         let number = s.text("#charge-number").await;
         let detail = s.invoke("invoice_detail", json!({"number": number})).await;
@@ -1311,7 +1323,7 @@ fn cancel_returns_to_the_cart() {
         let before_rates = line_rates(&s).await;
         assert_eq!(before_rates, ["10%", "10%"], "eat-in coffee at 10 %");
 
-        s.click("#charge").await;
+        charge_by_qr(&s).await;
         s.wait("#charge-qr svg path", Duration::from_secs(20)).await;
         let number = s.text("#charge-number").await;
         let amount = s.text("#charge-amount").await;
@@ -1430,5 +1442,345 @@ fn register_fits_1024x768() {
         );
         s.screenshot("register-1024x768").await;
         s.cmd(reqwest::Method::DELETE, "", None).await;
+    });
+}
+
+/// Opens the history's first row (the list re-renders as it loads: a click may land on a
+/// replaced row, so it is tried again).
+async fn open_first_row(s: &Session) {
+    for _ in 0..8 {
+        s.click("#history-rows tr:first-child td:first-child").await;
+        tokio_sleep(Duration::from_millis(500)).await;
+        if s.js("return document.querySelector('#detail').open").await == Value::Bool(true) {
+            return;
+        }
+    }
+}
+
+/// Whether the element `css` is displayed (found and shown).
+async fn shown(s: &Session, css: &str) -> bool {
+    match s.find(css).await {
+        Some(id) => s.displayed(&id).await,
+        None => false,
+    }
+}
+
+/// Issue 17 at the counter: the drawer opened with a counted float and a 入金, a cash sale with its
+/// change on both windows, a split cash + PayPay sale (the page asks only the rest), a konbini sale
+/// whose total at the store includes KOMOJU's fee (¥1,750 + ¥190 = ¥1,940), 点検, then 精算 with a
+/// count ¥80 short; a sale rung right after lands on the next business day.
+#[test]
+fn cash_split_konbini_fee_and_the_drawer_day() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let data = tempfile::tempdir().unwrap();
+
+    tauri::async_runtime::block_on(async {
+        let (_driver, s) = launch(data.path()).await;
+        skip_welcome(&s).await;
+        sample_catalog(&s).await;
+        let staff = s.window().await;
+
+        // Open the drawer: ¥1,000 × 5 and ¥100 × 10, the total live.
+        s.press(F6).await;
+        s.wait(
+            "#screen-drawer:not([hidden]) #drawer-open-btn",
+            Duration::from_secs(10),
+        )
+        .await;
+        s.click("#drawer-open-btn").await;
+        s.type_into("#count-1000", "5").await;
+        s.type_into("#count-100", "10").await;
+        s.wait_text("#count-total", "6,000", Duration::from_secs(5))
+            .await;
+        s.screenshot("drawer-count").await;
+        s.click("#count-ok").await;
+        s.wait_text("#drawer-state", "開いています", Duration::from_secs(10))
+            .await;
+        // 入金 ¥3,000 for change (両替).
+        s.type_into("#move-amount", "3000").await;
+        s.click("#move-form [data-reason='drawer.reason_change']")
+            .await;
+        s.click("#move-ok").await;
+        s.wait_text("#rep-cash", "3,000", Duration::from_secs(10))
+            .await;
+        let report = s.text("#drawer-report").await;
+        assert!(report.contains("9,000"), "float + 入金 expected: {report}");
+
+        // A cash sale: ¥480, ¥1,000 handed over, ¥520 change on both windows, no QR.
+        s.invoke("open_customer_display", json!({})).await;
+        let customer = s.switch_to_other(&staff).await;
+        s.switch_to(&staff).await;
+        s.press(F1).await;
+        s.click("#quick-keys .quick:nth-child(1)").await;
+        s.click("#charge").await;
+        s.wait("#pay-dialog[open] #pay-cash", Duration::from_secs(10))
+            .await;
+        s.click("#pay-dialog [data-cash='1000']").await;
+        s.wait_text("#pay-summary", "520", Duration::from_secs(10))
+            .await;
+        let label = s.text("#pay-submit").await;
+        assert!(label.contains("520"), "{label}");
+        s.screenshot("pay-cash").await;
+        s.click("#pay-submit").await;
+        s.wait("#charge-result.paid", Duration::from_secs(20)).await;
+        s.wait_text("#charge-change", "520", Duration::from_secs(10))
+            .await;
+        let tenders = s.text("#charge-tenders").await;
+        assert!(
+            tenders.contains("1,000") && tenders.contains("520"),
+            "{tenders}"
+        );
+        assert!(!shown(&s, "#charge-qr svg").await, "no QR for a cash sale");
+        s.screenshot("cash-paid").await;
+        s.switch_to(&customer).await;
+        s.wait("#c-done:not([hidden])", Duration::from_secs(20))
+            .await;
+        let c = s.wait_text("#c-cash", "520", Duration::from_secs(10)).await;
+        assert!(c.contains("1,000"), "お預り on the customer display: {c}");
+        s.screenshot("customer-cash").await;
+        s.switch_to(&staff).await;
+        s.click("#new-sale").await;
+
+        // Split: ¥1,000 in cash for a ¥1,800 mug, the payment page asks ¥800, paid by PayPay.
+        s.click("#quick-keys .quick:nth-child(7)").await;
+        s.click("#charge").await;
+        s.wait("#pay-dialog[open] #pay-cash", Duration::from_secs(10))
+            .await;
+        s.type_into("#pay-cash", "1000").await;
+        s.wait_text("#pay-submit", "800", Duration::from_secs(10))
+            .await;
+        s.click("#pay-submit").await;
+        s.wait("#charge-qr svg path", Duration::from_secs(20)).await;
+        let number = s.text("#charge-number").await;
+        s.wait_text("#charge-tenders", "800", Duration::from_secs(10))
+            .await;
+        s.switch_to(&customer).await;
+        s.wait_text("#c-amount", "800", Duration::from_secs(20))
+            .await;
+        let split = s.text("#c-split").await;
+        assert!(
+            split.contains("1,800") && split.contains("1,000"),
+            "{split}"
+        );
+        s.screenshot("customer-split").await;
+        s.switch_to(&staff).await;
+        s.screenshot("split").await;
+        let (origin, session) = session_of(data.path(), &number);
+        FakeControl::new(&origin)
+            .pay(&session, "paypay", None)
+            .await
+            .unwrap();
+        s.wait("#charge-result.paid", Duration::from_secs(20)).await;
+        s.click("#new-sale").await;
+
+        // Konbini ¥1,750: at the store the customer pays ¥1,940 (KOMOJU's ¥190 fee), on both windows.
+        s.type_into("#item-name", "ケーキ詰め合わせ").await;
+        s.type_into("#item-price", "1750").await;
+        s.click(".f-add").await;
+        s.wait_text("#total", "1,750", Duration::from_secs(10))
+            .await;
+        charge_by_qr(&s).await;
+        s.wait("#charge-qr svg", Duration::from_secs(20)).await;
+        let number = s.text("#charge-number").await;
+        let (origin, session) = session_of(data.path(), &number);
+        FakeControl::new(&origin)
+            .pay(&session, "konbini", Some("lawson"))
+            .await
+            .unwrap();
+        s.wait_text("#charge-instructions", "1,940", Duration::from_secs(20))
+            .await;
+        s.screenshot("konbini-fee").await;
+        s.switch_to(&customer).await;
+        s.wait_text("#c-fields", "1,940", Duration::from_secs(20))
+            .await;
+        s.screenshot("customer-konbini-fee").await;
+        s.switch_to(&staff).await;
+        s.click("#new-sale").await;
+
+        // 点検: look only. Expected = 6,000 + 3,000 入金 + 480 + 1,000 cash = 10,480.
+        s.press(F6).await;
+        s.click("#drawer-check").await;
+        s.wait_text("#rep-cash", "10,480", Duration::from_secs(10))
+            .await;
+        let tenders = s.text("#rep-tenders").await;
+        assert!(
+            tenders.contains("現金") && tenders.contains("PayPay"),
+            "{tenders}"
+        );
+        s.screenshot("drawer-check").await;
+        let before = s.invoke("today_view", json!({})).await;
+        let day = before["summary"]["business_date"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        // 精算: counted ¥10,400, ¥80 short, confirmed, then final.
+        s.click("#drawer-close-btn").await;
+        s.type_into("#count-10000", "1").await;
+        s.type_into("#count-100", "4").await;
+        s.wait_text("#count-total", "10,400", Duration::from_secs(5))
+            .await;
+        s.click("#count-ok").await;
+        let confirm = s
+            .wait_text("#confirm-dialog", "10,480", Duration::from_secs(10))
+            .await;
+        assert!(confirm.contains("10,400"), "{confirm}");
+        s.click("#confirm-yes").await;
+        s.wait_text("#report-title", "精算", Duration::from_secs(10))
+            .await;
+        let diff = s.text(".rep-difference").await;
+        assert!(diff.contains("不足") && diff.contains("80"), "{diff}");
+        s.screenshot("drawer-close").await;
+
+        // Selling goes on; the next sale belongs to the next business day.
+        s.press(F1).await;
+        s.click("#quick-keys .quick:nth-child(8)").await;
+        s.click("#charge").await;
+        s.wait("#pay-dialog[open] #pay-exact", Duration::from_secs(10))
+            .await;
+        s.click("#pay-exact").await;
+        s.wait_text("#pay-submit", "0)", Duration::from_secs(10))
+            .await;
+        s.click("#pay-submit").await;
+        s.wait("#charge-result.paid", Duration::from_secs(20)).await;
+        let next = s
+            .js(&format!(
+                "const d = new Date('{day}T00:00:00Z'); d.setUTCDate(d.getUTCDate() + 1); return d.toISOString().slice(0, 10);"
+            ))
+            .await;
+        let after = s.invoke("today_view", json!({ "date": next })).await;
+        assert_eq!(after["summary"]["sales_count"], 1, "{after}");
+        let closed = s.invoke("today_view", json!({ "date": day })).await;
+        assert_eq!(
+            closed["summary"]["sales_count"], before["summary"]["sales_count"],
+            "the closed day keeps its figures: {closed}"
+        );
+    });
+}
+
+/// Staff: the first member (a manager) is signed in at once; a cashier signs in with the PIN pad;
+/// a cashier's refund is refused until a manager's PIN approves that one action, and the event
+/// log says who did what.
+#[test]
+fn staff_pin_pad_and_a_managers_approval() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let data = tempfile::tempdir().unwrap();
+
+    tauri::async_runtime::block_on(async {
+        let (_driver, s) = launch(data.path()).await;
+        skip_welcome(&s).await;
+        sample_catalog(&s).await;
+
+        s.press(F4).await;
+        s.wait("#staff-form #st-name", Duration::from_secs(10))
+            .await;
+        // Checked where typed: a 3-digit PIN is refused beside the field.
+        s.type_into("#st-name", "店長").await;
+        s.type_into("#st-pin", "123").await;
+        s.click("#st-add").await;
+        s.wait("#staff-form .field-error", Duration::from_secs(5))
+            .await;
+        s.js("document.querySelector('#st-pin').value = ''").await;
+        s.type_into("#st-pin", "1234").await;
+        s.click("#st-add").await;
+        s.wait_text("#staff-chip", "店長", Duration::from_secs(10))
+            .await;
+        s.type_into("#st-name", "山田").await;
+        s.type_into("#st-pin", "5678").await;
+        s.js("document.querySelector('#st-role').value = 'cashier'")
+            .await;
+        s.click("#st-add").await;
+        s.wait_text("#staff-list", "山田", Duration::from_secs(10))
+            .await;
+        s.screenshot("staff").await;
+
+        // Switch cashier with the PIN pad.
+        s.click("#staff-chip").await;
+        s.wait("#pin-dialog[open] #pin-input", Duration::from_secs(10))
+            .await;
+        s.click("#pin-dialog [data-key='5']").await;
+        s.type_active("678").await;
+        s.screenshot("pin-pad").await;
+        s.click("#pin-ok").await;
+        s.wait_text("#staff-chip", "山田", Duration::from_secs(10))
+            .await;
+
+        // The cashier sells for cash.
+        s.press(F1).await;
+        s.click("#quick-keys .quick:nth-child(1)").await;
+        s.click("#charge").await;
+        s.wait("#pay-dialog[open] #pay-cash", Duration::from_secs(10))
+            .await;
+        s.click("#pay-dialog [data-cash='1000']").await;
+        s.wait_text("#pay-submit", "520", Duration::from_secs(10))
+            .await;
+        s.click("#pay-submit").await;
+        s.wait("#charge-result.paid", Duration::from_secs(20)).await;
+        let number = s.text("#charge-number").await;
+        s.click("#new-sale").await;
+
+        // The refund: a manager's PIN is asked; the cashier's own is not enough.
+        s.press(F2).await;
+        s.wait("#history-rows tr", Duration::from_secs(20)).await;
+        open_first_row(&s).await;
+        s.wait("#detail[open] #refund-button", Duration::from_secs(10))
+            .await;
+        s.type_into("#refund-amount", "200").await;
+        s.click("#refund-button").await;
+        s.wait(
+            "#confirm-dialog[open] #confirm-yes",
+            Duration::from_secs(10),
+        )
+        .await;
+        s.click("#confirm-yes").await;
+        s.wait_text(
+            "#pin-dialog[open] #pin-title",
+            "責任者",
+            Duration::from_secs(10),
+        )
+        .await;
+        s.type_active("5678").await;
+        s.click("#pin-ok").await;
+        s.wait_text("#pin-error", "責任者の暗証番号", Duration::from_secs(10))
+            .await;
+        s.screenshot("manager-approval").await;
+        s.type_active("1234").await;
+        s.click("#pin-ok").await;
+        s.wait_js(
+            "return !document.querySelector('#detail').open",
+            "the refund did not go through",
+            Duration::from_secs(20),
+        )
+        .await;
+        assert!(
+            s.text("#staff-chip").await.contains("山田"),
+            "the cashier stays signed in"
+        );
+
+        // The event log: sentences, with who.
+        let d = s
+            .invoke("invoice_detail", json!({ "number": number }))
+            .await;
+        assert_eq!(d["screen"]["refunded_amount"], 200, "{d}");
+        open_first_row(&s).await;
+        s.wait("#detail[open] .timeline", Duration::from_secs(10))
+            .await;
+        let log = s.text("#detail .timeline").await;
+        assert!(
+            log.contains("山田が") && log.contains("1,000 を受け取りました"),
+            "{log}"
+        );
+        assert!(
+            log.contains("店長が") && log.contains("200 を返金しました"),
+            "{log}"
+        );
+        assert!(!log.contains("staff/") && !log.contains("staff:"), "{log}");
+        s.screenshot("event-log").await;
     });
 }

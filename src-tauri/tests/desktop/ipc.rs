@@ -521,3 +521,185 @@ fn the_settings_form_saves_all_or_nothing() {
         (Some("paypay"), Some("eat_in"))
     );
 }
+
+/// Issue 17 through the app: a cash sale paid at the counter with no KOMOJU at all, the drawer's
+/// day (open, 出金, 点検, 精算 with a shortage), and staff: a cashier's refund refused until a
+/// manager's PIN approves that one call, each event recording who.
+#[test]
+fn cash_the_drawer_and_a_managers_approval_through_the_app() {
+    let app = app(offline_register());
+    let staff = window(&app, "staff");
+    let lines = json!([{"name": "ブレンド", "unit_price": 1750, "quantity": 1, "rate": 10}]);
+
+    // What the payment dialog shows comes from the core.
+    let p = invoke(
+        &staff,
+        "settle_preview",
+        json!({"total": 1750, "cash": "2,000", "tenders": []}),
+    )
+    .unwrap();
+    assert_eq!(
+        (p["tenders"][0]["change"].as_i64(), p["komoju_due"].as_i64()),
+        (Some(250), Some(0))
+    );
+    let e = invoke(
+        &staff,
+        "settle_preview",
+        json!({"total": 1750, "cash": "abc", "tenders": []}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e["code"].as_str(), e["field"].as_str()),
+        (Some("bad_input"), Some("cash"))
+    );
+
+    // No staff: the owner opens the drawer and sells for cash without any KOMOJU client.
+    let r = invoke(
+        &staff,
+        "drawer_open",
+        json!({"counts": {"1000": 5, "100": 10}}),
+    )
+    .unwrap();
+    assert_eq!(r["float"], 6000);
+    let s = invoke(
+        &staff,
+        "charge",
+        json!({"input": {"lines": lines, "cash": "2000"}}),
+    )
+    .unwrap();
+    assert_eq!(s["status"], "paid", "{s}");
+    assert_eq!(
+        (s["cash_tendered"].as_i64(), s["change"].as_i64()),
+        (Some(2000), Some(250))
+    );
+    let number = s["invoice_number"].as_str().unwrap().to_string();
+
+    // Staff: the first is a manager (signed in at once), then a cashier who signs in.
+    let st = invoke(
+        &staff,
+        "staff_add",
+        json!({"name": "店長", "pin": "1234", "role": "manager"}),
+    )
+    .unwrap();
+    assert_eq!(st["signed_in"]["name"], "店長");
+    invoke(
+        &staff,
+        "staff_add",
+        json!({"name": "山田", "pin": "5678", "role": "cashier"}),
+    )
+    .unwrap();
+    let e = invoke(&staff, "sign_in", json!({"pin": "0000"})).unwrap_err();
+    assert_eq!(e["message_key"], "error.pin_unknown");
+    let st = invoke(&staff, "sign_in", json!({"pin": "5678"})).unwrap();
+    assert_eq!(st["signed_in"]["name"], "山田");
+    assert!(
+        !st.to_string().contains("pbkdf2"),
+        "no PIN hash reaches the screen"
+    );
+
+    // The cashier sells; the refund needs a manager: refused, then approved by the manager's PIN
+    // for that one call (the cashier stays signed in).
+    let s2 = invoke(
+        &staff,
+        "charge",
+        json!({"input": {"lines": lines, "cash": "1750"}}),
+    )
+    .unwrap();
+    assert_eq!(s2["status"], "paid");
+    let e = invoke(
+        &staff,
+        "refund_invoice",
+        json!({"number": number, "amount": 500}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e["code"].as_str(), e["message_key"].as_str()),
+        (Some("not_allowed"), Some("error.manager_needed"))
+    );
+    assert!(!e.to_string().contains("REJI_PIN"), "{e}");
+    let e = invoke(
+        &staff,
+        "refund_invoice",
+        json!({"number": number, "amount": 500, "approval": "5678"}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e["message_key"], "error.manager_needed",
+        "a cashier cannot approve"
+    );
+    let r = invoke(
+        &staff,
+        "refund_invoice",
+        json!({"number": number, "amount": 500, "approval": "1234"}),
+    )
+    .unwrap();
+    assert_eq!(r["refunded_amount"], 500);
+    let st = invoke(&staff, "staff_state_get", json!({})).unwrap();
+    assert_eq!(
+        st["signed_in"]["name"], "山田",
+        "the cashier stays signed in"
+    );
+    let e = invoke(
+        &staff,
+        "drawer_move",
+        json!({"kind": "out", "amount": "1200", "reason": "仕入れ"}),
+    )
+    .unwrap_err();
+    assert_eq!(e["message_key"], "error.manager_needed");
+    invoke(
+        &staff,
+        "drawer_move",
+        json!({"kind": "out", "amount": "1200", "reason": "仕入れ", "approval": "1234"}),
+    )
+    .unwrap();
+
+    // 点検 changes nothing; 精算 with a count ¥100 short.
+    let x = invoke(&staff, "drawer_check", json!({})).unwrap();
+    // 6000 float + 1750 + 1750 − 500 refunded in cash − 1200 out.
+    assert_eq!(x["expected_cash"], 7800, "{x}");
+    let z = invoke(
+        &staff,
+        "drawer_close",
+        json!({"counts": {"5000": 1, "1000": 2, "100": 7}, "approval": "1234"}),
+    )
+    .unwrap();
+    assert_eq!(
+        (z["counted_cash"].as_i64(), z["difference"].as_i64()),
+        (Some(7700), Some(-100))
+    );
+    let again = invoke(
+        &staff,
+        "drawer_close",
+        json!({"counts": {"5000": 1}, "approval": "1234"}),
+    )
+    .unwrap_err();
+    assert_eq!(again["code"], "not_allowed");
+
+    // Who did what, by name.
+    let d = invoke(&staff, "invoice_detail", json!({ "number": number })).unwrap();
+    let tl = d["timeline"].as_array().unwrap();
+    assert!(
+        tl.iter()
+            .any(|e| e["action"] == "tender" && e["actor"] == "owner"),
+        "{d}"
+    );
+    assert!(
+        tl.iter()
+            .any(|e| e["kind"] == "refund" && e["who"] == "店長" && e["amount"] == 500),
+        "{d}"
+    );
+    let d2 = invoke(
+        &staff,
+        "invoice_detail",
+        json!({ "number": s2["invoice_number"] }),
+    )
+    .unwrap();
+    assert!(
+        d2["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["who"] == "山田"),
+        "{d2}"
+    );
+}
