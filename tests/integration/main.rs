@@ -29,3 +29,4 @@ mod printing;
 mod qr_roundtrip;
 mod secret_hygiene;
 mod tracker;
+mod upgrade;
