@@ -238,6 +238,7 @@ function renderInstructions(ins, s) {
       field(t("bank.number"), ins.account_number),
       field(t("bank.name"), ins.account_name),
       field(t("bank.order"), ins.order_id),
+      s?.to_pay ? field(t("pay.at_store"), yen(s.to_pay), false) : null,
       field(t("deadline"), deadline, false),
     ];
   } else {

@@ -1673,7 +1673,7 @@ fn staff_pin_pad_and_a_managers_approval() {
     let data = tempfile::tempdir().unwrap();
 
     tauri::async_runtime::block_on(async {
-        let (_driver, s) = launch(data.path()).await;
+        let (driver, s) = launch(data.path()).await;
         skip_welcome(&s).await;
         sample_catalog(&s).await;
 
@@ -1782,5 +1782,19 @@ fn staff_pin_pad_and_a_managers_approval() {
         );
         assert!(!log.contains("staff/") && !log.contains("staff:"), "{log}");
         s.screenshot("event-log").await;
+
+        // A restart: with staff, the app opens on the PIN pad (it cannot be closed without a PIN).
+        drop(driver);
+        let (_driver, s) = launch(data.path()).await;
+        s.wait("#pin-dialog[open] #pin-input", Duration::from_secs(20))
+            .await;
+        assert!(
+            s.find("#pin-cancel").await.is_none(),
+            "no way around the sign-in"
+        );
+        s.type_active("5678").await;
+        s.click("#pin-ok").await;
+        s.wait_text("#staff-chip", "山田", Duration::from_secs(10))
+            .await;
     });
 }
