@@ -19,6 +19,7 @@ pub mod receipt;
 pub mod register;
 pub mod staff;
 pub mod status;
+pub mod support;
 pub mod tax;
 pub mod tender;
 pub mod tracker;

@@ -49,6 +49,8 @@ pub(super) enum Cmd {
         #[command(subcommand)]
         cmd: super::drawer::DrawerCmd,
     },
+    /// What to send to support: versions, OS, ledger schema, the change feed, the print queue.
+    Diagnostics,
     /// The receipt printer: receipts, slips, the test page, the print queue, the drawer.
     Print {
         #[command(subcommand)]

@@ -236,6 +236,27 @@ async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
         Cmd::Products { cmd } => products::run(ctx, cmd),
         Cmd::Drawer { cmd } => drawer::run(ctx, cmd),
         Cmd::Print { cmd } => print::run(ctx, cmd),
+        Cmd::Diagnostics => {
+            let reg = ctx.register(false)?;
+            let mode = if std::env::var_os("REJI_SECRET_KEY").is_some() {
+                "key from REJI_SECRET_KEY"
+            } else {
+                "key from the keychain (if set)"
+            };
+            let d = reji::support::Diagnostics::gather(
+                &reg,
+                "reji (CLI)",
+                env!("CARGO_PKG_VERSION"),
+                mode,
+                Vec::new(),
+            );
+            if ctx.json {
+                output::print_json(&d);
+            } else {
+                outln!("{}", d.to_text().trim_end());
+            }
+            Ok(())
+        }
         Cmd::Staff { cmd } => people::run(ctx, cmd),
         Cmd::Show { id } => {
             let mut reg = ctx.register(true)?;

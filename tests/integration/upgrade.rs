@@ -123,5 +123,15 @@ async fn every_release_ledger_opens_with_the_newest_code_and_keeps_its_books() {
             receipt.stdout,
             receipt.stderr
         );
+
+        // What a shop sends to support says which schema it is on, and holds no secret.
+        let mut diag = e.cmd(&["--json", "diagnostics"]);
+        diag.env("REJI_PIN", "2580");
+        let diag = Run::from(diag.output().await.unwrap()).ok();
+        assert!(!diag.stdout.contains(e.fake.secret_key()), "{name}");
+        let d = diag.json();
+        assert_eq!(d["schema_version"], reji::ledger::SCHEMA_VERSION, "{d}");
+        assert!(d["invoices"].as_i64().unwrap() >= 8, "{d}");
+        assert_eq!(d["awaiting_payment"], 1, "the konbini sale: {d}");
     }
 }
