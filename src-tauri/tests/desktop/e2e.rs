@@ -628,6 +628,19 @@ fn demo_sale_paid_and_konbini_instructions() {
             }
         }
         s.wait("#rr-bank", Duration::from_secs(10)).await;
+        // The bank account is checked before the confirm step, the message inside the dialog.
+        s.type_into("#rr-branch", "12").await;
+        s.click("#refund-button").await;
+        s.wait("#detail[open] .field-error", Duration::from_secs(10))
+            .await;
+        assert_eq!(
+            s.js("return document.querySelector('#confirm-dialog').open")
+                .await,
+            Value::Bool(false),
+            "no confirm step with a bank account the request would refuse"
+        );
+        s.js("document.querySelector('#rr-branch').value = ''")
+            .await;
         s.type_into("#rr-bank", "みずほ銀行").await;
         s.type_into("#rr-branch", "123").await;
         s.type_into("#rr-number", "0123456").await;

@@ -573,6 +573,34 @@ fn cash_the_drawer_and_a_managers_approval_through_the_app() {
         (Some(2000), Some(250))
     );
     let number = s["invoice_number"].as_str().unwrap().to_string();
+    // The shop's own tenders come first (the app offers the settings' list), then cash.
+    let set = invoke(
+        &staff,
+        "set_settings",
+        json!({"values": {"shop_tenders": ["商品券", "売掛"]}}),
+    )
+    .unwrap();
+    assert_eq!(set["shop_tenders"], "商品券,売掛");
+    let v = invoke(
+        &staff,
+        "charge",
+        json!({"input": {"lines": lines, "cash": "2000",
+                          "tenders": [{"name": "商品券", "amount": "1,000"}]}}),
+    )
+    .unwrap();
+    assert_eq!(v["status"], "paid", "{v}");
+    assert_eq!(
+        (v["cash_tendered"].as_i64(), v["change"].as_i64()),
+        (Some(2000), Some(1250))
+    );
+    assert_eq!(v["tenders"][0]["name"], "商品券");
+    let e = invoke(
+        &staff,
+        "charge",
+        json!({"input": {"lines": lines, "tenders": [{"name": "商品券", "amount": "5000"}]}}),
+    )
+    .unwrap_err();
+    assert_eq!(e["field"], "tenders", "a voucher gives no change: {e}");
 
     // Staff: the first is a manager (signed in at once), then a cashier who signs in.
     let st = invoke(
@@ -655,17 +683,17 @@ fn cash_the_drawer_and_a_managers_approval_through_the_app() {
 
     // 点検 changes nothing; 精算 with a count ¥100 short.
     let x = invoke(&staff, "drawer_check", json!({})).unwrap();
-    // 6000 float + 1750 + 1750 − 500 refunded in cash − 1200 out.
-    assert_eq!(x["expected_cash"], 7800, "{x}");
+    // 6000 float + 1750 + 750 (beside a ¥1,000 voucher) + 1750 − 500 refunded in cash − 1200 out.
+    assert_eq!(x["expected_cash"], 8550, "{x}");
     let z = invoke(
         &staff,
         "drawer_close",
-        json!({"counts": {"5000": 1, "1000": 2, "100": 7}, "approval": "1234"}),
+        json!({"counts": {"5000": 1, "1000": 3, "100": 4, "50": 1}, "approval": "1234"}),
     )
     .unwrap();
     assert_eq!(
         (z["counted_cash"].as_i64(), z["difference"].as_i64()),
-        (Some(7700), Some(-100))
+        (Some(8450), Some(-100))
     );
     let again = invoke(
         &staff,
