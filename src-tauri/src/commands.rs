@@ -232,6 +232,10 @@ pub async fn charge<R: Runtime>(
     if !v.status.is_final() {
         state.watch(&v.invoice_number).await?;
     }
+    if v.status.has_receipt() {
+        // Paid at the counter: the drawer opens and the receipt prints (when a printer is set up).
+        crate::printing::after_sale(&app, &v.invoice_number).await;
+    }
     Ok(ChargeScreen::from_view(&v).with_notices(notices))
 }
 
@@ -326,9 +330,15 @@ pub async fn refresh_invoice<R: Runtime>(
     state: State<'_, AppState>,
     number: String,
 ) -> CmdResult<ChargeScreen> {
-    let mut reg = state.register.lock().await;
-    let v = reg.show(&number).await?;
-    push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+    let v = {
+        let mut reg = state.register.lock().await;
+        let v = reg.show(&number).await?;
+        push_customer_view(&app, &state, &reg.settings().shop_name, &v);
+        v
+    };
+    if v.status.has_receipt() {
+        crate::printing::after_sale(&app, &v.invoice_number).await;
+    }
     Ok(ChargeScreen::from_view(&v))
 }
 
@@ -892,7 +902,8 @@ pub async fn drawer_open(
 
 /// 入金 (`in`) / 出金 (`out`) with its reason (a manager's).
 #[tauri::command]
-pub async fn drawer_move(
+pub async fn drawer_move<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     kind: String,
     amount: String,
@@ -914,6 +925,10 @@ pub async fn drawer_move(
     let mut reg = state.register.lock().await;
     state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
     reg.drawer_move(&kind, amount, &reason)?;
+    // The drawer opens for the cash going in or out (when it is on the receipt printer).
+    if let Ok(Some(_)) = reg.kick_drawer(if kind == "in" { "入金" } else { "出金" }) {
+        crate::printing::wake(&app);
+    }
     Ok(reg.drawer_check()?)
 }
 
@@ -1011,4 +1026,175 @@ pub async fn staff_add(
 #[tauri::command]
 pub async fn check_refund_bank(bank: BankAccount) -> CmdResult<()> {
     Ok(reji::register::check_bank_account(&bank)?)
+}
+
+// ---- The receipt printer (issue 18): jobs are queued in the ledger and delivered by the print
+// task (`crate::printing`); these commands queue and wake it, and never wait for the printer.
+
+/// The print queue: what waits and the latest jobs.
+#[derive(Debug, Serialize)]
+pub struct PrintQueue {
+    pub pending: Vec<reji::ledger::PrintJob>,
+    pub recent: Vec<reji::ledger::PrintJob>,
+    /// A network or USB printer is set up (else the app prints through the system dialog).
+    pub printer: bool,
+}
+
+fn queue_view(reg: &reji::register::Register) -> CmdResult<PrintQueue> {
+    let printer = matches!(
+        reg.printer().map(|c| c.connection),
+        Ok(reji::printing::Connection::Network { .. } | reji::printing::Connection::Device { .. })
+    );
+    Ok(PrintQueue {
+        pending: reg.pending_prints()?,
+        recent: reg.recent_prints(20)?,
+        printer,
+    })
+}
+
+/// Prints a paid sale's receipt (or the return receipt of its `refund`-th refund) on the receipt
+/// printer; a second print says 再発行.
+#[tauri::command]
+pub async fn print_receipt<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    number: String,
+    refund: Option<usize>,
+) -> CmdResult<reji::ledger::PrintJob> {
+    let job = {
+        let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Staff, None)?;
+        reg.print_receipt(&number, refund)?
+    };
+    crate::printing::wake(&app);
+    Ok(job)
+}
+
+/// Prints a konbini / bank transfer / Pay-easy slip for the customer.
+#[tauri::command]
+pub async fn print_slip<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    number: String,
+) -> CmdResult<reji::ledger::PrintJob> {
+    let job = {
+        let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Staff, None)?;
+        reg.print_slip(&number)?
+    };
+    crate::printing::wake(&app);
+    Ok(job)
+}
+
+/// The test page (both modes) from the settings.
+#[tauri::command]
+pub async fn print_test_page<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CmdResult<reji::ledger::PrintJob> {
+    let job = {
+        let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Staff, None)?;
+        reg.print_test_page()?
+    };
+    crate::printing::wake(&app);
+    Ok(job)
+}
+
+/// 点検 printed.
+#[tauri::command]
+pub async fn print_drawer_check<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CmdResult<reji::ledger::PrintJob> {
+    let job = {
+        let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Staff, None)?;
+        let report = reg.drawer_check()?;
+        reg.print_drawer_report(&report)?
+    };
+    crate::printing::wake(&app);
+    Ok(job)
+}
+
+/// Opens the cash drawer (a manager's action, recorded with who did it).
+#[tauri::command]
+pub async fn open_drawer<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    approval: Option<String>,
+) -> CmdResult<reji::ledger::PrintJob> {
+    let job = {
+        let mut reg = state.register.lock().await;
+        state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
+        reg.kick_drawer("open drawer")?.ok_or_else(|| {
+            reji::register::Error::bad(
+                "settings.drawer",
+                "no cash drawer is set up on the receipt printer",
+            )
+        })?
+    };
+    crate::printing::wake(&app);
+    Ok(job)
+}
+
+#[tauri::command]
+pub async fn print_queue(state: State<'_, AppState>) -> CmdResult<PrintQueue> {
+    let reg = state.register.lock().await;
+    queue_view(&reg)
+}
+
+/// Sends what waits now (the print task answers with `print-status` events).
+#[tauri::command]
+pub async fn retry_prints<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CmdResult<PrintQueue> {
+    crate::printing::wake(&app);
+    let reg = state.register.lock().await;
+    queue_view(&reg)
+}
+
+/// Opens a konbini / bank / Pay-easy sale's payment instructions: in demo mode the fake KOMOJU's
+/// page in the app's own window (the system browser may not reach it, and the opener refuses
+/// plain http), in live mode KOMOJU's https page in the browser. The address comes from the
+/// ledger, never from the window.
+#[tauri::command]
+pub async fn open_instructions<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    number: String,
+) -> CmdResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let v = state.register.lock().await.show_local(&number)?;
+    let details = reji::komoju::PaymentDetails::from_value(v.payment_details.as_ref());
+    let url = details
+        .instructions_url()
+        .map(str::to_string)
+        .ok_or_else(|| {
+            CommandError::new(
+                reji::register::ErrorCode::NotAllowed,
+                "this sale has no payment instructions",
+            )
+        })?;
+    let parsed: tauri::Url = url.parse().map_err(|_| {
+        CommandError::new(
+            reji::register::ErrorCode::KomojuResponse,
+            "the payment's instructions address is not a web address",
+        )
+    })?;
+    if let Some(origin) = state.demo_origin() {
+        if url.starts_with(&format!("{origin}/")) {
+            return Ok(windows::open_demo_pay(&app, parsed)?);
+        }
+    }
+    if parsed.scheme() != "https" {
+        return Err(CommandError::new(
+            reji::register::ErrorCode::KomojuResponse,
+            "the payment's instructions are not on a secure (https) page",
+        ));
+    }
+    app.opener()
+        .open_url(parsed.as_str(), None::<&str>)
+        .map_err(|e| CommandError::new(reji::register::ErrorCode::Window, e.to_string()))
 }

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod printing;
 pub mod state;
 pub mod tracking;
 pub mod windows;
@@ -76,6 +77,14 @@ app_commands! {
     sign_out,
     staff_add,
     check_refund_bank,
+    print_receipt,
+    print_slip,
+    print_test_page,
+    print_drawer_check,
+    open_drawer,
+    print_queue,
+    retry_prints,
+    open_instructions,
 }
 
 /// Where the ledgers live: `REJI_DATA_DIR` (tests, E2E) or the OS app data directory.
@@ -114,6 +123,8 @@ pub fn run() {
                 let state = handle.state::<state::AppState>();
                 tracking::start(&handle, &state).await;
             });
+            // The print queue's delivery (it also sends what waited across a restart).
+            app.manage(printing::start(app.handle()));
             Ok(())
         })
         .on_window_event(|window, event| {

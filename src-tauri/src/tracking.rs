@@ -95,6 +95,10 @@ async fn forward<R: Runtime>(app: &AppHandle<R>, notice: Notice, status: &mut Tr
             let state = app.state::<AppState>();
             let shop = state.register.lock().await.settings().shop_name.clone();
             push_customer_view(app, &state, &shop, &invoice);
+            if to.has_receipt() && !from.has_receipt() {
+                // Paid: the receipt prints by itself when the settings say so.
+                crate::printing::after_sale(app, &screen.invoice_number).await;
+            }
             if let Some(p) = paid_later(from, to, &screen) {
                 // The staff window shows it and raises the OS notification in the staff's language.
                 to_staff(app, PAID_LATER, &p);

@@ -21,6 +21,8 @@ pub const INVOICE_CHANGED: &str = "invoice-changed";
 pub const TRACKER_STATUS: &str = "tracker-status";
 /// Staff window: a konbini / bank / Pay-easy sale was paid (payload: `PaidLater`).
 pub const PAID_LATER: &str = "paid-later";
+/// Staff window: a print job went to the printer or failed (payload: `PrintStatus`).
+pub const PRINT_STATUS: &str = "print-status";
 
 /// Sends the staff window an event (a closed window is not an error: nothing to tell).
 pub fn to_staff<R: Runtime, S: Serialize + Clone>(app: &AppHandle<R>, event: &str, payload: S) {

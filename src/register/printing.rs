@@ -332,7 +332,7 @@ impl Register {
                 self.ledger.finish_print(
                     &job.id,
                     job.version,
-                    PrintOutcome::Dropped("too late to open the drawer"),
+                    PrintOutcome::Dropped("late: too late to open the drawer"),
                     &by,
                     now,
                 )?;

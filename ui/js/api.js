@@ -38,6 +38,16 @@ export const drawerCheck = () => call("drawer_check");
 export const drawerOpen = (counts, approval) => call("drawer_open", { counts, approval });
 export const drawerMove = (kind, amount, reason, approval) => call("drawer_move", { kind, amount, reason, approval });
 export const drawerClose = (counts, approval) => call("drawer_close", { counts, approval });
+
+// The receipt printer (jobs queue in the ledger; `print-status` events say how each went)
+export const printReceipt = (number, refund = null) => call("print_receipt", { number, refund });
+export const printSlip = (number) => call("print_slip", { number });
+export const printTestPage = () => call("print_test_page");
+export const printDrawerCheck = () => call("print_drawer_check");
+export const openDrawer = (approval) => call("open_drawer", { approval });
+export const printQueue = () => call("print_queue");
+export const retryPrints = () => call("retry_prints");
+export const openInstructions = (number) => call("open_instructions", { number });
 export const staffState = () => call("staff_state_get");
 export const signIn = (pin) => call("sign_in", { pin });
 export const signOut = () => call("sign_out");
@@ -80,7 +90,6 @@ export const progressChannel = () => new tauri.core.Channel();
 // Tauri's plugins (allowed in the staff window's capability)
 export const saveDialog = (options) => call("plugin:dialog|save", { options });
 export const openDialog = (options) => call("plugin:dialog|open", { options });
-export const openUrl = (url) => call("plugin:opener|open_url", { url });
 
 /** An OS notification (best effort: permission refused or no notification service = nothing). */
 export async function notify(title, body) {

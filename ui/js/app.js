@@ -13,6 +13,7 @@ import * as products from "./products.js";
 import * as drawer from "./drawer.js";
 import * as pay from "./pay.js";
 import * as staff from "./staff.js";
+import * as printer from "./printer.js";
 
 registerScreens({ register, charge, history, export: exportScreen, settings, products, drawer });
 
@@ -60,6 +61,7 @@ window.addEventListener("DOMContentLoaded", async () => {
   drawer.init();
   pay.init();
   staff.init();
+  printer.init();
   await settings.init();
   listenToTracker();
   relabel();

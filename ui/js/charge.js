@@ -6,6 +6,7 @@ import * as api from "./api.js";
 import { putSvg } from "./svg.js";
 import { app, show } from "./nav.js";
 import { openReceipt } from "./receipt.js";
+import { printerReady, printReceipt, printSlip } from "./printer.js";
 import { restoreFromInvoice } from "./register.js";
 
 
@@ -184,6 +185,16 @@ function renderResult(s) {
       s.can_receipt
         ? h("button", { id: "charge-receipt", class: "btn ghost", type: "button", onclick: () => openReceipt(s.invoice_number) }, t("detail.receipt"))
         : "",
+      // With a receipt printer: printed by itself ("always"), or here on demand ("ask", "never",
+      // and a reprint).
+      s.can_receipt && printerReady()
+        ? h("button", {
+          id: "charge-print-receipt",
+          class: window.rejiSettings?.auto_print === "ask" ? "btn primary" : "btn ghost",
+          type: "button",
+          onclick: () => printReceipt(s.invoice_number),
+        }, window.rejiSettings?.auto_print === "ask" ? t("print.ask") : t("charge.print_receipt"))
+        : "",
     );
   }
 }
@@ -259,7 +270,10 @@ function renderInstructions(ins, s) {
       h("dl", { class: "fields" }, ...fields.filter(Boolean)),
       ins.instructions_qr_svg ? qr : ""),
     ins.instructions_url
-      ? h("button", { class: "btn ghost", type: "button", onclick: () => api.openUrl(ins.instructions_url).catch(showError) }, t("charge.open_instructions"))
+      ? h("button", { id: "charge-open-instructions", class: "btn ghost", type: "button", onclick: () => api.openInstructions(s.invoice_number).catch(showError) }, t("charge.open_instructions"))
+      : "",
+    printerReady()
+      ? h("button", { id: "charge-print-slip", class: "btn ghost", type: "button", onclick: () => printSlip(s.invoice_number) }, t("charge.print_slip"))
       : "",
   );
 }

@@ -3,6 +3,7 @@
 import { t } from "./i18n.js";
 import { $, h, showError } from "./util.js";
 import * as api from "./api.js";
+import { printerReady, printReceipt } from "./printer.js";
 
 function block(b) {
   switch (b.kind) {
@@ -43,7 +44,10 @@ export async function openReceipt(number, refund = null) {
     h("div", { id: "receipt-paper", class: "receipt-paper" }, ...v.blocks.map(block)),
     h("div", { class: "detail-actions no-print" },
       ...others,
-      h("button", { id: "receipt-print", class: "btn primary", type: "button", onclick: () => window.print() }, t("receipt.print")),
+      printerReady()
+        ? h("button", { id: "receipt-print-printer", class: "btn primary", type: "button", onclick: () => printReceipt(number, refund) }, t("receipt.print_printer"))
+        : "",
+      h("button", { id: "receipt-print", class: printerReady() ? "btn ghost" : "btn primary", type: "button", onclick: () => window.print() }, t("receipt.print")),
       h("button", { class: "btn ghost", type: "button", onclick: () => dlg.close() }, t("detail.close"))),
   );
   if (!dlg.open) dlg.showModal();
