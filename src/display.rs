@@ -274,6 +274,8 @@ pub struct HistoryRow {
     pub customer_email: Option<String>,
     /// The first item's name, and how many more lines there are.
     pub summary: String,
+    /// Paid (partly) at the counter: `cash`, or `shop:NAME` for the shop's own tender.
+    pub tender: Option<String>,
 }
 
 impl HistoryRow {
@@ -295,6 +297,16 @@ impl HistoryRow {
             customer_name: v.customer.name.clone(),
             customer_email: v.customer.email.clone(),
             summary,
+            tender: {
+                use crate::tender::TenderKind;
+                let counter = |k| v.tenders.iter().find(|t| t.kind == k);
+                counter(TenderKind::Cash)
+                    .map(|_| "cash".to_string())
+                    .or_else(|| {
+                        counter(TenderKind::Shop)
+                            .map(|t| format!("shop:{}", t.name.as_deref().unwrap_or("")))
+                    })
+            },
         }
     }
 }
@@ -568,6 +580,11 @@ mod tests {
         ];
         let r = HistoryRow::from_view(&v);
         assert_eq!(r.summary, "コーヒー +1");
+        assert_eq!(r.tender, None, "all by KOMOJU");
+        v.tenders = crate::tender::settle(3300, Some(5000), &[])
+            .unwrap()
+            .tenders;
+        assert_eq!(HistoryRow::from_view(&v).tender.as_deref(), Some("cash"));
         assert_eq!(r.customer_email.as_deref(), Some("taro@example.jp"));
     }
 

@@ -58,7 +58,7 @@ function startCount(kind) {
   $("#count-title").textContent = t(kind === "open" ? "drawer.count_float" : "drawer.count_close");
   $("#count-ok").textContent = t(kind === "open" ? "drawer.open" : "drawer.close_next");
   $("#count-form").hidden = false;
-  $("#move-form").hidden = true;
+  renderButtons();
   countTotal();
   $("#count-10000").focus();
 }

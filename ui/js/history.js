@@ -180,7 +180,7 @@ function renderRows(rows) {
         h("td", {}, dateTime(r.created_at)),
         h("td", {}, r.summary),
         h("td", {}, r.customer_name || r.customer_email || ""),
-        h("td", {}, methodLabel(r.payment_method)),
+        h("td", {}, tenderText(r)),
         h("td", {}, h("span", { class: `status-pill small ${r.status}` }, statusLabel(r.status))),
         h("td", { class: "num" }, yen(r.amount, r.currency)),
       ),
@@ -350,4 +350,12 @@ function eventSentence(e, s) {
       e.known = false;
       return t("event.other", v);
   }
+}
+
+/** How a sale was paid, for the list: the counter's tender (cash, a shop tender) and KOMOJU's method. */
+function tenderText(r) {
+  const parts = [];
+  if (r.tender) parts.push(r.tender === "cash" ? t("method.cash") : r.tender.replace(/^shop:/, ""));
+  if (r.payment_method) parts.push(methodLabel(r.payment_method));
+  return parts.length ? parts.join(" + ") : "—";
 }

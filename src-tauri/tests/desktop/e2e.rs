@@ -1454,6 +1454,47 @@ fn register_fits_1024x768() {
             "buttons smaller than a finger: {geo}"
         );
         s.screenshot("register-1024x768").await;
+
+        // The payment dialog and the drawer's count fit too (their buttons in view).
+        let in_view = |css: &str| {
+            format!(
+                "const b = document.querySelector({}).getBoundingClientRect(); return b.top >= 0 && b.left >= 0 && b.bottom <= innerHeight && b.right <= innerWidth && b.height >= 44;",
+                serde_json::to_string(css).unwrap()
+            )
+        };
+        s.click("#charge").await;
+        s.wait("#pay-dialog[open] #pay-submit", Duration::from_secs(10))
+            .await;
+        for css in [
+            "#pay-submit",
+            "#pay-back",
+            "#pay-keypad [data-key='00']",
+            "#pay-exact",
+        ] {
+            assert_eq!(
+                s.js(&in_view(css)).await,
+                Value::Bool(true),
+                "{css} at 1024×768"
+            );
+        }
+        s.screenshot("pay-1024x768").await;
+        s.click("#pay-back").await;
+        s.press(F6).await;
+        s.click("#drawer-open-btn").await;
+        s.wait(
+            "#count-form:not([hidden]) #count-1",
+            Duration::from_secs(10),
+        )
+        .await;
+        for css in ["#count-ok", "#count-back", "#count-1", "#drawer-check"] {
+            assert_eq!(
+                s.js(&in_view(css).replace("b.height >= 44", "b.height >= 36"))
+                    .await,
+                Value::Bool(true),
+                "{css} at 1024×768"
+            );
+        }
+        s.screenshot("drawer-1024x768").await;
         s.cmd(reqwest::Method::DELETE, "", None).await;
     });
 }
@@ -1740,7 +1781,12 @@ fn staff_pin_pad_and_a_managers_approval() {
 
         // The refund: a manager's PIN is asked; the cashier's own is not enough.
         s.press(F2).await;
-        s.wait("#history-rows tr", Duration::from_secs(20)).await;
+        s.wait_text(
+            "#history-rows tr:first-child",
+            "現金",
+            Duration::from_secs(20),
+        )
+        .await;
         open_first_row(&s).await;
         s.wait("#detail[open] #refund-button", Duration::from_secs(10))
             .await;
