@@ -450,7 +450,11 @@ pub async fn receipt(
     number: String,
     refund: Option<usize>,
 ) -> CmdResult<ReceiptView> {
-    let receipt = state.register.lock().await.receipt(&number, refund)?;
+    // Issuing a receipt is recorded with who did it: the member signed in here (not whoever
+    // approved the last manager's action).
+    let mut reg = state.register.lock().await;
+    state.authorize(&mut reg, Need::Staff, None)?;
+    let receipt = reg.receipt(&number, refund)?;
     let blocks = receipt.layout();
     Ok(ReceiptView { receipt, blocks })
 }

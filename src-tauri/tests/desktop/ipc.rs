@@ -667,6 +667,8 @@ fn cash_the_drawer_and_a_managers_approval_through_the_app() {
         st["signed_in"]["name"], "山田",
         "the cashier stays signed in"
     );
+    // The next thing the cashier does is recorded as the cashier's, not the approving manager's.
+    invoke(&staff, "receipt", json!({"number": number})).unwrap();
     let e = invoke(
         &staff,
         "drawer_move",
@@ -714,6 +716,10 @@ fn cash_the_drawer_and_a_managers_approval_through_the_app() {
     assert!(
         tl.iter()
             .any(|e| e["kind"] == "refund" && e["who"] == "店長" && e["amount"] == 500),
+        "{d}"
+    );
+    assert!(
+        tl.iter().any(|e| e["kind"] == "receipt" && e["who"] == "山田"),
         "{d}"
     );
     let d2 = invoke(
