@@ -719,7 +719,8 @@ fn cash_the_drawer_and_a_managers_approval_through_the_app() {
         "{d}"
     );
     assert!(
-        tl.iter().any(|e| e["kind"] == "receipt" && e["who"] == "山田"),
+        tl.iter()
+            .any(|e| e["kind"] == "receipt" && e["who"] == "山田"),
         "{d}"
     );
     let d2 = invoke(
