@@ -1821,6 +1821,10 @@ fn staff_pin_pad_and_a_managers_approval() {
             s.text("#staff-chip").await.contains("山田"),
             "the cashier stays signed in"
         );
+        // Today's panel shows the refund at once: gross ¥480, net ¥280.
+        s.wait_text("#today-net", "280", Duration::from_secs(10))
+            .await;
+        assert!(s.text("#today-gross").await.contains("480"));
 
         // The event log: sentences, with who.
         let d = s
