@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const PORT: u16 = 4444;
 const NATIVE_PORT: u16 = 4445;
 
-struct Driver {
+pub(super) struct Driver {
     child: Child,
     /// The WebDriver session, closed (which closes the app) even when a test panics: an app left
     /// running would take the next test's start (the app is single-instance).
@@ -120,13 +120,18 @@ fn tauri_driver() -> PathBuf {
     }
 }
 
-struct Session {
+pub(super) struct Session {
     http: reqwest::Client,
     base: String,
 }
 
 impl Session {
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(super) async fn cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method, &url);
         if let Some(b) = body {
@@ -137,7 +142,7 @@ impl Session {
         v["value"].clone()
     }
 
-    async fn find(&self, css: &str) -> Option<String> {
+    pub(super) async fn find(&self, css: &str) -> Option<String> {
         let v = self
             .cmd(
                 reqwest::Method::POST,
@@ -151,7 +156,7 @@ impl Session {
             .and_then(|(_, id)| id.as_str().map(str::to_string))
     }
 
-    async fn wait(&self, css: &str, timeout: Duration) -> String {
+    pub(super) async fn wait(&self, css: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(id) = self.find(css).await {
@@ -167,7 +172,7 @@ impl Session {
         }
     }
 
-    async fn displayed(&self, id: &str) -> bool {
+    pub(super) async fn displayed(&self, id: &str) -> bool {
         self.cmd(
             reqwest::Method::GET,
             &format!("/element/{id}/displayed"),
@@ -178,7 +183,7 @@ impl Session {
         .unwrap_or(false)
     }
 
-    async fn click(&self, css: &str) {
+    pub(super) async fn click(&self, css: &str) {
         let id = self.wait(css, Duration::from_secs(20)).await;
         self.cmd(
             reqwest::Method::POST,
@@ -188,7 +193,7 @@ impl Session {
         .await;
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(super) async fn text(&self, css: &str) -> String {
         let id = self.wait(css, Duration::from_secs(20)).await;
         self.cmd(reqwest::Method::GET, &format!("/element/{id}/text"), None)
             .await
@@ -197,7 +202,7 @@ impl Session {
             .to_string()
     }
 
-    async fn window(&self) -> String {
+    pub(super) async fn window(&self) -> String {
         self.cmd(reqwest::Method::GET, "/window", None)
             .await
             .as_str()
@@ -206,7 +211,7 @@ impl Session {
     }
 
     /// Switches to the first window whose handle is not `other`, waiting for it to open.
-    async fn switch_to_other(&self, other: &str) -> String {
+    pub(super) async fn switch_to_other(&self, other: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let handles = self
@@ -228,7 +233,7 @@ impl Session {
         }
     }
 
-    async fn switch_to(&self, handle: &str) {
+    pub(super) async fn switch_to(&self, handle: &str) {
         self.cmd(
             reqwest::Method::POST,
             "/window",
@@ -237,7 +242,7 @@ impl Session {
         .await;
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(super) async fn type_into(&self, css: &str, text: &str) {
         let id = self.wait(css, Duration::from_secs(20)).await;
         self.cmd(
             reqwest::Method::POST,
@@ -248,7 +253,7 @@ impl Session {
     }
 
     /// Runs an async script (its last argument is the callback) and returns what it passed.
-    async fn run_async(&self, script: &str) -> Value {
+    pub(super) async fn run_async(&self, script: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
             "/execute/async",
@@ -258,7 +263,7 @@ impl Session {
     }
 
     /// Runs a script and returns what it returns.
-    async fn js(&self, script: &str) -> Value {
+    pub(super) async fn js(&self, script: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
             "/execute/sync",
@@ -268,7 +273,7 @@ impl Session {
     }
 
     /// Calls one of the app's commands from the staff window (what the UI's api.js does).
-    async fn invoke(&self, command: &str, args: Value) -> Value {
+    pub(super) async fn invoke(&self, command: &str, args: Value) -> Value {
         let script = format!(
             "const done = arguments[arguments.length - 1];
              window.__TAURI__.core.invoke({command}, {args}).then((v) => done({{ ok: v }}), (e) => done({{ error: e }}));",
@@ -280,7 +285,7 @@ impl Session {
     }
 
     /// Types into whatever has the focus (WebDriver's element send-keys: a scanner's speed).
-    async fn type_active(&self, text: &str) {
+    pub(super) async fn type_active(&self, text: &str) {
         let v = self
             .cmd(reqwest::Method::GET, "/element/active", None)
             .await;
@@ -299,7 +304,7 @@ impl Session {
     }
 
     /// Presses one key (WebDriver's code point for Escape, F7, …) wherever the focus is.
-    async fn press(&self, key: &str) {
+    pub(super) async fn press(&self, key: &str) {
         self.cmd(
             reqwest::Method::POST,
             "/actions",
@@ -311,7 +316,7 @@ impl Session {
         .await;
     }
 
-    async fn count(&self, css: &str) -> u64 {
+    pub(super) async fn count(&self, css: &str) -> u64 {
         let script = format!(
             "return document.querySelectorAll({}).length",
             serde_json::to_string(css).unwrap()
@@ -320,7 +325,7 @@ impl Session {
     }
 
     /// Waits until `script` returns true.
-    async fn wait_js(&self, script: &str, what: &str, timeout: Duration) {
+    pub(super) async fn wait_js(&self, script: &str, what: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
             if self.js(script).await == Value::Bool(true) {
@@ -334,7 +339,7 @@ impl Session {
         }
     }
 
-    async fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> String {
+    pub(super) async fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let t = self.text(css).await;
@@ -349,7 +354,7 @@ impl Session {
         }
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(super) async fn screenshot(&self, name: &str) {
         // WebKitGTK under Xvfb may hand back the frame before the last change: let it paint.
         tokio_sleep(Duration::from_millis(400)).await;
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
@@ -374,7 +379,7 @@ async fn tokio_sleep(d: Duration) {
 }
 
 /// The invoice's payment page on the embedded fake (read from the demo ledger).
-fn session_of(data_dir: &Path, number: &str) -> (String, String) {
+pub(super) fn session_of(data_dir: &Path, number: &str) -> (String, String) {
     let ledger = Ledger::open(&data_dir.join("demo.sqlite")).unwrap();
     let inv = ledger.find_invoice(number).unwrap();
     let url = ledger
@@ -388,12 +393,12 @@ fn session_of(data_dir: &Path, number: &str) -> (String, String) {
 }
 
 /// tauri-driver listens on fixed ports: one app at a time.
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+pub(super) fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn e2e_enabled() -> bool {
+pub(super) fn e2e_enabled() -> bool {
     if std::env::var("REJI_E2E").as_deref() != Ok("1") {
         eprintln!("e2e skipped: set REJI_E2E=1 and run under a display (scripts/e2e)");
         return false;
@@ -402,7 +407,7 @@ fn e2e_enabled() -> bool {
 }
 
 /// Starts tauri-driver and the app (demo mode, its ledgers in `data`) and opens a WebDriver session.
-async fn launch(data: &Path) -> (Driver, Session) {
+pub(super) async fn launch(data: &Path) -> (Driver, Session) {
     let app = env!("CARGO_BIN_EXE_reji-desktop");
     // The previous test's driver and app may still be shutting down.
     wait_app_gone(app, Duration::from_secs(10));
@@ -784,9 +789,9 @@ fn demo_sale_paid_and_konbini_instructions() {
 
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
-const F1: &str = "\u{E031}";
+pub(super) const F1: &str = "\u{E031}";
 const F2: &str = "\u{E032}";
-const F4: &str = "\u{E034}";
+pub(super) const F4: &str = "\u{E034}";
 const F6: &str = "\u{E036}";
 const F7: &str = "\u{E037}";
 const F8: &str = "\u{E038}";
@@ -809,7 +814,7 @@ fn grouped(n: i64) -> String {
 }
 
 /// F9's payment dialog with no cash: the whole amount by QR (KOMOJU), as before tenders.
-async fn charge_by_qr(s: &Session) {
+pub(super) async fn charge_by_qr(s: &Session) {
     s.click("#charge").await;
     s.wait("#pay-dialog[open] #pay-submit", Duration::from_secs(10))
         .await;
@@ -817,7 +822,7 @@ async fn charge_by_qr(s: &Session) {
 }
 
 /// A first start offers the shop's name; these tests skip it.
-async fn skip_welcome(s: &Session) {
+pub(super) async fn skip_welcome(s: &Session) {
     s.click("#w-skip").await;
     s.wait_js(
         "return !document.querySelector('#welcome-dialog').open",
@@ -828,7 +833,7 @@ async fn skip_welcome(s: &Session) {
 }
 
 /// Demo mode's sample products: quick keys 1… (コーヒー ¥480, …, マグカップ ¥1,800 at 7, 紙袋 ¥10 at 8).
-async fn sample_catalog(s: &Session) {
+pub(super) async fn sample_catalog(s: &Session) {
     s.click("#quick-samples").await;
     s.wait("#quick-keys .quick:nth-child(8)", Duration::from_secs(20))
         .await;

@@ -4,4 +4,5 @@
 
 mod config;
 mod e2e;
+mod e2e_print;
 mod ipc;
