@@ -428,6 +428,13 @@ pub fn drawer_report_layout(
             yen(n)
         }
     };
+    let minus = |n: i64| {
+        if n > 0 {
+            format!("-{}", yen(n))
+        } else {
+            yen(0)
+        }
+    };
     let row = |left: String, right: String| Block::Row {
         left,
         right,
@@ -484,7 +491,7 @@ pub fn drawer_report_layout(
         format!("-{}", yen(r.cash_refunds)),
     ));
     b.push(row("　入金".into(), yen(r.cash_in)));
-    b.push(row("　出金".into(), format!("-{}", yen(r.cash_out))));
+    b.push(row("　出金".into(), minus(r.cash_out)));
     b.push(Block::Row {
         left: "現金在高（理論）".into(),
         right: yen(r.expected_cash),

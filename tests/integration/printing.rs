@@ -397,6 +397,37 @@ async fn the_test_page_prints_both_modes_and_a_drawer_report_prints_its_count() 
             "{needle:?} in {report:#?}"
         );
     }
+
+    // The next drawer session's 精算 in raster mode: an image as wide as the 58 mm roll.
+    e.reji(&["settings", "printer_mode", "raster"]).await.ok();
+    e.reji(&["drawer", "open", "--count", "1000:5"]).await.ok();
+    e.charge(&["--amount", "1280", "--cash", "2000"]).await;
+    e.reji(&["drawer", "out", "--amount", "500", "--reason", "仕入れ"])
+        .await
+        .ok();
+    e.reji(&[
+        "drawer",
+        "close",
+        "--count",
+        "1000:5,500:1,100:2",
+        "--print",
+    ])
+    .await
+    .ok();
+    // Jobs so far: the test page, two receipts (auto_print) and two reports.
+    let jobs = emu.wait_printed(5, Duration::from_secs(10));
+    assert_eq!(jobs.len(), 5);
+    let ops = decode(&jobs[4].bytes).unwrap();
+    let (w, h, bits) = stacked_image(&ops).expect("the report as an image");
+    assert_eq!(w, 384);
+    assert!(h > 300, "a report, not a blank strip: {h} dots");
+    if let Ok(dir) = std::env::var("REJI_E2E_SCREENSHOTS") {
+        std::fs::write(
+            std::path::Path::new(&dir).join("printed-drawer-report.png"),
+            printer_emu::png_of_bits(w, h, &bits),
+        )
+        .unwrap();
+    }
 }
 
 #[test]
