@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need_pkgs=(
-  build-essential pkg-config file curl ca-certificates
+  build-essential pkg-config file curl ca-certificates dpkg-dev
   libssl-dev libdbus-1-dev
   # desktop shell (Tauri 2 / WebKitGTK)
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev

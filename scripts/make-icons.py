@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Draws Reji's app icons (RGBA PNG, standard library only): a rounded indigo tile with three
+"""Draws Reji's app icons (RGBA PNG and a Windows .ico, standard library only): a rounded indigo tile with three
 white QR finder patterns and a yen bar. Run from the repository root: python3 scripts/make-icons.py"""
 import struct
 import zlib
@@ -40,7 +40,7 @@ def pixel(x, y):
     return BG
 
 
-def png(size, path):
+def png_bytes(size):
     rows = []
     for j in range(size):
         row = bytearray([0])
@@ -59,12 +59,32 @@ def png(size, path):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0))
+        + chunk(b"IDAT", raw)
+        + chunk(b"IEND", b"")
+    )
+
+
+def png(size, path):
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n")
-        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)))
-        f.write(chunk(b"IDAT", raw))
-        f.write(chunk(b"IEND", b""))
+        f.write(png_bytes(size))
+
+
+def ico(sizes, path):
+    """A Windows icon whose images are PNGs (Windows Vista and later read them; the Windows build
+    embeds it as the executable's icon)."""
+    images = [png_bytes(s) for s in sizes]
+    out = struct.pack("<HHH", 0, 1, len(images))
+    offset = 6 + 16 * len(images)
+    for s, data in zip(sizes, images):
+        out += struct.pack("<BBBBHHII", s % 256, s % 256, 0, 0, 1, 32, len(data), offset)
+        offset += len(data)
+    with open(path, "wb") as f:
+        f.write(out + b"".join(images))
 
 
 for size, name in ((32, "32x32.png"), (128, "128x128.png"), (256, "128x128@2x.png"), (512, "icon.png")):
     png(size, "icons/" + name)
+ico((16, 32, 48, 256), "icons/icon.ico")

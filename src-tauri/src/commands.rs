@@ -1202,3 +1202,41 @@ pub async fn open_instructions<R: Runtime>(
         .open_url(parsed.as_str(), None::<&str>)
         .map_err(|e| CommandError::new(reji::register::ErrorCode::Window, e.to_string()))
 }
+
+/// What Settings' "copy diagnostics" copies for support: versions, OS, schema, the change feed, the
+/// print queue and the log's last errors (no key, no customer details), and where the log is.
+#[derive(Debug, Serialize)]
+pub struct DiagnosticsView {
+    pub text: String,
+    pub log_path: Option<String>,
+}
+
+#[tauri::command]
+pub async fn diagnostics(state: State<'_, AppState>) -> CmdResult<DiagnosticsView> {
+    let mode = state.mode();
+    let mode = match &mode.key_masked {
+        Some(k) => format!("{} (key {k})", mode.mode),
+        None => mode.mode,
+    };
+    let reg = state.register.lock().await;
+    let d = reji::support::Diagnostics::gather(
+        &reg,
+        "Reji (desktop)",
+        env!("CARGO_PKG_VERSION"),
+        &mode,
+        crate::applog::last_errors(20),
+    );
+    let log_path = crate::applog::path().map(|p| p.display().to_string());
+    let mut text = d.to_text();
+    if let Some(p) = &log_path {
+        text.push_str(&format!("log: {p}\n"));
+    }
+    Ok(DiagnosticsView { text, log_path })
+}
+
+/// The OS print dialog for the staff window (the receipt dialog's 「印刷」 for a shop without a
+/// receipt printer; `sysprint`).
+#[tauri::command]
+pub async fn print_dialog<R: Runtime>(window: tauri::WebviewWindow<R>) -> CmdResult<()> {
+    Ok(crate::sysprint::print(&window)?)
+}

@@ -34,6 +34,10 @@ impl CommandError {
 
 impl From<reji::register::Error> for CommandError {
     fn from(e: reji::register::Error) -> Self {
+        // What support needs to see; bad input is the staff's to fix, beside the field.
+        if !matches!(e.code(), ErrorCode::BadInput | ErrorCode::NotAllowed) {
+            crate::applog::warn(&format!("{}: {}", e.code().as_str(), e.user_message()));
+        }
         CommandError {
             field: e.field().map(str::to_string),
             problems: match &e {
@@ -114,6 +118,38 @@ mod tests {
             ("not_allowed", "error.manager_needed")
         );
         assert!(!e.detail.contains("REJI_PIN"), "{}", e.detail);
+    }
+
+    /// Each dictionary names a key once (in a JavaScript object the second silently wins: the bank
+    /// transfer's account name once read "銀行名"), and both name the same keys.
+    #[test]
+    fn the_dictionaries_name_each_key_once_and_the_same_keys() {
+        let dict = include_str!("../../ui/js/i18n.js");
+        let (ja, en) = dict
+            .split_once("\n  en: {")
+            .expect("the en dictionary in ui/js/i18n.js");
+        let keys = |part: &str| -> Vec<String> {
+            part.lines()
+                .filter_map(|l| l.trim_start().strip_prefix('"'))
+                .filter_map(|l| l.split_once("\":").map(|(k, _)| k.to_string()))
+                .collect()
+        };
+        let mut sets = Vec::new();
+        for (lang, part) in [("ja", ja), ("en", en)] {
+            let list = keys(part);
+            let set: std::collections::BTreeSet<_> = list.iter().cloned().collect();
+            let mut seen = std::collections::BTreeSet::new();
+            let twice: Vec<_> = list.iter().filter(|k| !seen.insert(*k)).collect();
+            assert!(twice.is_empty(), "{lang} names these keys twice: {twice:?}");
+            assert!(set.len() > 100, "{lang}: {} keys", set.len());
+            sets.push(set);
+        }
+        let only_ja: Vec<_> = sets[0].difference(&sets[1]).collect();
+        let only_en: Vec<_> = sets[1].difference(&sets[0]).collect();
+        assert!(
+            only_ja.is_empty() && only_en.is_empty(),
+            "only in ja: {only_ja:?}; only in en: {only_en:?}"
+        );
     }
 
     /// Every code the core or the shell can return has its sentence in both of the UI's

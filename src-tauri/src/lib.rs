@@ -2,10 +2,12 @@
 //! (`ui/customer.html`) over the core library `reji`. Commands are thin adapters (`commands`);
 //! all logic is in the core.
 
+pub mod applog;
 pub mod commands;
 pub mod error;
 pub mod printing;
 pub mod state;
+pub mod sysprint;
 pub mod tracking;
 pub mod windows;
 
@@ -85,6 +87,18 @@ app_commands! {
     print_queue,
     retry_prints,
     open_instructions,
+    diagnostics,
+    print_dialog,
+}
+
+/// Where the log lives: `logs/` beside the ledgers under `REJI_DATA_DIR` (tests, E2E), or the OS log
+/// folder (Linux `~/.local/share/jp.reji.desktop/logs`, Windows `%LOCALAPPDATA%\jp.reji.desktop\logs`,
+/// macOS `~/Library/Logs/jp.reji.desktop`).
+fn log_dir<R: Runtime>(app: &tauri::App<R>) -> Result<std::path::PathBuf, tauri::Error> {
+    match std::env::var_os("REJI_DATA_DIR") {
+        Some(d) if !d.is_empty() => Ok(std::path::PathBuf::from(d).join("logs")),
+        _ => app.path().app_log_dir(),
+    }
 }
 
 /// Where the ledgers live: `REJI_DATA_DIR` (tests, E2E) or the OS app data directory.
@@ -106,6 +120,15 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let dir = data_dir(app)?;
+            if let Ok(logs) = log_dir(app) {
+                applog::init(&logs);
+            }
+            applog::info(&format!(
+                "Reji {} starting on {} {}",
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            ));
             let api_base = std::env::var("REJI_API_BASE")
                 .ok()
                 .filter(|s| !s.is_empty())
@@ -116,6 +139,7 @@ pub fn run() {
                 api_base,
             ))
             .map_err(|e| format!("{}: {}", e.code, e.detail))?;
+            applog::info(&format!("mode: {}", state.mode().mode));
             app.manage(state);
             // The payment tracker: one owned task; its changes reach the windows as events.
             let handle = app.handle().clone();

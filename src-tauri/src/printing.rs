@@ -100,6 +100,15 @@ async fn deliver<R: Runtime>(app: &AppHandle<R>) {
             )
         };
         let failed = result.as_ref().err().map(PrintError::code);
+        match &result {
+            Ok(_) => crate::applog::info(&format!("printed {} job {}", job.kind.as_str(), job.id)),
+            Err(e) => crate::applog::warn(&format!(
+                "printing {} job {} failed ({}): {e}",
+                job.kind.as_str(),
+                job.id,
+                e.code()
+            )),
+        }
         to_staff(
             app,
             PRINT_STATUS,

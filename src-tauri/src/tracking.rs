@@ -91,6 +91,12 @@ async fn forward<R: Runtime>(app: &AppHandle<R>, notice: Notice, status: &mut Tr
             from, to, invoice, ..
         } => {
             let screen = ChargeScreen::from_view(&invoice);
+            crate::applog::info(&format!(
+                "invoice {}: {} -> {}",
+                screen.invoice_number,
+                from.as_str(),
+                to.as_str()
+            ));
             to_staff(app, INVOICE_CHANGED, &screen);
             let state = app.state::<AppState>();
             let shop = state.register.lock().await.settings().shop_name.clone();
@@ -106,10 +112,20 @@ async fn forward<R: Runtime>(app: &AppHandle<R>, notice: Notice, status: &mut Tr
         }
         Notice::Feed { feed } => status.feed = Some(feed.as_str()),
         Notice::Network { ok, .. } => {
+            if ok != status.network_ok {
+                if ok {
+                    crate::applog::info("KOMOJU answers again");
+                } else {
+                    crate::applog::warn("KOMOJU cannot be reached (network)");
+                }
+            }
             status.network_ok = ok;
             status.message_key = (!ok).then_some("error.network");
         }
         Notice::KeyProblem { .. } => {
+            if !status.key_problem {
+                crate::applog::error("KOMOJU refused the secret key (komoju_auth)");
+            }
             status.key_problem = true;
             status.message_key = Some("error.komoju_auth");
         }

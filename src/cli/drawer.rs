@@ -20,7 +20,8 @@ pub(super) enum DrawerCmd {
         #[arg(long)]
         print: bool,
     },
-    /// 精算 (Z report): count the drawer; expected vs counted and the difference are recorded for good.
+    /// 精算 (Z report): count the drawer; expected vs counted and the difference are recorded for good,
+    /// and the business day is closed (日計表): later sales belong to the next business day.
     Close {
         #[arg(long, value_name = "DENOMINATION:COUNT,…")]
         count: String,
@@ -72,9 +73,28 @@ pub(super) fn run(ctx: &Ctx, cmd: DrawerCmd) -> Result<(), Error> {
             }
         }
         DrawerCmd::Close { count, print } => {
+            // 精算 as the app does it: the drawer's count, then the business day's close (日計表), so
+            // that the sales after it belong to the next business day.
             let c = CashCount::parse(&count)?;
-            let r = reg.drawer_close(&c)?;
-            report(ctx, &r);
+            let (r, day) = reg.drawer_settle(&c)?;
+            if ctx.json {
+                let mut v = serde_json::to_value(&r).unwrap_or_default();
+                v["day"] = serde_json::json!({
+                    "business_date": day.business_date,
+                    "closed_at": day.closed_at,
+                    "sales_count": day.sales_count,
+                    "sales_total": day.sales_total,
+                });
+                output::print_json(&v);
+            } else {
+                report(ctx, &r);
+                outln!(
+                    "日計 {} closed: {} sale(s), ¥{}; new sales belong to the next business day",
+                    day.business_date,
+                    day.sales_count,
+                    day.sales_total
+                );
+            }
             if print {
                 print_report(&mut reg, &r);
             }

@@ -44,6 +44,7 @@ const CANDIDATES: &[(&str, u32)] = &[
     ("/System/Library/Fonts/Hiragino Sans GB.ttc", 0),
     ("C:\\Windows\\Fonts\\meiryo.ttc", 0),
     ("C:\\Windows\\Fonts\\msgothic.ttc", 0),
+    ("C:\\Windows\\Fonts\\YuGothR.ttc", 0),
 ];
 
 /// The font file (and face index) the PDF will embed.

@@ -77,6 +77,9 @@ async fn open_move_check_and_close_with_a_shortage() {
     assert_eq!(close["difference"], -100);
     assert_eq!(close["session"]["difference"], -100);
     assert!(close["session"]["closed_at"].is_string(), "{close}");
+    // 精算 closes the business day too (日計表), with the day's sales in it.
+    let day = close["day"]["business_date"].as_str().unwrap().to_string();
+    assert_eq!(close["day"]["sales_count"], 2, "{close}");
 
     // A second 精算 of the same session is not allowed, and changes nothing.
     let r = e.reji(&["drawer", "close", "--count", "10000:2"]).await;
@@ -89,6 +92,9 @@ async fn open_move_check_and_close_with_a_shortage() {
         (next["float"].as_i64(), next["cash_sales"].as_i64()),
         (Some(0), Some(300))
     );
+    // The sale after 精算 belongs to the next business day: the closed day's figures stay as closed.
+    let closed = e.reji(&["close", "--date", &day]).await.ok().json();
+    assert_eq!(closed["sales_count"], 2, "{closed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -48,6 +48,8 @@ export const openDrawer = (approval) => call("open_drawer", { approval });
 export const printQueue = () => call("print_queue");
 export const retryPrints = () => call("retry_prints");
 export const openInstructions = (number) => call("open_instructions", { number });
+export const diagnostics = () => call("diagnostics");
+export const printDialog = () => call("print_dialog");
 export const staffState = () => call("staff_state_get");
 export const signIn = (pin) => call("sign_in", { pin });
 export const signOut = () => call("sign_out");

@@ -14,6 +14,7 @@ import * as drawer from "./drawer.js";
 import * as pay from "./pay.js";
 import * as staff from "./staff.js";
 import * as printer from "./printer.js";
+import * as support from "./support.js";
 
 registerScreens({ register, charge, history, export: exportScreen, settings, products, drawer });
 
@@ -62,6 +63,7 @@ window.addEventListener("DOMContentLoaded", async () => {
   pay.init();
   staff.init();
   printer.init();
+  support.init();
   await settings.init();
   listenToTracker();
   relabel();

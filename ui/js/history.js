@@ -245,7 +245,7 @@ function bankForm() {
   const el = h("fieldset", { class: "bank-form" },
     h("legend", {}, t("detail.bank_account")),
     h("p", { class: "muted small" }, t("detail.bank_help")),
-    f("rr-bank", "bank.name", "bank_name", { maxlength: "40" }),
+    f("rr-bank", "bank.bank_name", "bank_name", { maxlength: "40" }),
     f("rr-branch", "bank.branch_number", "branch_number", { inputmode: "numeric", maxlength: "3", placeholder: "123" }),
     h("label", {}, h("span", {}, t("bank.type")), type),
     f("rr-number", "bank.account_number", "account_number", { inputmode: "numeric", maxlength: "7", placeholder: "1234567" }),

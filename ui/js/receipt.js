@@ -1,5 +1,6 @@
 // Receipts in the app: the core's template (blocks) rendered with text nodes only, in a dialog with a
-// print button. Print CSS (style.css, @media print) prints just the receipt, 80 mm wide.
+// print button. The system print dialog prints a copy of it outside the dialog (style.css, @media print),
+// 72 mm wide on an 80 mm roll or on A4.
 import { t } from "./i18n.js";
 import { $, h, showError } from "./util.js";
 import * as api from "./api.js";
@@ -21,6 +22,14 @@ function block(b) {
         : h("div", { class: "r-row" }, h("span", {}, b.name), h("span", { class: "r" }, b.amount));
     default: return "";
   }
+}
+
+/** The system print dialog: a copy of the receipt outside the modal dialog is what prints (style.css). */
+function printWithDialog() {
+  const copy = $("#receipt-paper").cloneNode(true);
+  copy.removeAttribute("id");
+  $("#print-root").replaceChildren(copy);
+  api.printDialog().catch(showError);
 }
 
 /** Opens the receipt of a paid invoice (or the return receipt of its `refund`-th refund). */
@@ -47,7 +56,7 @@ export async function openReceipt(number, refund = null) {
       printerReady()
         ? h("button", { id: "receipt-print-printer", class: "btn primary", type: "button", onclick: () => printReceipt(number, refund) }, t("receipt.print_printer"))
         : "",
-      h("button", { id: "receipt-print", class: printerReady() ? "btn ghost" : "btn primary", type: "button", onclick: () => window.print() }, t("receipt.print")),
+      h("button", { id: "receipt-print", class: printerReady() ? "btn ghost" : "btn primary", type: "button", onclick: printWithDialog }, t("receipt.print")),
       h("button", { class: "btn ghost", type: "button", onclick: () => dlg.close() }, t("detail.close"))),
   );
   if (!dlg.open) dlg.showModal();

@@ -408,7 +408,17 @@ pub(super) fn e2e_enabled() -> bool {
 
 /// Starts tauri-driver and the app (demo mode, its ledgers in `data`) and opens a WebDriver session.
 pub(super) async fn launch(data: &Path) -> (Driver, Session) {
-    let app = env!("CARGO_BIN_EXE_reji-desktop");
+    launch_app(env!("CARGO_BIN_EXE_reji-desktop"), Some(data), &[]).await
+}
+
+/// As [`launch`], for any build of the app (`app`: the installed package's, say); with `data` None
+/// the app keeps its ledgers where it does by itself (the OS app data folder).
+/// `env`: more variables for the app (test hooks).
+pub(super) async fn launch_app(
+    app: &str,
+    data: Option<&Path>,
+    env: &[(&str, &Path)],
+) -> (Driver, Session) {
     // The previous test's driver and app may still be shutting down.
     wait_app_gone(app, Duration::from_secs(10));
     wait_port_free(PORT, Duration::from_secs(10));
@@ -420,7 +430,8 @@ pub(super) async fn launch(data: &Path) -> (Driver, Session) {
             "--native-port",
             &NATIVE_PORT.to_string(),
         ])
-        .env("REJI_DATA_DIR", data)
+        .envs(data.map(|d| ("REJI_DATA_DIR", d)))
+        .envs(env.iter().copied())
         .env_remove("REJI_SECRET_KEY")
         .spawn()
         .expect("tauri-driver (cargo install tauri-driver --locked)");

@@ -738,3 +738,34 @@ fn cash_the_drawer_and_a_managers_approval_through_the_app() {
         "{d2}"
     );
 }
+
+#[test]
+fn diagnostics_name_the_versions_and_the_last_errors_and_no_secret() {
+    let logs = tempfile::tempdir().unwrap();
+    reji_desktop::applog::init(logs.path());
+    let app = app(offline_register());
+    let staff = window(&app, "staff");
+    // A failed command is logged with its code (bad input, the staff's to fix, is not).
+    let e = invoke(&staff, "invoice_detail", json!({"number": "R-404"})).unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+    let d = invoke(&staff, "diagnostics", json!({})).unwrap();
+    let text = d["text"].as_str().unwrap();
+    for needle in [
+        "Reji (desktop)",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        "ledger schema:",
+        "print jobs waiting: 0",
+        "not_found",
+        "R-404",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle:?} in the diagnostics:\n{text}"
+        );
+    }
+    assert!(!text.contains("sk_"), "no key in the diagnostics:\n{text}");
+    let log = std::fs::read_to_string(logs.path().join("reji.log")).unwrap();
+    assert!(log.contains("WARN not_found"), "{log}");
+    assert!(d["log_path"].as_str().unwrap().ends_with("reji.log"), "{d}");
+}

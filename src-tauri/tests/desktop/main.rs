@@ -4,5 +4,7 @@
 
 mod config;
 mod e2e;
+mod e2e_installed;
 mod e2e_print;
+mod e2e_sysprint;
 mod ipc;
