@@ -9,6 +9,14 @@
 //!   process and every process below it (WebKit's web and network processes), summed from
 //!   `/proc/*/smaps_rollup` (shared libraries counted once, not once per process).
 //!
+//! Then (row 9, issue 16) **scan → line through the app**: the demo ledger holds 100 000 products
+//! (`--products N`); the page receives a scanner's keystrokes (digits then Enter, dispatched on the
+//! document as a USB scanner's keyboard events arrive) and the time runs until the register's total
+//! on screen (the DOM) includes the scanned product: the scanner's detection, `product_lookup` and
+//! `preview_cart` through Tauri's IPC, and the render. Eight scans per customer, then the cart is
+//! cleared; p99 over `--scans` scans. Reference, in the same page and run: the IPC round trip of the
+//! smallest command (`app_info`), p99.
+//!
 //! Prints a table and, with `--json FILE`, the figures. Never judged: docs/benchmarks.md compares.
 
 use serde_json::{json, Value};
@@ -228,6 +236,171 @@ async fn launch_once(exe: &Path, data_dir: &Path) -> Res<Launch> {
     })
 }
 
+/// A valid JAN code for product `i` (prefix 45, the shop's own numbering).
+fn jan(i: u64) -> String {
+    let body = format!("45{:010}", i);
+    let d = reji::catalog::code::check_digit(body.as_bytes());
+    format!("{body}{d}")
+}
+
+/// The demo ledger with `n` products (imported as a shop would, UTF-8 CSV) and a shop name (no
+/// welcome dialog).
+fn demo_ledger_with_products(data_dir: &Path, n: u64) -> Res<()> {
+    use std::fmt::Write as _;
+    let ledger = reji::ledger::Ledger::open(&data_dir.join("demo.sqlite"))?;
+    let mut reg =
+        reji::register::Register::new(ledger, None, std::sync::Arc::new(reji::clock::SystemClock))?;
+    reg.set_setting("shop_name", "ベンチ喫茶")?;
+    let mut csv = String::from("商品名,読み仮名,価格,税区分,JANコード,カテゴリ,クイックキー\r\n");
+    let classes = ["飲食料品", "標準", "軽減", "非課税"];
+    for i in 0..n {
+        let _ = write!(
+            csv,
+            "商品{i}号,ショウヒン{i},{},{},{},フード,\r\n",
+            100 + (i * 37) % 9_900,
+            classes[(i % 4) as usize],
+            jan(i)
+        );
+    }
+    reg.import_products(csv.into_bytes())?;
+    Ok(())
+}
+
+fn p99(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 * 0.99).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+/// Scans through the app (see the module's doc): (scan → total shown, IPC floor) in ms, per scan.
+async fn scan_bench(exe: &Path, products: u64, scans: usize) -> Res<(Vec<f64>, Vec<f64>)> {
+    let data = tempfile::tempdir()?;
+    let t0 = Instant::now();
+    demo_ledger_with_products(data.path(), products)?;
+    eprintln!(
+        "desktop-bench: {products} products imported in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    let driver = Command::new(tauri_driver())
+        .args([
+            "--port",
+            &PORT.to_string(),
+            "--native-port",
+            &NATIVE_PORT.to_string(),
+        ])
+        .env("REJI_DATA_DIR", data.path())
+        .env_remove("REJI_SECRET_KEY")
+        .spawn()?;
+    let _driver = Driver(driver);
+    wait_port(PORT, Duration::from_secs(20))?;
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{PORT}");
+    let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": exe}}}});
+    let v = wd(
+        &http,
+        reqwest::Method::POST,
+        &format!("{base}/session"),
+        Some(caps),
+    )
+    .await?;
+    let sid = v["sessionId"]
+        .as_str()
+        .ok_or_else(|| format!("no session: {v}"))?
+        .to_string();
+    let s = format!("{base}/session/{sid}");
+    wd(
+        &http,
+        reqwest::Method::POST,
+        &format!("{s}/timeouts"),
+        Some(json!({"script": 900_000})),
+    )
+    .await?;
+    // The register is ready once its total is on screen.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v = wd(
+            &http,
+            reqwest::Method::POST,
+            &format!("{s}/execute/sync"),
+            Some(json!({"script": "const t = document.querySelector('#total'); return !!(t && document.querySelector('#demo-ribbon') && !document.querySelector('dialog[open]'));", "args": []})),
+        )
+        .await?;
+        if v == json!(true) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("the register did not become ready in 60 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let codes: Vec<String> = (0..scans)
+        .map(|_| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            jan(rng % products)
+        })
+        .collect();
+    let script = r#"
+const [codes, floorRuns] = [arguments[0], arguments[1]];
+const done = arguments[arguments.length - 1];
+const total = () => document.querySelector('#total').textContent;
+const key = (k) => document.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }));
+const changes = (from, timeout) => new Promise((resolve, reject) => {
+  const el = document.querySelector('#total');
+  if (el.textContent !== from) return resolve();
+  const timer = setTimeout(() => { obs.disconnect(); reject(new Error('the total did not change in ' + timeout + ' ms')); }, timeout);
+  const obs = new MutationObserver(() => {
+    if (el.textContent !== from) { clearTimeout(timer); obs.disconnect(); resolve(); }
+  });
+  obs.observe(el, { childList: true, characterData: true, subtree: true });
+});
+(async () => {
+  const scan = [], floor = [];
+  for (let i = 0; i < codes.length; i++) {
+    if (i % 8 === 0 && total() !== '¥0') {
+      const before = total();
+      document.querySelector('#clear').click();
+      await changes(before, 10000);
+    }
+    const before = total();
+    const t0 = performance.now();
+    for (const d of codes[i]) key(d);
+    key('Enter');
+    await changes(before, 10000);
+    scan.push(performance.now() - t0);
+  }
+  for (let i = 0; i < floorRuns; i++) {
+    const t0 = performance.now();
+    await window.__TAURI__.core.invoke('app_info');
+    floor.push(performance.now() - t0);
+  }
+  return [scan, floor];
+})().then(done, (e) => done({ error: String(e) }));
+"#;
+    let v = wd(
+        &http,
+        reqwest::Method::POST,
+        &format!("{s}/execute/async"),
+        Some(json!({"script": script, "args": [codes, scans]})),
+    )
+    .await?;
+    if let Some(e) = v.get("error") {
+        return Err(format!("the scan run failed: {e}").into());
+    }
+    let nums = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    let (scan, floor) = (nums(&v[0]), nums(&v[1]));
+    if scan.len() != scans || floor.is_empty() {
+        return Err(format!("the scan run returned {} scans: {v}", scan.len()).into());
+    }
+    let _ = wd(&http, reqwest::Method::DELETE, &s, None).await;
+    Ok((scan, floor))
+}
+
 fn tauri_driver() -> PathBuf {
     let cargo_bin = std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -257,6 +430,14 @@ async fn run() -> Res<()> {
             .and_then(|i| args.get(i + 1).cloned())
     };
     let runs: usize = get("--runs").map(|r| r.parse()).transpose()?.unwrap_or(5);
+    let products: u64 = get("--products")
+        .map(|r| r.parse())
+        .transpose()?
+        .unwrap_or(100_000);
+    let scans: usize = get("--scans")
+        .map(|r| r.parse())
+        .transpose()?
+        .unwrap_or(2_000);
     let app = PathBuf::from(get("--app").ok_or("--app PATH (the release reji-desktop)")?)
         .canonicalize()?;
     let hello = PathBuf::from(get("--hello").ok_or("--hello PATH (the release hello example)")?)
@@ -299,6 +480,25 @@ async fn run() -> Res<()> {
         a.1 / h.1,
         a.2 - h.2
     );
+    if scans > 0 {
+        let (scan, floor) = scan_bench(&app, products, scans).await?;
+        let (sp, fp) = (p99(scan.clone()), p99(floor.clone()));
+        let med = |v: &Vec<f64>| median(v.clone());
+        println!(
+            "\n| measurement | p99 (ms) | median (ms) |\n| --- | --- | --- |\n\
+             | scan → line and total shown, {products} products, {scans} scans | {sp:.1} | {:.1} |\n\
+             | IPC floor: app_info round trip, {} calls | {fp:.1} | {:.1} |",
+            med(&scan),
+            floor.len(),
+            med(&floor)
+        );
+        println!("\nscan / IPC floor (p99): {:.1}×", sp / fp);
+        out.insert(
+            "scan".into(),
+            json!({"products": products, "scans": scans, "p99_ms": sp, "median_ms": med(&scan),
+                   "ipc_floor_p99_ms": fp, "ipc_floor_median_ms": med(&floor)}),
+        );
+    }
     if let Some(path) = get("--json") {
         std::fs::write(path, serde_json::to_string_pretty(&Value::Object(out))?)?;
     }

@@ -1240,3 +1240,29 @@ pub async fn diagnostics(state: State<'_, AppState>) -> CmdResult<DiagnosticsVie
 pub async fn print_dialog<R: Runtime>(window: tauri::WebviewWindow<R>) -> CmdResult<()> {
     Ok(crate::sysprint::print(&window)?)
 }
+
+/// Saves a drawer report as PDF or CSV: `which` is `check` (点検, as it stands now) or `close` (the
+/// last 精算, as it was stored).
+#[tauri::command]
+pub async fn save_drawer_report(
+    state: State<'_, AppState>,
+    which: String,
+    path: String,
+    format: String,
+) -> CmdResult<()> {
+    let bad =
+        |field: &str, e: String| -> CommandError { reji::register::Error::bad(field, e).into() };
+    let format: reji::register::CloseFormat = format.parse().map_err(|e| bad("format", e))?;
+    let bytes = {
+        let reg = state.register.lock().await;
+        let r = match which.as_str() {
+            "check" => reg.drawer_check()?,
+            "close" => reg.last_drawer_close()?,
+            other => return Err(bad("which", format!("{other:?} must be check or close"))),
+        };
+        reg.drawer_report_file(&r, format)?
+    };
+    use std::io::Write;
+    reji::export::write_atomically(std::path::Path::new(&path), |w| w.write_all(&bytes))
+        .map_err(|e| bad("path", format!("{path}: {e}")))
+}

@@ -89,6 +89,7 @@ app_commands! {
     open_instructions,
     diagnostics,
     print_dialog,
+    save_drawer_report,
 }
 
 /// Where the log lives: `logs/` beside the ledgers under `REJI_DATA_DIR` (tests, E2E), or the OS log

@@ -19,6 +19,8 @@ pub(super) enum DrawerCmd {
         /// Print the report on the receipt printer too.
         #[arg(long)]
         print: bool,
+        #[command(flatten)]
+        files: ReportFiles,
     },
     /// 精算 (Z report): count the drawer; expected vs counted and the difference are recorded for good,
     /// and the business day is closed (日計表): later sales belong to the next business day.
@@ -28,7 +30,49 @@ pub(super) enum DrawerCmd {
         /// Print the report on the receipt printer too.
         #[arg(long)]
         print: bool,
+        #[command(flatten)]
+        files: ReportFiles,
     },
+}
+
+/// The report as files too.
+#[derive(clap::Args, Debug)]
+pub(super) struct ReportFiles {
+    /// Also write the report as PDF (A4, Japanese font embedded) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pdf: Option<std::path::PathBuf>,
+    /// Also write the report as CSV (UTF-8 with BOM, Japanese headers) to FILE.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<std::path::PathBuf>,
+}
+
+impl ReportFiles {
+    /// Checks the files can be written before anything is done (a 精算 is final).
+    fn check(&self) -> Result<(), Error> {
+        if self.pdf.is_some() {
+            reji::receipt::pdf::PdfFont::load().map_err(|e| Error::bad("--pdf", e.to_string()))?;
+        }
+        for (flag, p) in [("--pdf", &self.pdf), ("--csv", &self.csv)] {
+            if let Some(p) = p {
+                check_out(flag, p)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&self, reg: &Register, r: &DrawerReport) -> Result<(), Error> {
+        use reji::register::CloseFormat;
+        for (flag, p, format) in [
+            ("--pdf", &self.pdf, CloseFormat::Pdf),
+            ("--csv", &self.csv, CloseFormat::Csv),
+        ] {
+            if let Some(p) = p {
+                let bytes = reg.drawer_report_file(r, format)?;
+                write_file(flag, p, &bytes)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -65,18 +109,28 @@ pub(super) fn run(ctx: &Ctx, cmd: DrawerCmd) -> Result<(), Error> {
         }
         DrawerCmd::In(m) => movement(ctx, &mut reg, "in", &m)?,
         DrawerCmd::Out(m) => movement(ctx, &mut reg, "out", &m)?,
-        DrawerCmd::Check { print } => {
+        DrawerCmd::Check { print, files } => {
+            files.check()?;
             let r = reg.drawer_check()?;
+            files.write(&reg, &r)?;
             report(ctx, &r);
             if print {
                 print_report(&mut reg, &r);
             }
         }
-        DrawerCmd::Close { count, print } => {
+        DrawerCmd::Close {
+            count,
+            print,
+            files,
+        } => {
             // 精算 as the app does it: the drawer's count, then the business day's close (日計表), so
             // that the sales after it belong to the next business day.
             let c = CashCount::parse(&count)?;
+            files.check()?;
             let (r, day) = reg.drawer_settle(&c)?;
+            // The 精算 is stored: a file that fails now is reported, and can be written again
+            // from the app (the last 精算's report).
+            files.write(&reg, &r)?;
             if ctx.json {
                 let mut v = serde_json::to_value(&r).unwrap_or_default();
                 v["day"] = serde_json::json!({

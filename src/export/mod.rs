@@ -18,6 +18,7 @@
 mod atomic;
 mod cell;
 mod close;
+mod drawer;
 mod from_ledger;
 pub mod journal;
 
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 pub use atomic::{check_target, write_atomically, write_spooled, Target};
 pub use close::close_csv;
+pub use drawer::drawer_csv;
 pub use from_ledger::export_ledger;
 pub use from_ledger::{export_ledger_reporting, ExportRowsError, PROGRESS_EVERY};
 

@@ -4,7 +4,7 @@
 use super::*;
 
 /// A drawer session as stored.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DrawerSession {
     pub id: String,
     pub opened_at: DateTime<Utc>,
@@ -20,7 +20,7 @@ pub struct DrawerSession {
 }
 
 /// One 入金 or 出金.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DrawerMovement {
     pub id: String,
     /// `in` or `out`.
@@ -83,6 +83,18 @@ impl Ledger {
              ORDER BY closed_at DESC, id DESC LIMIT 1"
         ))?;
         st.query_row([], session_row).optional()?.transpose()
+    }
+
+    /// The last closed session's id and the report stored at its 精算 (JSON).
+    pub fn last_close_report(&self) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, report FROM drawer_sessions WHERE closed_at IS NOT NULL AND report IS NOT NULL
+                 ORDER BY closed_at DESC LIMIT 1",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
     }
 
     pub fn drawer_session(&self, id: &str) -> Result<Option<DrawerSession>> {

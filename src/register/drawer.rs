@@ -11,7 +11,7 @@ pub const DENOMINATIONS: [i64; 10] = [10_000, 5_000, 2_000, 1_000, 500, 100, 50,
 pub const MAX_REASON: usize = 60;
 
 /// Cash counted by denomination (金種).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CashCount {
     /// Denomination (yen) → how many.
     pub counts: BTreeMap<i64, u32>,
@@ -97,10 +97,10 @@ impl CashCount {
 }
 
 /// 点検 (`check`) or 精算 (`close`): what the drawer should hold and why.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct DrawerReport {
     /// `check` (X: nothing changes) or `close` (Z: counted and final).
-    pub kind: &'static str,
+    pub kind: String,
     pub session: Option<DrawerSession>,
     /// The window: from the last 精算 (or the first sale) to now.
     pub from: Option<String>,
@@ -209,6 +209,38 @@ impl Register {
         Ok((report, close))
     }
 
+    /// The last 精算's report as it was stored when the drawer was closed.
+    pub fn last_drawer_close(&self) -> Result<DrawerReport> {
+        let (id, text) = self
+            .ledger
+            .last_close_report()?
+            .ok_or_else(|| Error::NotFound("a 精算 of the drawer (none yet)".into()))?;
+        let mut r: DrawerReport = serde_json::from_str(&text).map_err(|e| {
+            Error::Ledger(crate::ledger::LedgerError::Corrupt(format!(
+                "the last 精算's stored report does not read back: {e}"
+            )))
+        })?;
+        // Stored as counted, just before the session was closed: the session as closed.
+        r.session = self.ledger.drawer_session(&id)?;
+        Ok(r)
+    }
+
+    /// A drawer report as a file: PDF (A4, laid out as the printed report, its Japanese font
+    /// embedded) or CSV (UTF-8 with BOM, Japanese headers, one figure per row).
+    pub fn drawer_report_file(&self, r: &DrawerReport, format: CloseFormat) -> Result<Vec<u8>> {
+        let tz = self.settings.tz;
+        match format {
+            CloseFormat::Csv => Ok(crate::export::drawer_csv(r, tz).into_bytes()),
+            CloseFormat::Pdf => {
+                let font = crate::receipt::pdf::PdfFont::load()
+                    .map_err(|e| Error::bad("pdf", e.to_string()))?;
+                let blocks = drawer_report_layout(r, &self.settings.shop_details(), tz);
+                crate::receipt::pdf::render(&blocks, crate::receipt::html::Paper::A4, &font)
+                    .map_err(|e| Error::bad("pdf", e.to_string()))
+            }
+        }
+    }
+
     fn drawer_report(&self, kind: &'static str, count: Option<&CashCount>) -> Result<DrawerReport> {
         let now = self.now();
         let open = self.ledger.open_drawer()?;
@@ -233,7 +265,7 @@ impl Register {
         let cash_refunds = self.ledger.cash_refunded(&from, &until)?;
         let expected_cash = float + cash_sales - cash_refunds + cash_in - cash_out;
         Ok(DrawerReport {
-            kind,
+            kind: kind.to_string(),
             session: open,
             from: since.map(|t| t.with_timezone(&self.settings.tz).to_rfc3339()),
             until: now.with_timezone(&self.settings.tz).to_rfc3339(),

@@ -142,3 +142,83 @@ async fn a_split_sale_that_ends_unpaid_leaves_no_cash_in_the_drawer() {
     );
     assert_eq!(check["expected_cash"], 5_000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_as_pdf_and_csv_and_a_bad_file_closes_nothing() {
+    let e = env().await;
+    e.reji(&["drawer", "open", "--count", "1000:5"]).await.ok();
+    e.charge(&["--amount", "970", "--cash", "1000"]).await;
+    e.reji(&["drawer", "out", "--amount", "300", "--reason", "仕入れ"])
+        .await
+        .ok();
+
+    // 点検 as CSV: Japanese headers and names, one figure per row.
+    let check_csv = e.dir.path().join("check.csv");
+    e.reji(&["drawer", "check", "--csv", check_csv.to_str().unwrap()])
+        .await
+        .ok();
+    let csv = std::fs::read_to_string(&check_csv).unwrap();
+    assert!(
+        csv.starts_with("\u{feff}区分,項目,枚数・件数,金額\r\n"),
+        "{csv}"
+    );
+    for row in [
+        "報告,点検,,",
+        "現金,現金売上,,970",
+        "現金,現金在高（理論）,,5670",
+        "売上,現金,1,970",
+    ] {
+        assert!(csv.contains(&format!("{row}\r\n")), "{row:?} in\n{csv}");
+    }
+
+    // A file that cannot be written (a folder) is refused before the 精算: nothing is closed.
+    let r = e
+        .reji(&[
+            "drawer",
+            "close",
+            "--count",
+            "1000:5,500:1,100:1,50:1,10:2",
+            "--csv",
+            e.dir.path().to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--csv"), "{}", r.stderr);
+    let still = e.reji(&["drawer", "check"]).await.ok().json();
+    assert!(still["session"]["closed_at"].is_null(), "{still}");
+
+    // 精算 with its PDF and CSV.
+    let (pdf, csv_path) = (e.dir.path().join("z.pdf"), e.dir.path().join("z.csv"));
+    let close = e
+        .reji(&[
+            "drawer",
+            "close",
+            "--count",
+            "1000:5,500:1,100:1,50:1,10:2",
+            "--pdf",
+            pdf.to_str().unwrap(),
+            "--csv",
+            csv_path.to_str().unwrap(),
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(close["difference"], 0, "{close}");
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    for row in [
+        "報告,精算,,",
+        "現金,過不足,,0",
+        "金種,1000円,5,5000",
+        "出金,",
+    ] {
+        assert!(csv.contains(row), "{row:?} in\n{csv}");
+    }
+    let out = std::process::Command::new("pdftotext")
+        .args([pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian poppler-utils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["精算", "5,670", "仕入れ"] {
+        assert!(text.contains(needle), "{needle:?} in the PDF:\n{text}");
+    }
+}

@@ -35,6 +35,7 @@ export const settlePreview = (total, cash, tenders) => call("settle_preview", { 
 
 // The drawer (点検 / 精算) and the staff
 export const drawerCheck = () => call("drawer_check");
+export const saveDrawerReport = (which, path, format) => call("save_drawer_report", { which, path, format });
 export const drawerOpen = (counts, approval) => call("drawer_open", { counts, approval });
 export const drawerMove = (kind, amount, reason, approval) => call("drawer_move", { kind, amount, reason, approval });
 export const drawerClose = (counts, approval) => call("drawer_close", { counts, approval });

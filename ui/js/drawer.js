@@ -202,5 +202,28 @@ function render(r) {
     h("h3", {}, t("drawer.per_tender", { total: yen(r.sales_total) })),
     h("dl", { class: "rep", id: "rep-tenders" }, ...tenders),
     moves.length ? h("h3", {}, t("drawer.movements")) : "",
-    moves.length ? h("ul", { class: "rep-moves" }, ...moves) : "");
+    moves.length ? h("ul", { class: "rep-moves" }, ...moves) : "",
+    h("div", { class: "close-actions no-print" },
+      h("button", { id: "drawer-save-pdf", class: "btn ghost", type: "button", onclick: () => saveReport(r, "pdf") }, t("drawer.save_pdf")),
+      h("button", { id: "drawer-save-csv", class: "btn ghost", type: "button", onclick: () => saveReport(r, "csv") }, t("drawer.save_csv"))));
+}
+
+/** The report shown, as a PDF or CSV file (the core's, as printed; a 精算 as it was stored). */
+async function saveReport(r, format) {
+  const which = r.kind === "close" ? "close" : "check";
+  const stamp = (r.until || "").slice(0, 10);
+  const name = `${t(which === "close" ? "drawer.file_close" : "drawer.file_check")}-${stamp}.${format}`;
+  let path;
+  try {
+    path = await api.saveDialog({ defaultPath: name, filters: [{ name: format.toUpperCase(), extensions: [format] }] });
+  } catch (e) {
+    return showError(e);
+  }
+  if (!path) return;
+  try {
+    await api.saveDrawerReport(which, path, format);
+    toast(t("close.saved", { path }));
+  } catch (e) {
+    showError(e);
+  }
 }

@@ -769,3 +769,63 @@ fn diagnostics_name_the_versions_and_the_last_errors_and_no_secret() {
     assert!(log.contains("WARN not_found"), "{log}");
     assert!(d["log_path"].as_str().unwrap().ends_with("reji.log"), "{d}");
 }
+
+#[test]
+fn drawer_reports_save_as_csv_and_pdf() {
+    let app = app(offline_register());
+    let staff = window(&app, "staff");
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    invoke(&staff, "drawer_open", json!({"counts": {"1000": 5}})).unwrap();
+    // Nothing closed yet: the last 精算 is not found.
+    let e = invoke(
+        &staff,
+        "save_drawer_report",
+        json!({"which": "close", "path": path("z.csv"), "format": "csv"}),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+    let e = invoke(
+        &staff,
+        "save_drawer_report",
+        json!({"which": "check", "path": path("x.xls"), "format": "xls"}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e["code"].as_str(), e["field"].as_str()),
+        (Some("bad_input"), Some("format"))
+    );
+    invoke(
+        &staff,
+        "save_drawer_report",
+        json!({"which": "check", "path": path("x.csv"), "format": "csv"}),
+    )
+    .unwrap();
+    let x = std::fs::read_to_string(dir.path().join("x.csv")).unwrap();
+    assert!(
+        x.contains("報告,点検,,") && x.contains("現金,釣銭準備金,,5000"),
+        "{x}"
+    );
+
+    invoke(
+        &staff,
+        "drawer_close",
+        json!({"counts": {"1000": 4, "500": 1}}),
+    )
+    .unwrap();
+    for format in ["csv", "pdf"] {
+        invoke(
+            &staff,
+            "save_drawer_report",
+            json!({"which": "close", "path": path(&format!("z.{format}")), "format": format}),
+        )
+        .unwrap();
+    }
+    let z = std::fs::read_to_string(dir.path().join("z.csv")).unwrap();
+    assert!(
+        z.contains("報告,精算,,") && z.contains("現金,過不足,,-500") && z.contains("報告,精算 "),
+        "the 精算 as stored, with when it was closed: {z}"
+    );
+    let pdf = std::fs::read(dir.path().join("z.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+}
