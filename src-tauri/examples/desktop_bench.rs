@@ -444,7 +444,13 @@ async fn run() -> Res<()> {
         .canonicalize()?;
     let mut out = serde_json::Map::new();
     let mut table = Vec::new();
-    for (name, exe) in [("hello", &hello), ("reji", &app)] {
+    // `--runs 0`: only the scan measurement.
+    let launches: &[(&str, &PathBuf)] = if runs == 0 {
+        &[]
+    } else {
+        &[("hello", &hello), ("reji", &app)]
+    };
+    for &(name, exe) in launches {
         let mut paint = Vec::new();
         let mut rss = Vec::new();
         let mut how = String::new();
@@ -469,17 +475,19 @@ async fn run() -> Res<()> {
             json!({"first_paint_ms": paint, "rss_mib": rss, "median_first_paint_ms": p, "median_rss_mib": r, "paint_from": how}),
         );
     }
-    println!("| window | first paint, median of {runs} (ms) | PSS app + WebKit, median (MiB) | paint measured by |");
-    println!("| --- | --- | --- | --- |");
-    for (name, p, r, how) in &table {
-        println!("| {name} | {p:.0} | {r:.1} | {how} |");
+    if table.len() == 2 {
+        println!("| window | first paint, median of {runs} (ms) | PSS app + WebKit, median (MiB) | paint measured by |");
+        println!("| --- | --- | --- | --- |");
+        for (name, p, r, how) in &table {
+            println!("| {name} | {p:.0} | {r:.1} | {how} |");
+        }
+        let (h, a) = (&table[0], &table[1]);
+        println!(
+            "\nreji / hello: first paint {:.2}×, memory +{:.1} MiB",
+            a.1 / h.1,
+            a.2 - h.2
+        );
     }
-    let (h, a) = (&table[0], &table[1]);
-    println!(
-        "\nreji / hello: first paint {:.2}×, memory +{:.1} MiB",
-        a.1 / h.1,
-        a.2 - h.2
-    );
     if scans > 0 {
         let (scan, floor) = scan_bench(&app, products, scans).await?;
         let (sp, fp) = (p99(scan.clone()), p99(floor.clone()));
