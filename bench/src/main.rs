@@ -3,7 +3,7 @@
 //! ```text
 //! cargo build --release --bins && cargo run --release --bin reji-bench            # full run
 //! cargo run --bin reji-bench -- --quick                                           # small N (CI)
-//! reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog,tenders] [--db FILE] [--rows N]
+//! reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog,tenders,printing] [--db FILE] [--rows N]
 //! ```
 //!
 //! Rows (see docs/benchmarks.md):
@@ -51,6 +51,7 @@ mod charge;
 mod export;
 mod ledger;
 mod pdf;
+mod printing;
 mod qr;
 mod search;
 mod tenders;
@@ -105,7 +106,7 @@ impl Opts {
                 "--rows" => o.rows = Some(value("--rows")?.parse()?),
                 "-h" | "--help" => {
                     println!(
-                        "usage: reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog,tenders] \
+                        "usage: reji-bench [--quick] [--json FILE] [--only export,search,charge,ledger,qr,tracker,pdf,catalog,tenders,printing] \
                          [--db FILE (reuse/keep the seeded export ledger)] [--rows N]"
                     );
                     std::process::exit(0);
@@ -440,6 +441,9 @@ fn run() -> Res<()> {
     }
     if opts.wants("tenders") {
         rows.extend(tenders::bench_tenders(opts.quick, tmp.path())?);
+    }
+    if opts.wants("printing") {
+        rows.extend(printing::bench_printing(opts.quick, tmp.path())?);
     }
     // Row 5 (the desktop app) is measured by scripts/bench-desktop: it needs the release desktop
     // build, Xvfb and tauri-driver (docs/benchmarks.md).
