@@ -329,6 +329,65 @@ pub struct TimelineEntry {
     pub action: String,
     /// The amount the entry is about (a refund's, a refund request's), when it has one.
     pub amount: Option<i64>,
+    /// A print job's step (kind `print`), when the entry is one.
+    pub print: Option<PrintStep>,
+}
+
+/// A print job's step on a sale, from a `print` event: what was printed, how it went, and why not.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PrintStep {
+    /// `receipt`, `return`, `slip` or `drawer` (the print log's kinds).
+    pub what: String,
+    /// `queued`, `printed`, `failed` or `dropped`.
+    pub outcome: String,
+    /// A reprint (再発行).
+    pub reissue: bool,
+    /// Why it failed or was dropped: the printer error's code (`offline`, `paper_out`, `late`, …).
+    pub error: Option<String>,
+}
+
+impl PrintStep {
+    /// Reads the ledger's detail: `<subject> [(reissue) ]<outcome> <job id>[: <code>: <message>]`,
+    /// the subject being `sale`, `return N`, `slip` or `drawer`.
+    fn parse(detail: &str) -> Option<PrintStep> {
+        let (head, error) = match detail.split_once(": ") {
+            Some((h, e)) => (h, Some(e)),
+            None => (detail, None),
+        };
+        let mut words: Vec<&str> = head.split_whitespace().collect();
+        let _job = words.pop()?;
+        let outcome = words.pop()?;
+        if !matches!(outcome, "queued" | "printed" | "failed" | "dropped") {
+            return None;
+        }
+        let reissue = words.last() == Some(&"(reissue)");
+        if reissue {
+            words.pop();
+        }
+        let what = match words.first().copied()? {
+            "sale" => "receipt",
+            "return" => "return",
+            "slip" => "slip",
+            "drawer" => "drawer",
+            "report" => "report",
+            "test" => "test",
+            _ => return None,
+        };
+        // A failure's message is `<code>: <text>`; a drop's is `late: …` or its own words.
+        let error = error.map(|e| {
+            e.split_once(':')
+                .map(|(code, _)| code)
+                .unwrap_or(e)
+                .trim()
+                .to_string()
+        });
+        Some(PrintStep {
+            what: what.into(),
+            outcome: outcome.into(),
+            reissue,
+            error,
+        })
+    }
 }
 
 impl TimelineEntry {
@@ -362,6 +421,9 @@ impl TimelineEntry {
             who: None,
             action: action.to_string(),
             amount: entry_amount(&e.kind, e.detail.as_deref()),
+            print: (e.kind == "print")
+                .then(|| e.detail.as_deref().and_then(PrintStep::parse))
+                .flatten(),
         }
     }
 
@@ -572,6 +634,64 @@ mod tests {
     }
 
     #[test]
+    fn print_events_read_as_steps_and_deliveries_are_the_printers() {
+        let ev = |cause: &str, detail: &str| crate::ledger::EventRecord {
+            id: 1,
+            at: chrono::Utc::now(),
+            kind: "print".into(),
+            from_status: None,
+            to_status: None,
+            cause: cause.into(),
+            detail: Some(detail.into()),
+        };
+        let tz = chrono_tz::Asia::Tokyo;
+        let step = |what: &str, outcome: &str, reissue: bool, error: Option<&str>| PrintStep {
+            what: what.into(),
+            outcome: outcome.into(),
+            reissue,
+            error: error.map(str::to_string),
+        };
+        let e = TimelineEntry::from_event(&ev("staff/stf_1", "sale queued prj_01"), tz);
+        assert_eq!(e.actor, "staff");
+        assert_eq!(e.print, Some(step("receipt", "queued", false, None)));
+        let e = TimelineEntry::from_event(&ev("staff", "return 2 (reissue) queued prj_02"), tz);
+        assert_eq!(e.print, Some(step("return", "queued", true, None)));
+        let e = TimelineEntry::from_event(
+            &ev(
+                "printer",
+                "sale failed prj_03: paper_out: the printer reports no paper",
+            ),
+            tz,
+        );
+        assert_eq!(
+            e.actor, "system",
+            "a delivery is the printer's, not a member's"
+        );
+        assert_eq!(
+            e.print,
+            Some(step("receipt", "failed", false, Some("paper_out")))
+        );
+        let e = TimelineEntry::from_event(
+            &ev(
+                "printer",
+                "drawer dropped prj_04: late: too late to open the drawer",
+            ),
+            tz,
+        );
+        assert_eq!(
+            e.print,
+            Some(step("drawer", "dropped", false, Some("late")))
+        );
+        let e = TimelineEntry::from_event(&ev("printer", "slip printed prj_05"), tz);
+        assert_eq!(e.print, Some(step("slip", "printed", false, None)));
+        let e = TimelineEntry::from_event(&ev("printer", "sale (reissue) printed prj_07"), tz);
+        assert_eq!(e.print, Some(step("receipt", "printed", true, None)));
+        // Something this version does not know stays an entry without a step.
+        let e = TimelineEntry::from_event(&ev("printer", "label printed prj_06"), tz);
+        assert_eq!(e.print, None);
+    }
+
+    #[test]
     fn history_rows_summarise_items() {
         let mut v = view(InvoiceStatus::Paid, None);
         v.items = vec![
@@ -669,6 +789,18 @@ pub struct TodayView {
     pub closed_at: Option<String>,
     /// Net sales: the gross `summary.sales_total` less the day's refunds.
     pub net_total: i64,
+    /// The day can be closed now (open, its hours begun).
+    pub closable: bool,
+    /// The calendar day, closed early (精算 during its hours): these figures are the next
+    /// business day's, where the sales since go.
+    pub earlier_close: Option<EarlierClose>,
+}
+
+/// A day closed before its end, shown beside the business day that followed it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EarlierClose {
+    pub business_date: String,
+    pub closed_at: String,
 }
 
 impl TodayView {
@@ -676,6 +808,14 @@ impl TodayView {
     pub fn of(day: &crate::register::DayFigures) -> TodayView {
         let mut v = TodayView::new(day.summary.clone(), &day.paid, day.tz);
         v.closed_at = day.closed_at.clone();
+        v.closable = day.closable;
+        v.earlier_close =
+            day.earlier_close
+                .clone()
+                .map(|(business_date, closed_at)| EarlierClose {
+                    business_date,
+                    closed_at,
+                });
         v
     }
 
@@ -696,6 +836,8 @@ impl TodayView {
             by_hour,
             hour_chart_svg,
             closed_at: None,
+            closable: true,
+            earlier_close: None,
         }
     }
 }

@@ -3,14 +3,12 @@
 //! (the `reji` binary) next to `sqlite3 .import` of the same file into a plain table.
 
 use super::*;
-use reji::catalog::code::check_digit;
+use reji::catalog::code::with_check_digit;
 use reji::register::Cart;
 
 /// A valid JAN code for product `i` (prefix 45, the shop's own numbering).
 fn jan(i: u64) -> String {
-    let body = format!("45{:010}", i);
-    let d = check_digit(body.as_bytes());
-    format!("{body}{d}")
+    with_check_digit(&format!("45{i:010}"))
 }
 
 /// A product list as an owner's Excel would save it: CP932, Japanese headers, CRLF.
@@ -54,9 +52,7 @@ pub(super) fn bench_catalog(quick: bool, tmp: &Path) -> Res<Vec<Row>> {
     let ledger = tmp.join("catalog.sqlite");
     for round in 0..if quick { 1 } else { 3 } {
         eprintln!("reji-bench: catalog: import round {}", round + 1);
-        for f in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{f}", ledger.display()));
-        }
+        remove_sqlite(&ledger);
         // A ledger that exists already (its creation is not the import's cost).
         drop(Ledger::open(&ledger)?);
         let db = ledger.to_str().ok_or("non-UTF-8 path")?;
@@ -102,9 +98,7 @@ pub(super) fn bench_catalog(quick: bool, tmp: &Path) -> Res<Vec<Row>> {
     // Where the time goes: the same rows written straight into the same tables of a fresh
     // ledger (WAL, its indexes, one transaction), values made in advance: no CSV, no checks.
     let floor = tmp.join("floor.sqlite");
-    for f in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{f}", floor.display()));
-    }
+    remove_sqlite(&floor);
     drop(Ledger::open(&floor)?);
     let rows: Vec<(String, String, i64, String, String)> = (0..n)
         .map(|i| {

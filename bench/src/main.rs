@@ -241,6 +241,24 @@ struct Machine {
     kernel: String,
 }
 
+/// Removes a SQLite file left by an earlier run, with its WAL and shared-memory files.
+fn remove_sqlite(path: &Path) {
+    for f in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{f}", path.display()));
+    }
+}
+
+/// A register on a new ledger file at `path` (the system clock) and a current-thread runtime for
+/// its async calls.
+fn fresh_register(path: &Path) -> Res<(Register, tokio::runtime::Runtime)> {
+    remove_sqlite(path);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let reg = Register::new(Ledger::open(path)?, None, Arc::new(SystemClock))?;
+    Ok((reg, rt))
+}
+
 fn machine() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo

@@ -21,13 +21,7 @@ pub(super) fn bench_printing(quick: bool, tmp: &Path) -> Res<Vec<Row>> {
     };
     let emu = printer_emu::Emulator::start()?;
     let path = tmp.join("printing.sqlite");
-    for f in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{f}", path.display()));
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let mut reg = Register::new(Ledger::open(&path)?, None, Arc::new(SystemClock))?;
+    let (mut reg, rt) = fresh_register(&path)?;
     for (k, v) in [
         ("printer", "network".to_string()),
         ("printer_host", "127.0.0.1".into()),

@@ -10,13 +10,7 @@ pub(super) fn bench_tenders(quick: bool, tmp: &Path) -> Res<Vec<Row>> {
     let moves: usize = if quick { 20 } else { 500 };
     let reports: usize = if quick { 20 } else { 200 };
     let path = tmp.join("tenders.sqlite");
-    for f in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{f}", path.display()));
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let mut reg = Register::new(Ledger::open(&path)?, None, Arc::new(SystemClock))?;
+    let (mut reg, rt) = fresh_register(&path)?;
     reg.drawer_open(&CashCount::parse("10000:3,1000:20,100:50")?)?;
     let mut rng = StdRng::seed_from_u64(17);
     let mut sale_ms = Vec::with_capacity(sales);

@@ -162,34 +162,68 @@ struct Launch {
     how: String,
 }
 
+/// tauri-driver started for `exe` on `data_dir` and a WebDriver session in its window.
+struct Session {
+    _driver: Driver,
+    http: reqwest::Client,
+    /// The session's URL (`…/session/ID`).
+    url: String,
+}
+
+impl Session {
+    async fn open(exe: &Path, data_dir: &Path) -> Res<Session> {
+        let driver = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &PORT.to_string(),
+                "--native-port",
+                &NATIVE_PORT.to_string(),
+            ])
+            .env("REJI_DATA_DIR", data_dir)
+            .env_remove("REJI_SECRET_KEY")
+            .spawn()?;
+        let driver = Driver(driver);
+        wait_port(PORT, Duration::from_secs(20))?;
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{PORT}");
+        let caps =
+            json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": exe}}}});
+        let v = wd(
+            &http,
+            reqwest::Method::POST,
+            &format!("{base}/session"),
+            Some(caps),
+        )
+        .await?;
+        let sid = v["sessionId"]
+            .as_str()
+            .ok_or_else(|| format!("no session: {v}"))?;
+        Ok(Session {
+            _driver: driver,
+            url: format!("{base}/session/{sid}"),
+            http,
+        })
+    }
+
+    /// POSTs `body` to the session's `path` (`execute/sync`, `timeouts`, …).
+    async fn post(&self, path: &str, body: Value) -> Res<Value> {
+        wd(
+            &self.http,
+            reqwest::Method::POST,
+            &format!("{}/{path}", self.url),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Ends the WebDriver session (the window closes); the driver stops when dropped.
+    async fn close(self) {
+        let _ = wd(&self.http, reqwest::Method::DELETE, &self.url, None).await;
+    }
+}
+
 async fn launch_once(exe: &Path, data_dir: &Path) -> Res<Launch> {
-    let driver = Command::new(tauri_driver())
-        .args([
-            "--port",
-            &PORT.to_string(),
-            "--native-port",
-            &NATIVE_PORT.to_string(),
-        ])
-        .env("REJI_DATA_DIR", data_dir)
-        .env_remove("REJI_SECRET_KEY")
-        .spawn()?;
-    let _driver = Driver(driver);
-    wait_port(PORT, Duration::from_secs(20))?;
-    let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{PORT}");
-    let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": exe}}}});
-    let v = wd(
-        &http,
-        reqwest::Method::POST,
-        &format!("{base}/session"),
-        Some(caps),
-    )
-    .await?;
-    let sid = v["sessionId"]
-        .as_str()
-        .ok_or_else(|| format!("no session: {v}"))?
-        .to_string();
-    let s = format!("{base}/session/{sid}");
+    let session = Session::open(exe, data_dir).await?;
     let pid = find_app(exe).ok_or("the app process was not found")?;
     let (_, start_ticks) = proc_stat(pid).ok_or("no /proc stat for the app")?;
     let ticks = 100.0; // USER_HZ on Linux
@@ -201,13 +235,9 @@ async fn launch_once(exe: &Path, data_dir: &Path) -> Res<Launch> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut loaded: Option<Instant> = None;
     let (paint_epoch, how) = loop {
-        let v = wd(
-            &http,
-            reqwest::Method::POST,
-            &format!("{s}/execute/sync"),
-            Some(json!({"script": script, "args": []})),
-        )
-        .await?;
+        let v = session
+            .post("execute/sync", json!({"script": script, "args": []}))
+            .await?;
         let origin = v[0].as_f64().unwrap_or(0.0);
         if let Some(fcp) = v[1].as_f64() {
             break (origin + fcp, "first paint entry");
@@ -228,7 +258,7 @@ async fn launch_once(exe: &Path, data_dir: &Path) -> Res<Launch> {
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss = tree_rss_mib(pid);
-    let _ = wd(&http, reqwest::Method::DELETE, &s, None).await;
+    session.close().await;
     Ok(Launch {
         first_paint_ms: paint_epoch - start_ms,
         rss_mib: rss,
@@ -238,9 +268,7 @@ async fn launch_once(exe: &Path, data_dir: &Path) -> Res<Launch> {
 
 /// A valid JAN code for product `i` (prefix 45, the shop's own numbering).
 fn jan(i: u64) -> String {
-    let body = format!("45{:010}", i);
-    let d = reji::catalog::code::check_digit(body.as_bytes());
-    format!("{body}{d}")
+    reji::catalog::code::with_check_digit(&format!("45{i:010}"))
 }
 
 /// The demo ledger with `n` products (imported as a shop would, UTF-8 CSV) and a shop name (no
@@ -280,50 +308,12 @@ async fn scan_bench(exe: &Path, products: u64, scans: usize) -> Res<(Vec<f64>, V
         "desktop-bench: {products} products imported in {:.1} s",
         t0.elapsed().as_secs_f64()
     );
-    let driver = Command::new(tauri_driver())
-        .args([
-            "--port",
-            &PORT.to_string(),
-            "--native-port",
-            &NATIVE_PORT.to_string(),
-        ])
-        .env("REJI_DATA_DIR", data.path())
-        .env_remove("REJI_SECRET_KEY")
-        .spawn()?;
-    let _driver = Driver(driver);
-    wait_port(PORT, Duration::from_secs(20))?;
-    let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{PORT}");
-    let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": exe}}}});
-    let v = wd(
-        &http,
-        reqwest::Method::POST,
-        &format!("{base}/session"),
-        Some(caps),
-    )
-    .await?;
-    let sid = v["sessionId"]
-        .as_str()
-        .ok_or_else(|| format!("no session: {v}"))?
-        .to_string();
-    let s = format!("{base}/session/{sid}");
-    wd(
-        &http,
-        reqwest::Method::POST,
-        &format!("{s}/timeouts"),
-        Some(json!({"script": 900_000})),
-    )
-    .await?;
+    let session = Session::open(exe, data.path()).await?;
+    session.post("timeouts", json!({"script": 900_000})).await?;
     // The register is ready once its total is on screen.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let v = wd(
-            &http,
-            reqwest::Method::POST,
-            &format!("{s}/execute/sync"),
-            Some(json!({"script": "const t = document.querySelector('#total'); return !!(t && document.querySelector('#demo-ribbon') && !document.querySelector('dialog[open]'));", "args": []})),
-        )
-        .await?;
+        let v = session.post("execute/sync", json!({"script": "const t = document.querySelector('#total'); return !!(t && document.querySelector('#demo-ribbon') && !document.querySelector('dialog[open]'));", "args": []})).await?;
         if v == json!(true) {
             break;
         }
@@ -378,13 +368,12 @@ const changes = (from, timeout) => new Promise((resolve, reject) => {
   return [scan, floor];
 })().then(done, (e) => done({ error: String(e) }));
 "#;
-    let v = wd(
-        &http,
-        reqwest::Method::POST,
-        &format!("{s}/execute/async"),
-        Some(json!({"script": script, "args": [codes, scans]})),
-    )
-    .await?;
+    let v = session
+        .post(
+            "execute/async",
+            json!({"script": script, "args": [codes, scans]}),
+        )
+        .await?;
     if let Some(e) = v.get("error") {
         return Err(format!("the scan run failed: {e}").into());
     }
@@ -397,7 +386,7 @@ const changes = (from, timeout) => new Promise((resolve, reject) => {
     if scan.len() != scans || floor.is_empty() {
         return Err(format!("the scan run returned {} scans: {v}", scan.len()).into());
     }
-    let _ = wd(&http, reqwest::Method::DELETE, &s, None).await;
+    session.close().await;
     Ok((scan, floor))
 }
 

@@ -114,8 +114,10 @@ pub struct ExportInput {
     pub to: Option<String>,
     /// `utf-8-bom` (default), `utf-8`, `cp932`.
     pub encoding: Option<String>,
-    /// `ja` or `en` column headers.
+    /// `ja` or `en` column headers (the invoice list; the journal has Yayoi's own).
     pub headers: Option<String>,
+    /// `invoices` (default: one row per invoice) or `journal` (仕訳, 弥生会計's import layout).
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -299,9 +301,7 @@ pub async fn save_close(
     path: String,
     format: String,
 ) -> CmdResult<()> {
-    let bad =
-        |field: &str, e: String| -> CommandError { reji::register::Error::bad(field, e).into() };
-    let format: reji::register::CloseFormat = format.parse().map_err(|e| bad("format", e))?;
+    let format = report_format(&format)?;
     let (close, shop) = {
         let reg = state.register.lock().await;
         (
@@ -310,9 +310,21 @@ pub async fn save_close(
         )
     };
     let bytes = reji::register::close_report(&close, &shop, format, None)?;
+    save_report(&path, &bytes)
+}
+
+/// A report's file format from the UI (`pdf` or `csv`).
+fn report_format(format: &str) -> CmdResult<reji::register::CloseFormat> {
+    format
+        .parse()
+        .map_err(|e| reji::register::Error::bad("format", e).into())
+}
+
+/// Writes a report where the staff chose to save it, atomically (a failure leaves what was there).
+fn save_report(path: &str, bytes: &[u8]) -> CmdResult<()> {
     use std::io::Write;
-    reji::export::write_atomically(std::path::Path::new(&path), |w| w.write_all(&bytes))
-        .map_err(|e| bad("path", format!("{path}: {e}")))
+    reji::export::write_atomically(std::path::Path::new(path), |w| w.write_all(bytes))
+        .map_err(|e| reji::register::Error::bad("path", format!("{path}: {e}")).into())
 }
 
 /// The QR is gone: the invoice goes back to the tracker's slow lane.
@@ -539,8 +551,21 @@ pub async fn export_csv(
     let bad = |f: &str, e: reji::export::ExportError| -> CommandError {
         reji::register::Error::bad(f, e.to_string()).into()
     };
+    let journal = match input.format.as_deref().map(str::trim) {
+        None | Some("") | Some("invoices") => false,
+        Some("journal") => true,
+        Some(other) => {
+            return Err(reji::register::Error::bad(
+                "format",
+                format!("{other:?} must be invoices or journal"),
+            )
+            .into())
+        }
+    };
     let encoding: Encoding = match input.encoding.as_deref() {
         Some(e) => e.parse().map_err(|e| bad("encoding", e))?,
+        // What 弥生会計 reads; the invoice list opens in Excel from UTF-8 with a BOM.
+        None if journal => Encoding::Cp932,
         None => Encoding::Utf8Bom,
     };
     let headers: HeaderLang = match input.headers.as_deref() {
@@ -552,6 +577,33 @@ pub async fn export_csv(
         to: given(input.to),
         ..Default::default()
     };
+    if journal {
+        let lines = state.register.lock().await.journal(&q)?;
+        let _ = on_progress.send(ExportProgress {
+            rows: 0,
+            total: lines.len() as u64,
+        });
+        let path = std::path::PathBuf::from(&input.path);
+        let summary = tauri::async_runtime::spawn_blocking(move || {
+            let mut summary = reji::export::ExportSummary::default();
+            reji::export::write_atomically(&path, |w| {
+                summary = reji::export::journal::write_yayoi(w, &lines, encoding, false)?;
+                Ok::<(), reji::export::ExportError>(())
+            })
+            .map(|()| summary)
+            .map_err(reji::register::Error::from)
+        })
+        .await
+        .map_err(|e| CommandError::new(reji::register::ErrorCode::ExportIo, e.to_string()))??;
+        let _ = on_progress.send(ExportProgress {
+            rows: summary.rows,
+            total: summary.rows,
+        });
+        return Ok(ExportResult {
+            rows: summary.rows,
+            path: input.path,
+        });
+    }
     let job = {
         let reg = state.register.lock().await;
         let opts = ExportOptions {
@@ -1250,19 +1302,21 @@ pub async fn save_drawer_report(
     path: String,
     format: String,
 ) -> CmdResult<()> {
-    let bad =
-        |field: &str, e: String| -> CommandError { reji::register::Error::bad(field, e).into() };
-    let format: reji::register::CloseFormat = format.parse().map_err(|e| bad("format", e))?;
+    let format = report_format(&format)?;
     let bytes = {
         let reg = state.register.lock().await;
         let r = match which.as_str() {
             "check" => reg.drawer_check()?,
             "close" => reg.last_drawer_close()?,
-            other => return Err(bad("which", format!("{other:?} must be check or close"))),
+            other => {
+                return Err(reji::register::Error::bad(
+                    "which",
+                    format!("{other:?} must be check or close"),
+                )
+                .into())
+            }
         };
-        reg.drawer_report_file(&r, format)?
+        reg.drawer_report_file(&r, format, None)?
     };
-    use std::io::Write;
-    reji::export::write_atomically(std::path::Path::new(&path), |w| w.write_all(&bytes))
-        .map_err(|e| bad("path", format!("{path}: {e}")))
+    save_report(&path, &bytes)
 }

@@ -88,6 +88,11 @@ impl fmt::Display for ProductCode {
     }
 }
 
+/// A code from its body (ASCII digits, e.g. a shop's own `45…` numbering) and its check digit.
+pub fn with_check_digit(body: &str) -> String {
+    format!("{body}{}", check_digit(body.as_bytes()))
+}
+
 /// The GS1 check digit of the digits before it: weights 3 and 1 from the right.
 pub fn check_digit(body: &[u8]) -> u8 {
     let sum: u32 = body

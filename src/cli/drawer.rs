@@ -47,27 +47,31 @@ pub(super) struct ReportFiles {
 }
 
 impl ReportFiles {
-    /// Checks the files can be written before anything is done (a 精算 is final).
-    fn check(&self) -> Result<(), Error> {
-        if self.pdf.is_some() {
-            reji::receipt::pdf::PdfFont::load().map_err(|e| Error::bad("--pdf", e.to_string()))?;
-        }
+    /// Checks the files can be written before anything is done (a 精算 is final): the PDF's font
+    /// is loaded (and returned, for [`ReportFiles::write`]) and each path is writable.
+    fn check(&self) -> Result<Option<reji::receipt::pdf::PdfFont>, Error> {
+        let font = pdf_font(self.pdf.is_some())?;
         for (flag, p) in [("--pdf", &self.pdf), ("--csv", &self.csv)] {
             if let Some(p) = p {
                 check_out(flag, p)?;
             }
         }
-        Ok(())
+        Ok(font)
     }
 
-    fn write(&self, reg: &Register, r: &DrawerReport) -> Result<(), Error> {
+    fn write(
+        &self,
+        reg: &Register,
+        r: &DrawerReport,
+        font: Option<&reji::receipt::pdf::PdfFont>,
+    ) -> Result<(), Error> {
         use reji::register::CloseFormat;
         for (flag, p, format) in [
             ("--pdf", &self.pdf, CloseFormat::Pdf),
             ("--csv", &self.csv, CloseFormat::Csv),
         ] {
             if let Some(p) = p {
-                let bytes = reg.drawer_report_file(r, format)?;
+                let bytes = reg.drawer_report_file(r, format, font)?;
                 write_file(flag, p, &bytes)?;
             }
         }
@@ -110,9 +114,9 @@ pub(super) fn run(ctx: &Ctx, cmd: DrawerCmd) -> Result<(), Error> {
         DrawerCmd::In(m) => movement(ctx, &mut reg, "in", &m)?,
         DrawerCmd::Out(m) => movement(ctx, &mut reg, "out", &m)?,
         DrawerCmd::Check { print, files } => {
-            files.check()?;
+            let font = files.check()?;
             let r = reg.drawer_check()?;
-            files.write(&reg, &r)?;
+            files.write(&reg, &r, font.as_ref())?;
             report(ctx, &r);
             if print {
                 print_report(&mut reg, &r);
@@ -126,11 +130,11 @@ pub(super) fn run(ctx: &Ctx, cmd: DrawerCmd) -> Result<(), Error> {
             // 精算 as the app does it: the drawer's count, then the business day's close (日計表), so
             // that the sales after it belong to the next business day.
             let c = CashCount::parse(&count)?;
-            files.check()?;
+            let font = files.check()?;
             let (r, day) = reg.drawer_settle(&c)?;
             // The 精算 is stored: a file that fails now is reported, and can be written again
             // from the app (the last 精算's report).
-            files.write(&reg, &r)?;
+            files.write(&reg, &r, font.as_ref())?;
             if ctx.json {
                 let mut v = serde_json::to_value(&r).unwrap_or_default();
                 v["day"] = serde_json::json!({

@@ -223,15 +223,17 @@ impl Ledger {
             if n == 0 {
                 return Ok(false);
             }
-            let (inv, subject): (Option<i64>, String) = tx.query_row(
-                "SELECT invoice_id, subject FROM print_jobs WHERE id = ?1",
+            let (inv, subject, reissue): (Option<i64>, String, bool) = tx.query_row(
+                "SELECT invoice_id, subject, reissue FROM print_jobs WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             if let Some(inv) = inv {
+                // Worded as the queueing is: `<subject> [(reissue) ]<status> <id>[: <error>]`.
+                let reissue = if reissue { "(reissue) " } else { "" };
                 let detail = match error {
-                    Some(e) => format!("{subject} {status} {id}: {e}"),
-                    None => format!("{subject} {status} {id}"),
+                    Some(e) => format!("{subject} {reissue}{status} {id}: {e}"),
+                    None => format!("{subject} {reissue}{status} {id}"),
                 };
                 events::log_event(tx, inv, now, "print", None, None, by, Some(&detail))?;
             }

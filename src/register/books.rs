@@ -13,6 +13,12 @@ pub struct DayFigures {
     pub paid: Vec<(DateTime<Utc>, i64)>,
     pub tz: Tz,
     pub closed_at: Option<String>,
+    /// The day can be closed now: it is open and its hours have begun (a day after an early 精算
+    /// is closed at its own end, not before it starts).
+    pub closable: bool,
+    /// Today's calendar day when it was closed early (精算 during its hours) and these figures are
+    /// the next business day's, where the sales since go: its date and when it was closed.
+    pub earlier_close: Option<(String, String)>,
 }
 
 /// A daily close (日計表) as a file.
@@ -35,16 +41,17 @@ impl std::str::FromStr for CloseFormat {
     }
 }
 
-/// The bytes of a daily close's file: the one rendering the CLI and the app share. `font` is the
-/// PDF font when the caller loaded it already (the CLI does, to refuse before closing the day).
-pub fn close_report(
-    close: &DailyClose,
-    shop: &ShopDetails,
+/// A report (日計表, 点検 / 精算) as a file: CSV (`csv`), or PDF laid out as the printed report
+/// (`blocks`) on A4 with its Japanese font embedded. The one rendering the CLI and the app share;
+/// `font` is the PDF font when the caller loaded it already (the CLI does, to refuse before a close).
+pub(super) fn report_file(
     format: CloseFormat,
     font: Option<&PdfFont>,
+    csv: impl FnOnce() -> String,
+    blocks: impl FnOnce() -> Vec<crate::receipt::Block>,
 ) -> Result<Vec<u8>> {
     match format {
-        CloseFormat::Csv => Ok(crate::export::close_csv(close).into_bytes()),
+        CloseFormat::Csv => Ok(csv().into_bytes()),
         CloseFormat::Pdf => {
             let loaded;
             let font = match font {
@@ -54,11 +61,25 @@ pub fn close_report(
                     &loaded
                 }
             };
-            let blocks = crate::receipt::close_layout(close, shop);
-            crate::receipt::pdf::render(&blocks, crate::receipt::html::Paper::A4, font)
+            crate::receipt::pdf::render(&blocks(), crate::receipt::html::Paper::A4, font)
                 .map_err(|e| Error::bad("pdf", e.to_string()))
         }
     }
+}
+
+/// The bytes of a daily close's file ([`report_file`]).
+pub fn close_report(
+    close: &DailyClose,
+    shop: &ShopDetails,
+    format: CloseFormat,
+    font: Option<&PdfFont>,
+) -> Result<Vec<u8>> {
+    report_file(
+        format,
+        font,
+        || crate::export::close_csv(close),
+        || crate::receipt::close_layout(close, shop),
+    )
 }
 
 /// A captured sale with what receipts and the journal need (see `Register::sale_record`).
@@ -107,20 +128,35 @@ impl Register {
         }
     }
 
-    /// A day's figures (default today, shop-local) for the "today" panel
-    /// (`display::TodayView::of`): so far, or as closed, with its paid sales by time.
+    /// A day's figures for the "today" panel (`display::TodayView::of`): so far, or as closed,
+    /// with its paid sales by time. By default the open business day, where a sale made now goes:
+    /// today, or after an early 精算 the next business day (and `earlier_close` says so).
     pub fn today(&self, date: Option<&str>) -> Result<DayFigures> {
-        let day = self.day(date, "date")?;
+        let now = self.now();
+        let calendar = self.ledger.calendar_business_date(now)?;
+        let day = match date.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => parse_day("date", d)?,
+            None => self.ledger.business_date_at(now)?,
+        };
         let closed = self.ledger.daily_close(day)?;
+        let earlier_close = if day > calendar {
+            self.ledger
+                .daily_close(calendar)?
+                .map(|c| (c.business_date, c.closed_at))
+        } else {
+            None
+        };
         let summary = match &closed {
             Some(c) => c.clone(),
-            None => self.ledger.day_summary(day, self.now())?,
+            None => self.ledger.day_summary(day, now)?,
         };
         Ok(DayFigures {
             summary,
             paid: self.ledger.paid_during(day)?,
             tz: self.settings.tz,
+            closable: closed.is_none() && day <= calendar,
             closed_at: closed.map(|c| c.closed_at),
+            earlier_close,
         })
     }
 

@@ -225,20 +225,21 @@ impl Register {
         Ok(r)
     }
 
-    /// A drawer report as a file: PDF (A4, laid out as the printed report, its Japanese font
-    /// embedded) or CSV (UTF-8 with BOM, Japanese headers, one figure per row).
-    pub fn drawer_report_file(&self, r: &DrawerReport, format: CloseFormat) -> Result<Vec<u8>> {
+    /// A drawer report as a file ([`super::books::report_file`]): PDF (A4, laid out as the printed
+    /// report) or CSV (UTF-8 with BOM, Japanese headers, one figure per row).
+    pub fn drawer_report_file(
+        &self,
+        r: &DrawerReport,
+        format: CloseFormat,
+        font: Option<&crate::receipt::pdf::PdfFont>,
+    ) -> Result<Vec<u8>> {
         let tz = self.settings.tz;
-        match format {
-            CloseFormat::Csv => Ok(crate::export::drawer_csv(r, tz).into_bytes()),
-            CloseFormat::Pdf => {
-                let font = crate::receipt::pdf::PdfFont::load()
-                    .map_err(|e| Error::bad("pdf", e.to_string()))?;
-                let blocks = drawer_report_layout(r, &self.settings.shop_details(), tz);
-                crate::receipt::pdf::render(&blocks, crate::receipt::html::Paper::A4, &font)
-                    .map_err(|e| Error::bad("pdf", e.to_string()))
-            }
-        }
+        super::books::report_file(
+            format,
+            font,
+            || crate::export::drawer_csv(r, tz),
+            || drawer_report_layout(r, &self.settings.shop_details(), tz),
+        )
     }
 
     fn drawer_report(&self, kind: &'static str, count: Option<&CashCount>) -> Result<DrawerReport> {
@@ -325,6 +326,18 @@ mod tests {
         );
         assert_eq!(day.business_date, before.to_string());
         assert!(r.ledger.business_date_at(r.now()).unwrap() > before);
+        // The today panel turns to the open business day, says which day was settled, and does
+        // not offer to close the next day before it begins.
+        let panel = r.today(None).unwrap();
+        assert!(panel.summary.business_date > before.to_string());
+        assert_eq!(
+            panel.earlier_close,
+            Some((day.business_date.clone(), day.closed_at.clone()))
+        );
+        assert!(!panel.closable && panel.closed_at.is_none());
+        let settled = r.today(Some(&before.to_string())).unwrap();
+        assert_eq!(settled.closed_at.as_deref(), Some(day.closed_at.as_str()));
+        assert_eq!(settled.earlier_close, None);
         assert!(
             r.drawer_settle(&CashCount::parse("1000:4").unwrap())
                 .is_err(),

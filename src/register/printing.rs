@@ -40,6 +40,10 @@ pub struct PrintReport {
     pub failure: Option<PrintError>,
 }
 
+/// Who the ledger says delivered a job (or dropped it): the printer's worker, not the member whose
+/// command ran last (the queueing is the member's).
+const PRINTER_ACTOR: &str = "printer";
+
 impl Register {
     /// The printer settings as stored (text per key).
     pub fn printer_settings(&self) -> PrinterSettings {
@@ -328,12 +332,11 @@ impl Register {
             if job.kind == PrintKind::Drawer
                 && (now - job.created_at).num_seconds() > KICK_WINDOW_SECS
             {
-                let by = self.actor.label();
                 self.ledger.finish_print(
                     &job.id,
                     job.version,
                     PrintOutcome::Dropped("late: too late to open the drawer"),
-                    &by,
+                    PRINTER_ACTOR,
                     now,
                 )?;
                 continue;
@@ -357,7 +360,6 @@ impl Register {
         result: &std::result::Result<(), PrintError>,
     ) -> Result<bool> {
         let now = self.now();
-        let by = self.actor.label();
         let message;
         let outcome = match result {
             Ok(()) => PrintOutcome::Printed,
@@ -372,7 +374,7 @@ impl Register {
         };
         Ok(self
             .ledger
-            .finish_print(&job.id, job.version, outcome, &by, now)?)
+            .finish_print(&job.id, job.version, outcome, PRINTER_ACTOR, now)?)
     }
 
     /// Delivers what waits, in order, here and now (the CLI; the app does the same steps without

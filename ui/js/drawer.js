@@ -3,7 +3,7 @@
 // confirmed, then final). Every figure is the core's (`drawer_check` / `drawer_close`); the count's
 // running total is only shown here.
 import { t } from "./i18n.js";
-import { $, $$, h, yen, dateTime, showError, toast, fieldMessage, clearFieldMessages, confirmAction, methodLabel } from "./util.js";
+import { $, $$, h, yen, dateTime, showError, toast, fieldMessage, clearFieldMessages, confirmAction, methodLabel, saveAs } from "./util.js";
 import * as api from "./api.js";
 import { withApproval } from "./staff.js";
 
@@ -213,17 +213,8 @@ async function saveReport(r, format) {
   const which = r.kind === "close" ? "close" : "check";
   const stamp = (r.until || "").slice(0, 10);
   const name = `${t(which === "close" ? "drawer.file_close" : "drawer.file_check")}-${stamp}.${format}`;
-  let path;
-  try {
-    path = await api.saveDialog({ defaultPath: name, filters: [{ name: format.toUpperCase(), extensions: [format] }] });
-  } catch (e) {
-    return showError(e);
-  }
-  if (!path) return;
-  try {
+  await saveAs(name, format, async (path) => {
     await api.saveDrawerReport(which, path, format);
-    toast(t("close.saved", { path }));
-  } catch (e) {
-    showError(e);
-  }
+    return t("close.saved", { path });
+  });
 }

@@ -6,6 +6,15 @@ import * as api from "./api.js";
 
 export function init() {
   $("#export-form").addEventListener("submit", doExport);
+  $("#x-format").addEventListener("change", formatChanged);
+}
+
+/** The journal is for 弥生会計 (and freee): Shift_JIS and Yayoi's own headers by default. */
+function formatChanged() {
+  const journal = $("#x-format").value === "journal";
+  $("#x-encoding").value = journal ? "cp932" : "utf-8-bom";
+  $("#x-headers-label").hidden = journal;
+  $("#x-journal-help").hidden = !journal;
 }
 
 export function enter() {
@@ -23,9 +32,11 @@ async function doExport(e) {
   if (fromDate === null || toDate === null) return;
   const from = fromDate || null;
   const to = toDate || null;
+  const format = $("#x-format").value;
   let path;
   try {
-    path = await api.saveDialog({ defaultPath: `reji-${from ?? "all"}-${to ?? today()}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
+    const stem = format === "journal" ? "reji-仕訳" : "reji";
+    path = await api.saveDialog({ defaultPath: `${stem}-${from ?? "all"}-${to ?? today()}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
   } catch (err) {
     return showError(err);
   }
@@ -43,8 +54,8 @@ async function doExport(e) {
     $("#x-result").textContent = t("export.progress", { n: rows, total });
   };
   try {
-    const r = await api.exportCsv({ path, from, to, encoding: $("#x-encoding").value, headers: $("#x-headers").value }, onProgress);
-    const done = t("export.done", { n: r.rows, path: r.path });
+    const r = await api.exportCsv({ path, from, to, encoding: $("#x-encoding").value, headers: $("#x-headers").value, format }, onProgress);
+    const done = t(format === "journal" ? "export.done_journal" : "export.done", { n: r.rows, path: r.path });
     $("#x-result").textContent = done;
     api.notify(t("export.title"), done);
   } catch (err) {

@@ -1,7 +1,7 @@
 // History: search by date range, amount range, text, status, method; detail with the timeline;
 // cancel and refund with a confirmation step.
 import { t } from "./i18n.js";
-import { $, h, yen, dateTime, timeOfDay, dateText, statusLabel, methodLabel, showError, today, toast, confirmAction, showNotices, setDate, getDate, fieldMessage, clearFieldMessages } from "./util.js";
+import { $, h, yen, dateTime, timeOfDay, dateText, statusLabel, methodLabel, showError, today, toast, confirmAction, showNotices, setDate, getDate, fieldMessage, clearFieldMessages, saveAs } from "./util.js";
 import * as api from "./api.js";
 import { withApproval } from "./staff.js";
 import { app, show } from "./nav.js";
@@ -74,6 +74,8 @@ function num(input) {
 }
 
 let todayDate = null;
+/** The closed day whose 日計表 the PDF / CSV buttons save (the panel's, or the one before it). */
+let closedDate = null;
 
 /** 日計表: closes the day (after a confirmation: its records are locked), then offers its PDF / CSV. */
 async function closeDay() {
@@ -88,19 +90,11 @@ async function closeDay() {
 }
 
 async function saveClose(format) {
-  let path;
-  try {
-    path = await api.saveDialog({ defaultPath: `日計表-${todayDate}.${format}`, filters: [{ name: format.toUpperCase(), extensions: [format] }] });
-  } catch (e) {
-    return showError(e);
-  }
-  if (!path) return;
-  try {
-    await api.saveClose(todayDate, path, format);
-    toast(t("close.saved", { path }));
-  } catch (e) {
-    showError(e);
-  }
+  const date = closedDate;
+  await saveAs(`日計表-${date}.${format}`, format, async (path) => {
+    await api.saveClose(date, path, format);
+    return t("close.saved", { path });
+  });
 }
 
 /** Today's total, sales by hour (the core's SVG) and by payment method. */
@@ -124,10 +118,18 @@ async function renderToday() {
   putSvg($("#today-hours"), v.hour_chart_svg, t("today.by_hour"));
   todayDate = s.business_date;
   const closed = !!v.closed_at;
-  $("#close-day").hidden = closed;
-  $("#close-pdf").hidden = !closed;
-  $("#close-csv").hidden = !closed;
-  $("#close-state").textContent = closed ? t("close.closed", { at: dateTime(v.closed_at) }) : "";
+  // After an early 精算 the panel shows the next business day; the closed day's 日計表 stays a
+  // click away.
+  const early = v.earlier_close;
+  closedDate = closed ? s.business_date : early ? early.business_date : null;
+  $("#close-day").hidden = closed || !v.closable;
+  $("#close-pdf").hidden = !closedDate;
+  $("#close-csv").hidden = !closedDate;
+  $("#close-state").textContent = closed
+    ? t("close.closed", { at: dateTime(v.closed_at) })
+    : early
+      ? t("close.early", { date: dateText(early.business_date), at: dateTime(early.closed_at), next: dateText(s.business_date) })
+      : "";
   const max = Math.max(1, ...s.per_method.map((m) => m.total));
   $("#today-methods").replaceChildren(...s.per_method.map((m) =>
     h("li", {},
@@ -346,6 +348,19 @@ function eventSentence(e, s) {
       return t("event.correction", v);
     case "renumbered":
       return t("event.renumbered", v);
+    case "print":
+      if (e.print) {
+        const p = e.print;
+        const err = p.error ? `print.error.${p.error}` : null;
+        const why = err && t(err) !== err ? t(err) : (p.error || "");
+        if (p.what === "drawer") {
+          return t(`event.drawer_${p.outcome === "dropped" ? "failed" : p.outcome}`, { ...v, why });
+        }
+        const what = t(`print.kind.${p.what}`);
+        return t(`event.print_${p.outcome}`, { ...v, what, why, reissue: p.reissue ? t("event.print_reissue") : "" });
+      }
+      e.known = false;
+      return t("event.other", v);
     default:
       e.known = false;
       return t("event.other", v);

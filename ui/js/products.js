@@ -2,7 +2,7 @@
 // never deleted: a sale keeps what it sold); quick-key positions and categories; CSV import (all or
 // nothing: a refused file lists every problem row here) and export (UTF-8 with BOM or CP932).
 import { t } from "./i18n.js";
-import { $, h, yen, showError, toast, confirmAction, fieldMessage, clearFieldMessages } from "./util.js";
+import { $, h, yen, showError, toast, confirmAction, fieldMessage, clearFieldMessages, saveAs } from "./util.js";
 import * as api from "./api.js";
 import { withApproval } from "./staff.js";
 import { app } from "./nav.js";
@@ -212,19 +212,10 @@ export async function importFrom(path) {
 
 async function exportCsv() {
   const encoding = $("#p-encoding").value;
-  let path;
-  try {
-    path = await api.saveDialog({ defaultPath: `商品-${new Date().toISOString().slice(0, 10)}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
-  } catch (e) {
-    return showError(e);
-  }
-  if (!path) return;
-  try {
+  await saveAs(`商品-${new Date().toISOString().slice(0, 10)}.csv`, "csv", async (path) => {
     const n = await api.productsExport(path, encoding);
-    toast(t("products.exported", { n, path }));
-  } catch (e) {
-    showError(e);
-  }
+    return t("products.exported", { n, path });
+  });
 }
 
 // ---- demo: sample products so a first try has quick keys ----

@@ -5,6 +5,15 @@ import * as api from "./api.js";
 import { app, refreshInfo, relabel as relabelAll } from "./nav.js";
 import { people, withApproval, renderChip } from "./staff.js";
 
+/** The journal export's account names: the field and its setting. */
+const JOURNAL_FIELDS = [
+  ["s-j-cash", "journal_cash_account"],
+  ["s-j-debit", "journal_debit_account"],
+  ["s-j-debit-sub", "journal_debit_sub"],
+  ["s-j-tender", "journal_tender_account"],
+  ["s-j-credit", "journal_credit_account"],
+];
+
 export function init() {
   $("#key-form").addEventListener("submit", saveKey);
   $("#key-test").addEventListener("click", testConnection);
@@ -81,6 +90,7 @@ async function load() {
     $("#s-demo-lan").checked = s.demo_lan === "on";
     $("#s-tenders").value = (s.shop_tenders ?? "").split(",").filter(Boolean).join(", ");
     $("#s-day-start").value = s.day_starts_at ?? "00:00";
+    for (const [id, key] of JOURNAL_FIELDS) $(`#${id}`).value = s[key] ?? "";
     const enabled = (s.payment_methods ?? "").split(",").filter(Boolean);
     $("#s-methods").replaceChildren(...(app.info?.payment_types ?? []).map((id) =>
       h("label", { class: "chip" },
@@ -166,6 +176,7 @@ async function saveSettings(e) {
     shop_tenders: $("#s-tenders").value.split(/[,、]/).map((x) => x.trim()).filter(Boolean),
     day_starts_at: $("#s-day-start").value.trim().replace(/[０-９：]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)),
   };
+  for (const [id, key] of JOURNAL_FIELDS) values[key] = $(`#${id}`).value.trim();
   if (!/^\d{1,2}:\d{2}$/.test(values.day_starts_at)) return fieldMessage($("#s-day-start"), t("field.settings.day_starts_at"));
   try {
     window.rejiSettings = await withApproval((a) => api.setSettings(values, a));

@@ -1,5 +1,6 @@
 // Small DOM and formatting helpers shared by the staff screens (the commands are in api.js).
 import { t, getLang } from "./i18n.js";
+import { saveDialog } from "./api.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -280,4 +281,23 @@ export function confirmAction(message, okLabel, backLabel) {
     dlg.showModal();
     document.getElementById("confirm-no").focus();
   });
+}
+
+/**
+ * Asks where to save a `format` file (`name` suggested), then `write(path)`, which returns the toast
+ * to show; nothing happens if the staff cancels, and an error is shown as any other.
+ */
+export async function saveAs(name, format, write) {
+  let path;
+  try {
+    path = await saveDialog({ defaultPath: name, filters: [{ name: format.toUpperCase(), extensions: [format] }] });
+  } catch (e) {
+    return showError(e);
+  }
+  if (!path) return;
+  try {
+    toast(await write(path));
+  } catch (e) {
+    showError(e);
+  }
 }

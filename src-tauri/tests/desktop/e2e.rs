@@ -748,6 +748,66 @@ fn demo_sale_paid_and_konbini_instructions() {
         s.wait("#key-form", Duration::from_secs(10)).await;
         s.screenshot("settings").await;
 
+        // The journal (仕訳) from the app, with an account renamed in the settings form: Shift_JIS
+        // by default (what 弥生会計 reads), the renamed account on the KOMOJU sale's debit.
+        s.wait_js(
+            "return document.querySelector('#s-j-debit').value === '売掛金'",
+            "the journal accounts in the settings form",
+            Duration::from_secs(10),
+        )
+        .await;
+        s.js("document.querySelector('#s-j-debit').value = ''; return true;")
+            .await;
+        s.click("#settings-form button[type=submit]").await;
+        s.wait("#s-j-debit[aria-invalid=true]", Duration::from_secs(10))
+            .await;
+        s.wait_text(
+            "#settings-form .field-error",
+            "勘定科目名",
+            Duration::from_secs(5),
+        )
+        .await;
+        s.type_into("#s-j-debit", "未収入金").await;
+        s.click("#settings-form button[type=submit]").await;
+        s.wait_js(
+            "return window.rejiSettings && window.rejiSettings.journal_debit_account === '未収入金'",
+            "the renamed account saved",
+            Duration::from_secs(10),
+        )
+        .await;
+        let journal = |name: &str, encoding: Value| {
+            let path = data.path().join(name);
+            let script = format!(
+                "const done = arguments[arguments.length - 1];
+                 const ch = new window.__TAURI__.core.Channel();
+                 window.__TAURI__.core.invoke('export_csv', {{
+                     input: {{ path: {path}, format: 'journal', encoding: {encoding} }}, onProgress: ch }})
+                   .then((r) => done(r), (e) => done({{ error: e }}));",
+                path = serde_json::to_string(path.to_str().unwrap()).unwrap()
+            );
+            (path, script)
+        };
+        let (sjis, script) = journal("journal-cp932.csv", Value::Null);
+        let out = s.run_async(&script).await;
+        assert!(out.get("error").is_none(), "journal export failed: {out}");
+        assert!(out["rows"].as_u64().unwrap_or(0) >= 2, "{out}");
+        let bytes = std::fs::read(&sjis).unwrap();
+        assert!(
+            !bytes.starts_with(b"\xEF\xBB\xBF") && std::str::from_utf8(&bytes).is_err(),
+            "Shift_JIS by default"
+        );
+        let (utf8, script) = journal("journal-utf8.csv", json!("utf-8-bom"));
+        let out = s.run_async(&script).await;
+        assert!(out.get("error").is_none(), "journal export failed: {out}");
+        let text = std::fs::read_to_string(&utf8).unwrap();
+        assert!(
+            text.contains("未収入金") && text.contains("売上高") && text.contains(&number),
+            "{text}"
+        );
+        let (_, script) = journal("journal-bad.csv", json!("latin-1"));
+        let out = s.run_async(&script).await;
+        assert_eq!(out["error"]["code"], "bad_input", "{out}");
+
         // Test connection (demo: the embedded fake KOMOJU answers).
         s.click("#key-test").await;
         s.wait_text("#key-test-result", "ms", Duration::from_secs(20))
@@ -1536,7 +1596,7 @@ fn register_fits_1024x768() {
 
 /// Opens the history's first row (the list re-renders as it loads: a click may land on a
 /// replaced row, so it is tried again).
-async fn open_first_row(s: &Session) {
+pub(super) async fn open_first_row(s: &Session) {
     for _ in 0..8 {
         s.click("#history-rows tr:first-child td:first-child").await;
         tokio_sleep(Duration::from_millis(500)).await;
@@ -1747,6 +1807,23 @@ fn cash_split_konbini_fee_and_the_drawer_day() {
             closed["summary"]["sales_count"], before["summary"]["sales_count"],
             "the closed day keeps its figures: {closed}"
         );
+
+        // The today panel turns to the open business day and says the settled day is closed; the
+        // next day cannot be closed before it begins, and the settled day's 日計表 stays at hand.
+        let panel = s.invoke("today_view", json!({})).await;
+        assert_eq!(panel["summary"]["business_date"], next, "{panel}");
+        assert_eq!(panel["summary"]["sales_count"], 1, "{panel}");
+        assert_eq!(
+            panel["earlier_close"]["business_date"],
+            day.as_str(),
+            "{panel}"
+        );
+        assert_eq!(panel["closable"], false, "{panel}");
+        s.press(F2).await;
+        s.wait_text("#close-state", "締め済み", Duration::from_secs(10))
+            .await;
+        assert!(!shown(&s, "#close-day").await, "{panel}");
+        assert!(shown(&s, "#close-pdf").await, "{panel}");
     });
 }
 

@@ -5,8 +5,8 @@
 //! with a retry, and the retry prints the job once.
 
 use super::e2e::{
-    charge_by_qr, e2e_enabled, launch, one_at_a_time, sample_catalog, session_of, skip_welcome,
-    Session, F1, F4,
+    charge_by_qr, e2e_enabled, launch, one_at_a_time, open_first_row, sample_catalog, session_of,
+    skip_welcome, Session, F1, F4,
 };
 use printer_emu::{decode, printed, text_lines, Behaviour, Emulator, Op, Printed};
 use reji::fake::FakeControl;
@@ -158,5 +158,35 @@ fn receipts_slips_and_the_drawer_on_the_receipt_printer() {
         assert!(has_line(&reprint, "【再発行】"));
         std::thread::sleep(Duration::from_millis(500));
         assert_eq!(emu.printed().len(), 6, "nothing printed twice");
+
+        // The cash sale's event log tells its printing in sentences: the drawer opened, the
+        // reprint failed (the printer's doing, not a member's) and then printed as 再発行.
+        s.click("#tab-history").await;
+        s.wait("#history-rows tr", Duration::from_secs(10)).await;
+        s.type_into("#h-text", &format!("{cash_sale}\u{E007}"))
+            .await;
+        s.wait_text(
+            "#history-rows tr:first-child",
+            &cash_sale,
+            Duration::from_secs(10),
+        )
+        .await;
+        open_first_row(&s).await;
+        s.wait("#detail[open] .timeline", Duration::from_secs(10))
+            .await;
+        let log = s.text("#detail .timeline").await;
+        for said in [
+            "ドロアが開きました",
+            "レシートを印刷しました",
+            "レシート (再発行)を印刷できませんでした",
+            "レシート (再発行)を印刷しました",
+        ] {
+            assert!(log.contains(said), "{said:?} in {log}");
+        }
+        assert!(
+            !log.contains("(print)") && !log.contains("prj_"),
+            "no raw print events: {log}"
+        );
+        s.screenshot("print-events").await;
     });
 }
