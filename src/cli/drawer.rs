@@ -225,4 +225,16 @@ fn report(ctx: &Ctx, r: &DrawerReport) {
             m.total
         );
     }
+    if !r.refunds_per_tender.is_empty() {
+        outln!("  返金 (refunds)       -¥{}", r.refunds_total);
+        for m in &r.refunds_per_tender {
+            outln!(
+                "    {:<20} {:>4}  -¥{}",
+                reji::receipt::method_label(&m.method),
+                m.count,
+                m.total
+            );
+        }
+    }
+    outln!("  純売上 (net)         ¥{}", r.net_total);
 }

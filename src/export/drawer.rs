@@ -94,6 +94,18 @@ pub fn drawer_csv(r: &DrawerReport, tz: Tz) -> String {
         Some(r.per_tender.iter().map(|m| m.count).sum()),
         Some(r.sales_total),
     );
+    for m in &r.refunds_per_tender {
+        row(
+            "返金",
+            &method_label(&m.method),
+            Some(m.count),
+            Some(-m.total),
+        );
+    }
+    if !r.refunds_per_tender.is_empty() {
+        row("返金", "合計", None, Some(-r.refunds_total));
+    }
+    row("売上", "純売上", None, Some(r.net_total));
     for m in &r.movements {
         let (section, sign) = if m.kind == "in" {
             ("入金", 1)
@@ -134,6 +146,9 @@ mod tests {
                 {"method": "shop:商品券", "count": 1, "total": 1000}
             ],
             "sales_total": 4970,
+            "refunds_per_tender": [{"method": "cash", "count": 1, "total": 100}],
+            "refunds_total": 100,
+            "net_total": 4870,
             "movements": [
                 {"id": "mv_1", "kind": "in", "amount": 3000, "reason": "=両替, \"朝\"",
                  "at": "2026-12-01T01:00:00Z", "by": "staff"}
@@ -163,6 +178,9 @@ mod tests {
             "売上,クレジットカード,2,3000",
             "売上,商品券,1,1000",
             "売上,合計,4,4970",
+            "返金,現金,1,-100",
+            "返金,合計,,-100",
+            "売上,純売上,,4870",
             // Free text that starts like a formula is shown as text; a comma and quotes are quoted.
             "入金,\"2026/12/01 10:00:00 =両替, \"\"朝\"\"\",,3000",
         ] {

@@ -76,6 +76,82 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Refunds made in `[from, until)` per tender, as [`Ledger::tender_totals`] names them: what
+    /// the counter gave back (`cash`, `shop:NAME`, from `tender_refunds`) and the rest of each
+    /// invoice's refunds (its `refund` events) under its KOMOJU payment type. Largest first.
+    pub fn refund_totals(&self, from: &str, until: &str) -> Result<Vec<MethodTotal>> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut per: BTreeMap<String, (BTreeSet<i64>, i64)> = BTreeMap::new();
+        let mut counter: BTreeMap<i64, i64> = BTreeMap::new();
+        {
+            let mut st = self.conn.prepare_cached(
+                "SELECT invoice_id, CASE kind WHEN 'cash' THEN 'cash' ELSE 'shop:' || COALESCE(name, '') END, amount
+                 FROM tender_refunds WHERE at >= ?1 AND at < ?2",
+            )?;
+            let rows = st.query_map(params![from, until], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (inv, method, amount) = row?;
+                let e = per.entry(method).or_default();
+                e.0.insert(inv);
+                e.1 += amount;
+                *counter.entry(inv).or_default() += amount;
+            }
+        }
+        let mut refunded: BTreeMap<i64, i64> = BTreeMap::new();
+        {
+            let mut st = self.conn.prepare_cached(
+                "SELECT invoice_id, detail FROM events WHERE kind = 'refund' AND at >= ?1 AND at < ?2",
+            )?;
+            let rows = st.query_map(params![from, until], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })?;
+            for row in rows {
+                let (inv, detail) = row?;
+                let grew = detail.as_deref().and_then(|d| {
+                    let (a, b) = d.split_once("->")?;
+                    Some(b.trim().parse::<i64>().ok()? - a.trim().parse::<i64>().ok()?)
+                });
+                *refunded.entry(inv).or_default() += grew.unwrap_or(0);
+            }
+        }
+        for (inv, total) in refunded {
+            let komoju = total - counter.get(&inv).copied().unwrap_or(0);
+            if komoju <= 0 {
+                continue;
+            }
+            let method: Option<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT payment_type FROM payments WHERE invoice_id = ?1
+                       AND status IN ('captured', 'refunded') ORDER BY rowid DESC LIMIT 1",
+                )?
+                .query_row([inv], |r| r.get(0))
+                .optional()?
+                .flatten();
+            let e = per
+                .entry(method.unwrap_or_else(|| "unknown".into()))
+                .or_default();
+            e.0.insert(inv);
+            e.1 += komoju;
+        }
+        let mut v: Vec<MethodTotal> = per
+            .into_iter()
+            .map(|(method, (invoices, total))| MethodTotal {
+                method,
+                count: invoices.len() as i64,
+                total,
+            })
+            .collect();
+        v.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.method.cmp(&b.method)));
+        Ok(v)
+    }
+
     /// When a business day starts (the `day_starts_at` setting, `HH:MM`; midnight by default: a bar
     /// may start its day at 04:00).
     pub fn day_start(&self) -> Result<chrono::Duration> {

@@ -122,6 +122,14 @@ pub struct DrawerReport {
     /// Sales in the window per tender (cash, `shop:NAME`, KOMOJU's payment types).
     pub per_tender: Vec<MethodTotal>,
     pub sales_total: i64,
+    /// Refunds made in the window per tender (what went back where), and their total.
+    #[serde(default)]
+    pub refunds_per_tender: Vec<MethodTotal>,
+    #[serde(default)]
+    pub refunds_total: i64,
+    /// Net sales: `sales_total` less `refunds_total`.
+    #[serde(default)]
+    pub net_total: i64,
     pub movements: Vec<DrawerMovement>,
 }
 
@@ -264,6 +272,9 @@ impl Register {
         let (cash_in, cash_out) = (sum("in"), sum("out"));
         let float = open.as_ref().map_or(0, |s| s.float);
         let cash_refunds = self.ledger.cash_refunded(&from, &until)?;
+        let sales_total: i64 = per_tender.iter().map(|m| m.total).sum();
+        let refunds_per_tender = self.ledger.refund_totals(&from, &until)?;
+        let refunds_total: i64 = refunds_per_tender.iter().map(|m| m.total).sum();
         let expected_cash = float + cash_sales - cash_refunds + cash_in - cash_out;
         Ok(DrawerReport {
             kind: kind.to_string(),
@@ -279,8 +290,11 @@ impl Register {
             counted_cash: count.map(|c| c.total),
             difference: count.map(|c| c.total - expected_cash),
             count: count.cloned(),
-            sales_total: per_tender.iter().map(|m| m.total).sum(),
+            sales_total,
             per_tender,
+            refunds_total,
+            refunds_per_tender,
+            net_total: sales_total - refunds_total,
             movements,
         })
     }
@@ -386,6 +400,11 @@ mod properties {
             out: bool,
             amount: i64,
         },
+        /// A refund of `percent` of what is left of an earlier sale (`pick` among them).
+        Refund {
+            pick: usize,
+            percent: i64,
+        },
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -405,20 +424,24 @@ mod properties {
                     discount
                 }),
             (any::<bool>(), 1i64..20_000).prop_map(|(out, amount)| Step::Move { out, amount }),
+            (any::<usize>(), 1i64..=100).prop_map(|(pick, percent)| Step::Refund { pick, percent }),
         ]
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
-        /// For any mix of counter tenders, discounts and drawer movements: the report's per-tender
-        /// figures add up to the sales, the per-rate figures too, and the expected cash is the float
-        /// plus the cash kept plus 入金 less 出金.
+        /// For any mix of counter tenders, discounts, refunds and drawer movements: the report's
+        /// per-tender figures add up to the sales and, less the refunds per tender, to the net
+        /// sales; the per-rate figures too; and the expected cash is the float plus the cash kept
+        /// less the cash given back plus 入金 less 出金.
         #[test]
         fn the_report_adds_up(float in 0i64..100_000, steps in proptest::collection::vec(step(), 1..12)) {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let mut r = reg();
             r.drawer_open(&CashCount { counts: BTreeMap::from([(1, float as u32)]), total: float }).unwrap();
-            let (mut sales, mut kept, mut moved) = (0i64, 0i64, 0i64);
+            let (mut sales, mut kept, mut moved, mut refunded, mut cash_back) = (0i64, 0i64, 0i64, 0i64, 0i64);
+            // Each sale: its number, total, cash part, and what was given back so far (all, cash).
+            let mut sold: Vec<(String, i64, i64, i64, i64)> = Vec::new();
             for s in steps {
                 match s {
                     Step::Sale { price, rate, cash_extra, voucher, discount } => {
@@ -447,6 +470,22 @@ mod properties {
                         prop_assert_eq!(v.status, InvoiceStatus::Paid);
                         sales += total;
                         kept += due_cash;
+                        sold.push((v.invoice_number.clone(), total, due_cash, 0, 0));
+                    }
+                    Step::Refund { pick, percent } => {
+                        if sold.is_empty() { continue; }
+                        let i = pick % sold.len();
+                        let (number, total, cash, back, cash_given) = sold[i].clone();
+                        let left = total - back;
+                        if left == 0 { continue; }
+                        let amount = (left * percent / 100).max(1);
+                        rt.block_on(r.refund(&number, Some(amount), &BankAccount::default())).unwrap();
+                        // Cash goes back first, then the shop's tender.
+                        let from_cash = amount.min(cash - cash_given);
+                        sold[i].3 += amount;
+                        sold[i].4 += from_cash;
+                        refunded += amount;
+                        cash_back += from_cash;
                     }
                     Step::Move { out, amount } => {
                         r.drawer_move(if out { "out" } else { "in" }, amount, "両替").unwrap();
@@ -458,11 +497,26 @@ mod properties {
             prop_assert_eq!(rep.sales_total, sales);
             prop_assert_eq!(rep.per_tender.iter().map(|m| m.total).sum::<i64>(), sales);
             prop_assert_eq!(rep.cash_sales, kept);
-            prop_assert_eq!(rep.expected_cash, float + kept + moved);
+            prop_assert_eq!(rep.cash_refunds, cash_back);
+            prop_assert_eq!(rep.refunds_total, refunded);
+            prop_assert_eq!(rep.refunds_per_tender.iter().map(|m| m.total).sum::<i64>(), refunded);
+            prop_assert_eq!(
+                rep.refunds_per_tender.iter().filter(|m| m.method == "cash").map(|m| m.total).sum::<i64>(),
+                cash_back
+            );
+            prop_assert_eq!(rep.net_total, sales - refunded);
+            prop_assert_eq!(
+                rep.per_tender.iter().map(|m| m.total).sum::<i64>()
+                    - rep.refunds_per_tender.iter().map(|m| m.total).sum::<i64>(),
+                rep.net_total
+            );
+            prop_assert_eq!(rep.expected_cash, float + kept - cash_back + moved);
             prop_assert_eq!(rep.expected_cash, rep.float + rep.cash_sales - rep.cash_refunds + rep.cash_in - rep.cash_out);
             let day = r.ledger.day_summary(r.now().with_timezone(&r.settings.tz).date_naive(), r.now()).unwrap();
             prop_assert_eq!(day.per_rate.iter().map(|x| x.gross).sum::<i64>(), sales);
             prop_assert_eq!(day.per_method.iter().map(|x| x.total).sum::<i64>(), sales);
+            prop_assert_eq!(day.refunds_total, refunded);
+            prop_assert_eq!(day.per_rate.iter().map(|x| x.gross).sum::<i64>() - day.refunds_total, sales - refunded);
         }
     }
 }

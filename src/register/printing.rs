@@ -482,6 +482,27 @@ pub fn drawer_report_layout(
         right: yen(r.sales_total),
         strong: true,
     });
+    if !r.refunds_per_tender.is_empty() {
+        b.push(Block::Small {
+            text: "返金（支払方法別）".into(),
+        });
+        for m in &r.refunds_per_tender {
+            b.push(row(
+                format!(
+                    "　{} {}件",
+                    crate::receipt::method_label(&m.method),
+                    m.count
+                ),
+                minus(m.total),
+            ));
+        }
+        b.push(row("返金合計".into(), minus(r.refunds_total)));
+    }
+    b.push(Block::Row {
+        left: "純売上".into(),
+        right: yen(r.net_total),
+        strong: true,
+    });
     b.push(Block::Rule);
     b.push(Block::Small {
         text: "現金".into(),

@@ -92,6 +92,39 @@ async fn open_move_check_and_close_with_a_shortage() {
         (next["float"].as_i64(), next["cash_sales"].as_i64()),
         (Some(0), Some(300))
     );
+    // Refunds after 精算 count toward the next drawer, per tender: ¥100 of the new cash sale back
+    // from the drawer, ¥200 of the card sale (made before 精算) back through KOMOJU.
+    e.reji(&["refund", &s(&v, "invoice_number"), "--amount", "100"])
+        .await
+        .ok();
+    e.reji(&["refund", &s(&card, "invoice_number"), "--amount", "200"])
+        .await
+        .ok();
+    let after = e.reji(&["drawer", "check"]).await.ok().json();
+    let refunds: Vec<(String, i64)> = after["refunds_per_tender"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["method"].as_str().unwrap().to_string(),
+                m["total"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refunds,
+        vec![("credit_card".to_string(), 200), ("cash".to_string(), 100)],
+        "{after}"
+    );
+    assert_eq!(after["refunds_total"], 300, "{after}");
+    assert_eq!(after["sales_total"], 300, "{after}");
+    assert_eq!(after["net_total"], 0, "{after}");
+    assert_eq!(after["cash_refunds"], 100, "{after}");
+    assert_eq!(after["expected_cash"], 300 - 100, "{after}");
+    let out = e.cmd(&["drawer", "check"]).output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("純売上") && text.contains("返金"), "{text}");
     // The sale after 精算 belongs to the next business day: the closed day's figures stay as closed.
     let closed = e.reji(&["close", "--date", &day]).await.ok().json();
     assert_eq!(closed["sales_count"], 2, "{closed}");

@@ -191,6 +191,8 @@ function render(r) {
   const tenders = r.per_tender.length
     ? r.per_tender.map((m) => row(`${tenderLabel(m.method)} (${t("drawer.count_n", { n: m.count })})`, yen(m.total)))
     : [h("p", { class: "muted" }, t("today.none"))];
+  const refunds = (r.refunds_per_tender || []).map((m) =>
+    row(`${tenderLabel(m.method)} (${t("drawer.count_n", { n: m.count })})`, `−${yen(m.total)}`));
   const moves = r.movements.map((m) => h("li", {},
     h("span", { class: "muted small" }, dateTime(m.at)), " ",
     h("strong", {}, t(m.kind === "in" ? "drawer.in" : "drawer.out")), " ",
@@ -201,6 +203,9 @@ function render(r) {
     h("dl", { class: "rep", id: "rep-cash" }, ...rows),
     h("h3", {}, t("drawer.per_tender", { total: yen(r.sales_total) })),
     h("dl", { class: "rep", id: "rep-tenders" }, ...tenders),
+    refunds.length ? h("h3", {}, t("drawer.refunds", { total: `−${yen(r.refunds_total)}` })) : "",
+    refunds.length ? h("dl", { class: "rep", id: "rep-refunds" }, ...refunds) : "",
+    h("dl", { class: "rep", id: "rep-net" }, row(t("drawer.net"), yen(r.net_total ?? r.sales_total), "rep-net-total")),
     moves.length ? h("h3", {}, t("drawer.movements")) : "",
     moves.length ? h("ul", { class: "rep-moves" }, ...moves) : "",
     h("div", { class: "close-actions no-print" },

@@ -1759,6 +1759,8 @@ fn cash_split_konbini_fee_and_the_drawer_day() {
             tenders.contains("現金") && tenders.contains("PayPay"),
             "{tenders}"
         );
+        let net = s.text("#rep-net").await;
+        assert!(net.contains("純売上"), "{net}");
         s.screenshot("drawer-check").await;
         let before = s.invoke("today_view", json!({})).await;
         let day = before["summary"]["business_date"]
