@@ -331,6 +331,8 @@ pub struct TimelineEntry {
     pub amount: Option<i64>,
     /// A print job's step (kind `print`), when the entry is one.
     pub print: Option<PrintStep>,
+    /// Why (a return by items' reason), when the entry says.
+    pub reason: Option<String>,
 }
 
 /// A print job's step on a sale, from a `print` event: what was printed, how it went, and why not.
@@ -424,6 +426,12 @@ impl TimelineEntry {
             print: (e.kind == "print")
                 .then(|| e.detail.as_deref().and_then(PrintStep::parse))
                 .flatten(),
+            reason: (e.kind == "return")
+                .then(|| {
+                    let v: serde_json::Value = serde_json::from_str(e.detail.as_deref()?).ok()?;
+                    Some(v.get("reason")?.as_str()?.to_string())
+                })
+                .flatten(),
         }
     }
 
@@ -447,6 +455,7 @@ fn entry_amount(kind: &str, detail: Option<&str>) -> Option<i64> {
             Some(b.trim().parse::<i64>().ok()? - a.trim().parse::<i64>().ok()?)
         }
         "refund_request" | "refund_sent" => d.strip_prefix("amount ")?.trim().parse().ok(),
+        "return" => serde_json::from_str::<serde_json::Value>(d).ok()?["amount"].as_i64(),
         _ => None,
     }
 }
@@ -686,6 +695,17 @@ mod tests {
         assert_eq!(e.print, Some(step("slip", "printed", false, None)));
         let e = TimelineEntry::from_event(&ev("printer", "sale (reissue) printed prj_07"), tz);
         assert_eq!(e.print, Some(step("receipt", "printed", true, None)));
+        let e = TimelineEntry::from_event(
+            &crate::ledger::EventRecord {
+                kind: "return".into(),
+                ..ev(
+                    "staff",
+                    r#"{"lines":[],"reason":"欠け","amount":1650,"per_rate":[],"before":0,"after":1650}"#,
+                )
+            },
+            tz,
+        );
+        assert_eq!((e.amount, e.reason.as_deref()), (Some(1650), Some("欠け")));
         // Something this version does not know stays an entry without a step.
         let e = TimelineEntry::from_event(&ev("printer", "label printed prj_06"), tz);
         assert_eq!(e.print, None);
@@ -739,6 +759,10 @@ pub struct RefundView {
     pub refundable: i64,
     pub needs_bank_account: bool,
     pub requests: Vec<RefundRequestRow>,
+    /// Per line of the sale, how many were returned by items so far.
+    pub returned: Vec<u32>,
+    /// How the sale is given back from here: `any`, by `items` (returns so far) or by `amount`.
+    pub by: String,
 }
 
 /// One refund request as KOMOJU reports it: amount and `pending`, `completed` or `rejected`.
@@ -773,7 +797,20 @@ impl RefundView {
                 .map(crate::komoju::PaymentType::from_wire)
                 .is_some_and(|t| t.pays_later()),
             requests,
+            returned: vec![0; v.items.len()],
+            by: if v.refunded_amount > 0 {
+                "amount".into()
+            } else {
+                "any".into()
+            },
         }
+    }
+
+    /// With what the register knows of the sale's returns.
+    pub fn with_returns(mut self, s: &crate::register::ReturnState) -> RefundView {
+        self.returned = s.returned.clone();
+        self.by = s.by.into();
+        self
     }
 }
 

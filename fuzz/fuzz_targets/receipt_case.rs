@@ -41,7 +41,7 @@ pub fn receipt_case(data: &[u8]) -> Option<Receipt> {
     let r = if data[1] & 2 == 0 {
         Receipt::sale(&facts, &shop, false)
     } else {
-        Receipt::refund(&facts, &shop, &RefundFacts { number: 1, date: "2026-11-30 10:00".into(), before, after }, true)
+        Receipt::refund(&facts, &shop, &RefundFacts { number: 1, date: "2026-11-30 10:00".into(), before, after, returned: None }, true)
     };
     let _ = r.to_text(40);
     let page = html::page(&r, html::Paper::Roll80);

@@ -387,20 +387,44 @@ pub async fn retry_invoice<R: Runtime>(
 }
 
 /// Full (no amount) or partial refund of a card / wallet payment, or, with the customer's bank
-/// account, a refund request for a konbini / bank transfer / Pay-easy payment.
+/// account, a refund request for a konbini / bank transfer / Pay-easy payment. With `items`, a
+/// return by items (which lines, how many) and its `reason`: the core works out what they are worth.
 #[tauri::command]
+#[allow(clippy::too_many_arguments)]
 pub async fn refund_invoice(
     state: State<'_, AppState>,
     number: String,
     amount: Option<i64>,
     bank: Option<BankAccount>,
+    items: Option<Vec<reji::register::ReturnLine>>,
+    reason: Option<String>,
     approval: Option<String>,
 ) -> CmdResult<ChargeScreen> {
     let bank = bank.unwrap_or_default();
     let mut reg = state.register.lock().await;
     state.authorize(&mut reg, Need::Manager, approval.as_deref())?;
-    let v = reg.refund(&number, amount, &bank).await?;
+    let v = match items {
+        Some(lines) => {
+            reg.return_items(&number, &lines, given(reason).as_deref(), &bank)
+                .await?
+        }
+        None => reg.refund(&number, amount, &bank).await?,
+    };
     Ok(ChargeScreen::from_view(&v).with_notices(reg.take_notices()))
+}
+
+/// What a return by items would give back (tax included, per rate), before the staff confirm it.
+#[tauri::command]
+pub async fn preview_return(
+    state: State<'_, AppState>,
+    number: String,
+    items: Vec<reji::register::ReturnLine>,
+) -> CmdResult<Vec<reji::register::ReturnRate>> {
+    Ok(state
+        .register
+        .lock()
+        .await
+        .return_preview(&number, &items)?)
 }
 
 #[tauri::command]
@@ -438,7 +462,7 @@ pub async fn invoice_detail(
         .collect();
     Ok(InvoiceDetail {
         screen: ChargeScreen::from_view(&v),
-        refund: RefundView::of(&v),
+        refund: RefundView::of(&v).with_returns(&reg.return_state(&number)?),
         items: v.items,
         customer: v.customer,
         external_order_num: v.external_order_num,

@@ -43,6 +43,7 @@ app_commands! {
     cancel_invoice,
     retry_invoice,
     refund_invoice,
+    preview_return,
     list_invoices,
     invoice_detail,
     receipt,

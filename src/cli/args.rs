@@ -74,7 +74,7 @@ pub(super) enum Cmd {
     Cancel { id: String },
     /// Correct the customer on an invoice (kept as a new entry with the old value; "" clears a field).
     Correct(CorrectArgs),
-    /// Refund a paid invoice (all that is left, or --amount).
+    /// Refund a paid invoice (all that is left, --amount, or a return of --items).
     Refund(RefundArgs),
     /// New payment page (attempt n+1) for a cancelled, expired or failed invoice.
     Retry { id: String },
@@ -237,6 +237,13 @@ pub(super) struct RefundArgs {
     pub(super) id: String,
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub(super) amount: Option<String>,
+    /// A return by items (返品): LINE:QTY[,LINE:QTY…], lines numbered from 1 as `reji show` lists
+    /// them; the money given back is what they are worth, split by their tax rates.
+    #[arg(long, value_name = "LINE:QTY,…", conflicts_with = "amount")]
+    pub(super) items: Option<String>,
+    /// Why the items came back (kept with the return).
+    #[arg(long, value_name = "TEXT", requires = "items")]
+    pub(super) reason: Option<String>,
     #[arg(long, value_name = "B")]
     pub(super) bank_name: Option<String>,
     #[arg(long, value_name = "NNNN")]

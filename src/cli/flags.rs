@@ -12,6 +12,8 @@ pub fn flag(field: &str) -> String {
     }
     match field {
         "items" => "--item".into(),
+        // `reji refund --items LINE:QTY,…`: a return by items.
+        "returned_items" => "--items".into(),
         "products" => "--product".into(),
         "tenders" => "--tender".into(),
         // Names that are not flags: the key typed at `reji keys set`, an unknown setting's name,

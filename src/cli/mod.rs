@@ -292,8 +292,19 @@ async fn run_command(ctx: &Ctx, cmd: Cmd) -> Result<(), Error> {
                 account_number: a.account_number,
                 holder_kana: a.holder_kana,
             };
+            let items = a
+                .items
+                .as_deref()
+                .map(reji::register::ReturnLine::parse_list)
+                .transpose()?;
             let mut reg = ctx.register(true)?;
-            let v = reg.refund(&a.id, amount, &bank).await?;
+            let v = match items {
+                Some(lines) => {
+                    reg.return_items(&a.id, &lines, a.reason.as_deref(), &bank)
+                        .await?
+                }
+                None => reg.refund(&a.id, amount, &bank).await?,
+            };
             output::notices(reg.take_notices());
             output::invoice(ctx.json, &v, None);
             Ok(())

@@ -14,7 +14,7 @@
 //!   調整 `no`. `docs/csv.md` documents every column.
 
 use super::{Encoding, ExportError};
-use crate::receipt::{split_refund, RefundFacts, SaleFacts};
+use crate::receipt::{RefundFacts, SaleFacts};
 use chrono::NaiveDate;
 use std::io::Write;
 
@@ -248,7 +248,7 @@ pub fn refund_lines(
     a: &Accounts,
     note: &str,
 ) -> Vec<JournalLine> {
-    split_refund(f, r.before, r.after)
+    r.per_rate(f)
         .into_iter()
         .filter(|l| l.amount > 0)
         .map(|l| JournalLine {
@@ -419,6 +419,7 @@ mod tests {
             date: "2026-12-01 12:00".into(),
             before: 0,
             after: 500,
+            returned: None,
         };
         let back = refund_lines(
             &f,
@@ -508,6 +509,7 @@ mod tests {
             date: "2026-11-30 10:00".into(),
             before: 0,
             after: 1838,
+            returned: None,
         };
         let lines = refund_lines(&facts(), &r, d, &Accounts::default(), "x");
         assert_eq!(lines.len(), 2);

@@ -234,13 +234,15 @@ impl Ledger {
     /// Gives money back at the counter for a sale paid there: the parts (cash first, then the
     /// shop's tenders) are recorded and the refunded total moves from `before` to `before + sum`
     /// with the status, in one transaction (compare-and-set: a concurrent refund makes this one
-    /// change nothing and return `None`).
+    /// change nothing and return `None`). `return_detail`: the return by items it is (a `return`
+    /// note, in the same transaction).
     #[allow(clippy::too_many_arguments)]
     pub fn counter_refund(
         &mut self,
         invoice_id: i64,
         parts: &[RefundPart],
         reason: Option<&str>,
+        return_detail: Option<&str>,
         before: i64,
         full: bool,
         now: DateTime<Utc>,
@@ -281,7 +283,7 @@ impl Ledger {
                 paid_at: None,
                 refunded_amount: Some(before + total),
             };
-            Ok(Some(transition_on(
+            let moved = transition_on(
                 tx,
                 invoice_id,
                 to,
@@ -289,7 +291,21 @@ impl Ledger {
                 &format!("{by}:refund"),
                 &facts,
                 now,
-            )?))
+            )?;
+            // A return by items is stored with its refund: both or neither.
+            if let Some(detail) = return_detail {
+                super::events::log_event(
+                    tx,
+                    invoice_id,
+                    now,
+                    "return",
+                    None,
+                    None,
+                    by,
+                    Some(detail),
+                )?;
+            }
+            Ok(Some(moved))
         })
     }
 

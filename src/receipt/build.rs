@@ -44,7 +44,7 @@ impl Receipt {
         refund: &RefundFacts,
         reissue: bool,
     ) -> Receipt {
-        let per_rate = split_refund(f, refund.before, refund.after);
+        let per_rate = refund.per_rate(f);
         let total = refund.after - refund.before;
         let tax_total = per_rate.iter().map(|r| r.tax).sum();
         Receipt {
@@ -58,7 +58,8 @@ impl Receipt {
             currency: f.currency.clone(),
             // Refund amounts per rate are always shown tax-inclusive (KOMOJU refunds money paid).
             price_mode: PriceMode::Inclusive,
-            items: receipt_items(&f.items),
+            // A return by items lists what came back; a refund by amount, the sale's items.
+            items: receipt_items(refund.returned.as_ref().map_or(&f.items, |g| &g.items)),
             order_discount: None,
             order_discount_amount: 0,
             dining: f.dining,

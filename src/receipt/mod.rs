@@ -255,11 +255,33 @@ pub enum Block {
     },
 }
 
-/// One refund of an invoice: the cumulative refunded amount before and after it.
+/// One refund of an invoice: the cumulative refunded amount before and after it, and when it was a
+/// return by items, what came back.
 #[derive(Clone, Debug)]
 pub struct RefundFacts {
     pub number: usize,
     pub date: String,
     pub before: i64,
     pub after: i64,
+    pub returned: Option<ReturnedGoods>,
+}
+
+/// A return by items (`register::returns`): the items as they came back, the refund's split per
+/// rate by those items, and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReturnedGoods {
+    pub items: Vec<crate::invoice::LineItem>,
+    pub per_rate: Vec<RateLine>,
+    pub reason: Option<String>,
+}
+
+impl RefundFacts {
+    /// The refund per rate: a return's own split by the items that came back, else the amount
+    /// divided between the sale's rates ([`split_refund`]).
+    pub fn per_rate(&self, f: &SaleFacts) -> Vec<RateLine> {
+        match &self.returned {
+            Some(g) => g.per_rate.clone(),
+            None => split_refund(f, self.before, self.after),
+        }
+    }
 }

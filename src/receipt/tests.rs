@@ -333,6 +333,7 @@ fn a_return_receipt_references_the_original_sale() {
         date: "2026-11-30 09:00".into(),
         before: 0,
         after: 1080,
+        returned: None,
     };
     let r = Receipt::refund(&f, &shop(), &refund, false);
     let t = r.to_text(40);

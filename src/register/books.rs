@@ -86,7 +86,7 @@ pub fn close_report(
 pub(super) struct SaleRecord {
     paid_at: DateTime<Utc>,
     external_order_num: Option<String>,
-    facts: crate::receipt::SaleFacts,
+    pub(super) facts: crate::receipt::SaleFacts,
     refunds: Vec<(DateTime<Utc>, crate::receipt::RefundFacts)>,
     events: Vec<crate::ledger::EventRecord>,
 }
@@ -263,6 +263,33 @@ impl Register {
             tenders: view.tenders.clone(),
         };
         let events = self.ledger.events(inv.id)?;
+        // Returns by items, matched to their refunds by the refunded totals before and after.
+        let returns: Vec<super::returns::ReturnRecord> = events
+            .iter()
+            .filter(|e| e.kind == "return")
+            .filter_map(|e| serde_json::from_str(e.detail.as_deref()?).ok())
+            .collect();
+        let goods = |before: i64, after: i64| {
+            returns
+                .iter()
+                .find(|r| r.before == before && r.after == after)
+                .map(|r| crate::receipt::ReturnedGoods {
+                    items: r
+                        .lines
+                        .iter()
+                        .filter_map(|l| {
+                            let mut item = facts.items.get(l.line.wrapping_sub(1))?.clone();
+                            // Its own discount, for the units that came back.
+                            item.discount = item.discount * i64::from(l.quantity)
+                                / i64::from(item.quantity.max(1));
+                            item.quantity = l.quantity;
+                            Some(item)
+                        })
+                        .collect(),
+                    per_rate: r.rate_lines(),
+                    reason: r.reason.clone(),
+                })
+        };
         let refunds = events
             .iter()
             .filter(|e| e.kind == "refund")
@@ -277,6 +304,7 @@ impl Register {
                     date: local(at),
                     before,
                     after,
+                    returned: goods(before, after),
                 };
                 (at, r)
             })

@@ -45,6 +45,7 @@ mod input;
 mod people;
 mod printing;
 mod refresh;
+mod returns;
 mod settings;
 mod staff;
 mod view;
@@ -62,6 +63,9 @@ pub use input::*;
 pub use people::{Actor, Denied, Need, Who};
 pub use printing::{drawer_report_layout, PrintDelivery, PrintReport, KICK_WINDOW_SECS};
 use refresh::*;
+pub use returns::{
+    ReturnLine, ReturnRate, ReturnRecord, ReturnState, ReturnedLine, MAX_RETURN_REASON,
+};
 pub use settings::*;
 pub use view::*;
 

@@ -143,7 +143,14 @@ impl Register {
 
     /// Gives back `amount` (all that is left when none) of a sale paid at the counter: cash from
     /// the drawer up to what was paid in cash, then the shop's tenders in their order.
-    fn counter_refund(&mut self, inv: &InvoiceRecord, amount: Option<i64>) -> Result<InvoiceView> {
+    /// A return (`ret`, its stored `detail`) is recorded with the refund, in its transaction.
+    pub(super) fn counter_refund(
+        &mut self,
+        inv: &InvoiceRecord,
+        amount: Option<i64>,
+        ret: Option<&super::returns::ReturnRecord>,
+        detail: Option<&str>,
+    ) -> Result<InvoiceView> {
         if !inv.status.can_refund() {
             return Err(Error::NotAllowed {
                 invoice: inv.number.to_string(),
@@ -207,7 +214,8 @@ impl Register {
         match self.ledger.counter_refund(
             inv.id,
             &parts,
-            None,
+            ret.and_then(|r| r.reason.as_deref()),
+            detail,
             inv.refunded_amount,
             full,
             now,
@@ -224,7 +232,55 @@ impl Register {
 
     /// Refunds a paid invoice (all that is left, or `amount`). Konbini, bank transfer and Pay-easy
     /// cannot be refunded to the payer: that needs a refund request with the customer's bank account.
+    /// A sale given back by items so far goes on by items: "all that is left" returns every item
+    /// not yet returned, and an amount is refused (see [`Register::return_items`]).
     pub async fn refund(
+        &mut self,
+        key: &str,
+        amount: Option<i64>,
+        bank: &BankAccount,
+    ) -> Result<InvoiceView> {
+        let inv = self.ledger.find_invoice(key)?;
+        let returns = self.returns_of(inv.id)?;
+        if !returns.is_empty() {
+            if amount.is_some() {
+                return Err(Error::bad(
+                    "amount",
+                    "items of this sale were returned: give back the rest by items, or all that is left",
+                ));
+            }
+            let sale = self.sale_record(&inv)?;
+            let mut left: Vec<u32> = sale.facts.items.iter().map(|l| l.quantity).collect();
+            for r in &returns {
+                for l in &r.lines {
+                    if let Some(n) = left.get_mut(l.line.wrapping_sub(1)) {
+                        *n = n.saturating_sub(l.quantity);
+                    }
+                }
+            }
+            let rest: Vec<super::returns::ReturnLine> = left
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| **q > 0)
+                .map(|(i, q)| super::returns::ReturnLine {
+                    line: i + 1,
+                    quantity: *q,
+                })
+                .collect();
+            if rest.is_empty() {
+                return Err(Error::NotAllowed {
+                    invoice: inv.number.to_string(),
+                    status: inv.status,
+                    action: "refund (nothing left to refund)",
+                });
+            }
+            return self.return_items(key, &rest, None, bank).await;
+        }
+        self.refund_amount(key, amount, bank).await
+    }
+
+    /// [`Register::refund`] by amount, whatever was given back before.
+    pub(super) async fn refund_amount(
         &mut self,
         key: &str,
         amount: Option<i64>,
@@ -247,7 +303,7 @@ impl Register {
                     "this sale was paid at the counter: its refund is given back there, not to a bank account",
                 ));
             }
-            return self.counter_refund(&inv, amount);
+            return self.counter_refund(&inv, amount, None, None);
         }
         // A refund (or refund request) stored by an earlier run that never saw its answer is replayed
         // with its own key first, and counts against what is asked now: a repeat after a crash must

@@ -361,3 +361,119 @@ async fn an_exempt_line_is_untaxed_on_the_receipt_the_exports_and_the_close() {
         (Some(400), Some(0))
     );
 }
+
+/// Returns by items (返品): the mug back from a card sale gives back its 10 % only, with its own
+/// return receipt listing it and the journal reversing 10 % sales; the rest "all that is left" is
+/// the beans; bad items are refused naming `--items`; a cash sale's return comes from the drawer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_by_items_is_split_by_the_rates_of_what_came_back() {
+    let e = env().await;
+    e.reji(&["settings", "registration_number", "T7120001168421"])
+        .await
+        .ok();
+    let id = paid_mixed_sale(&e).await;
+    for (items, needle) in [
+        ("3:1", "line 3"),
+        ("1:3", "2 left"),
+        ("0:1", "from 1"),
+        ("mug", "number"),
+    ] {
+        let bad = e.reji(&["refund", &id, "--items", items]).await;
+        assert_eq!(bad.code, 2, "{items}: {}", bad.stderr);
+        assert!(
+            bad.stderr.contains("--items") && bad.stderr.contains(needle),
+            "{items}: {}",
+            bad.stderr
+        );
+    }
+    let both = e
+        .reji(&["refund", &id, "--items", "2:1", "--amount", "100"])
+        .await;
+    assert_eq!(both.code, 2, "{}", both.stderr);
+
+    let v = e
+        .reji(&["refund", &id, "--items", "2:1", "--reason", "欠け"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(v["status"], "partially_refunded", "{v}");
+    assert_eq!(v["refunded_amount"], 1650, "{v}");
+    // By amount after a return: refused; the rest is given back by items.
+    let by_amount = e.reji(&["refund", &id, "--amount", "100"]).await;
+    assert_eq!(by_amount.code, 2, "{}", by_amount.stderr);
+    assert!(
+        by_amount.stderr.contains("--amount"),
+        "{}",
+        by_amount.stderr
+    );
+    let v = e.reji(&["refund", &id]).await.ok().json();
+    assert_eq!(v["status"], "refunded", "{v}");
+
+    let r1 = e.reji(&["receipt", &id, "--refund", "1"]).await.ok().json();
+    assert_eq!(r1["total"], 1650, "{r1}");
+    assert_eq!(r1["per_rate"].as_array().unwrap().len(), 1, "{r1}");
+    assert_eq!(
+        (&r1["per_rate"][0]["rate"], &r1["per_rate"][0]["tax"]),
+        (&serde_json::json!(10), &serde_json::json!(150)),
+        "{r1}"
+    );
+    let items: Vec<&str> = r1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(items, vec!["マグカップ"], "{r1}");
+    let r2 = e.reji(&["receipt", &id, "--refund", "2"]).await.ok().json();
+    assert_eq!(r2["total"], 2160, "{r2}");
+    assert_eq!(
+        (&r2["per_rate"][0]["rate"], &r2["per_rate"][0]["tax"]),
+        (&serde_json::json!(8), &serde_json::json!(160)),
+        "{r2}"
+    );
+
+    // The journal reverses each return at its own rate.
+    let out = e.dir.path().join("journal.csv");
+    e.reji(&[
+        "export",
+        "--format",
+        "journal",
+        "--encoding",
+        "utf-8",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    let journal = std::fs::read_to_string(&out).unwrap();
+    let reversals: Vec<&str> = journal
+        .lines()
+        .filter(|l| l.contains("返金") || l.contains("返品"))
+        .collect();
+    assert!(
+        reversals.iter().any(|l| l.contains("1650"))
+            && reversals.iter().any(|l| l.contains("2160")),
+        "{journal}"
+    );
+
+    // A cash sale's return: the drawer gives it back, the reason is kept.
+    let cash = e
+        .charge(&[
+            "--item",
+            "パン,300,2,8",
+            "--item",
+            "紙袋,10,1,10",
+            "--cash",
+            "1000",
+        ])
+        .await;
+    let n = s(&cash, "invoice_number");
+    let v = e
+        .reji(&["refund", &n, "--items", "1:1", "--reason", "焼きすぎ"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(v["refunded_amount"], 300, "{v}");
+    let check = e.reji(&["drawer", "check"]).await.ok().json();
+    assert_eq!(check["cash_refunds"], 300, "{check}");
+}

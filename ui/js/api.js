@@ -30,6 +30,8 @@ export const refreshInvoice = (number) => call("refresh_invoice", { number });
 export const cancelInvoice = (number) => call("cancel_invoice", { number });
 export const retryInvoice = (number) => call("retry_invoice", { number });
 export const refundInvoice = (number, amount, bank, approval) => call("refund_invoice", { number, amount, bank, approval });
+export const returnItems = (number, items, reason, bank, approval) => call("refund_invoice", { number, items, reason, bank, approval });
+export const previewReturn = (number, items) => call("preview_return", { number, items });
 export const checkRefundBank = (bank) => call("check_refund_bank", { bank });
 export const settlePreview = (total, cash, tenders) => call("settle_preview", { total, cash, tenders });
 

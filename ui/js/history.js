@@ -202,6 +202,16 @@ async function openDetail(number) {
   const refundInput = h("input", { id: "refund-amount", inputmode: "numeric", placeholder: String(d.refund.refundable), dataset: { field: "amount" } });
   const canRefund = d.refund.refundable > 0;
   const bank = d.refund.needs_bank_account && canRefund ? bankForm() : null;
+  // Returns by items (返品): how many of each line come back; not for a sale refunded by amount.
+  const byItems = canRefund && d.refund.by !== "amount";
+  const returned = d.refund.returned || [];
+  const qtyInputs = d.items.map((i, n) => {
+    const left = i.quantity - (returned[n] || 0);
+    return byItems && left > 0
+      ? h("input", { class: "ret-qty", inputmode: "numeric", placeholder: "0", size: "3", "aria-label": t("detail.return_qty", { name: i.name }), dataset: { line: String(n + 1), left: String(left), field: "returned_items" } })
+      : null;
+  });
+  const reasonInput = byItems ? h("input", { id: "return-reason", maxlength: "60", placeholder: t("detail.return_reason_placeholder"), dataset: { field: "reason" } }) : null;
   dlg.replaceChildren(
     h("div", { class: "detail-head" },
       h("div", {}, h("div", { class: "muted" }, t("charge.invoice")), h("div", { class: "invoice-number" }, s.invoice_number)),
@@ -209,8 +219,15 @@ async function openDetail(number) {
       h("div", { class: "amount-mid" }, yen(s.amount, s.currency))),
     h("h3", {}, t("detail.items")),
     h("table", { class: "table compact" },
-      h("tbody", {}, ...d.items.map((i) =>
-        h("tr", {}, h("td", {}, i.name), h("td", {}, `${i.tax_rate}%`), h("td", { class: "num" }, `${yen(i.unit_price)} × ${i.quantity}`), h("td", { class: "num" }, yen(i.unit_price * i.quantity)))))),
+      byItems ? h("thead", {}, h("tr", {}, h("th", {}), h("th", {}), h("th", {}), h("th", {}), h("th", { class: "num" }, t("detail.return_head")))) : "",
+      h("tbody", {}, ...d.items.map((i, n) =>
+        h("tr", {}, h("td", {}, i.name), h("td", {}, `${i.tax_rate}%`), h("td", { class: "num" }, `${yen(i.unit_price)} × ${i.quantity}`), h("td", { class: "num" }, yen(i.unit_price * i.quantity)),
+          byItems ? h("td", { class: "num" }, qtyInputs[n] || "", returned[n] ? h("div", { class: "muted small" }, t("detail.returned_n", { n: returned[n] })) : "") : "")))),
+    byItems
+      ? h("div", { class: "return-row" },
+        h("label", { class: "inline grow" }, h("span", {}, t("detail.return_reason")), reasonInput),
+        h("button", { id: "return-button", class: "btn danger", type: "button", onclick: () => returnItems(s, qtyInputs, reasonInput, bank) }, t("detail.return")))
+      : "",
     h("h3", {}, t("detail.timeline")),
     h("ol", { class: "timeline" }, ...d.timeline.map((e) =>
       h("li", { class: `ev ev-${e.kind}` }, h("span", { class: "when" }, dateTime(e.at)), " ",
@@ -227,7 +244,7 @@ async function openDetail(number) {
     h("div", { class: "detail-actions" },
       s.can_receipt
         ? h("button", { id: "detail-receipt", class: "btn ghost", type: "button", onclick: () => openReceipt(s.invoice_number) }, t("detail.receipt")) : "",
-      canRefund ? h("label", { class: "inline" }, h("span", {}, t("detail.refund_amount")), refundInput) : "",
+      canRefund && d.refund.by !== "items" ? h("label", { class: "inline" }, h("span", {}, t("detail.refund_amount")), refundInput) : "",
       canRefund ? h("button", { id: "refund-button", class: "btn danger", type: "button", onclick: () => refund(s, refundInput.value, bank) },
         t(bank ? "detail.refund_request" : "detail.refund")) : "",
       s.can_cancel ? h("button", { class: "btn danger", type: "button", onclick: () => cancel(s) }, t("charge.cancel")) : "",
@@ -260,6 +277,50 @@ function bankForm() {
     holder_kana: $("#rr-kana", el).value.trim() || null,
   });
   return { el, value };
+}
+
+/** A return by items: the quantities typed, checked here for form, then what they are worth from
+ * the core (its preview) in the confirm step; the core checks again and gives the money back. */
+async function returnItems(s, inputs, reasonInput, bank) {
+  const dlg = $("#detail");
+  clearFieldMessages(dlg);
+  const slot = $(".dialog-error", dlg);
+  if (slot) slot.hidden = true;
+  const items = [];
+  for (const input of inputs.filter(Boolean)) {
+    const raw = input.value.trim().replace(/[０-９]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
+    if (raw === "" || raw === "0") continue;
+    const q = Number(raw);
+    if (!/^\d+$/.test(raw) || q > Number(input.dataset.left)) {
+      return fieldMessage(input, t("field.returned_items_qty", { left: input.dataset.left }));
+    }
+    items.push({ line: Number(input.dataset.line), quantity: q });
+  }
+  if (!items.length) {
+    const first = inputs.find(Boolean);
+    return first ? fieldMessage(first, t("field.returned_items_none")) : undefined;
+  }
+  let per;
+  try {
+    per = await api.previewReturn(s.invoice_number, items);
+  } catch (e) {
+    return showError(e);
+  }
+  const amount = per.reduce((a, r) => a + r.amount, 0);
+  const split = per.map((r) => `${r.rate}% ${yen(r.amount, s.currency)}`).join(" / ");
+  const key = bank ? "detail.return_request_confirm" : "detail.return_confirm";
+  if (!(await confirmAction(t(key, { number: s.invoice_number, amount: yen(amount, s.currency), split }), t("detail.return")))) return;
+  try {
+    const reason = reasonInput.value.trim() || null;
+    const r = await withApproval((a) => api.returnItems(s.invoice_number, items, reason, bank ? bank.value() : null, a));
+    toast(t(bank ? "detail.refund_requested" : "detail.returned"));
+    showNotices(r);
+    $("#detail").close();
+    search();
+    renderToday();
+  } catch (e) {
+    showError(e);
+  }
 }
 
 async function refund(s, value, bank) {
@@ -340,6 +401,8 @@ function eventSentence(e, s) {
       return t("event.refund_sent", v);
     case "refund_request":
       return t("event.refund_request", v);
+    case "return":
+      return e.reason ? t("event.return_why", { ...v, reason: e.reason }) : t("event.return", v);
     case "receipt":
       return t("event.receipt", v);
     case "staff":

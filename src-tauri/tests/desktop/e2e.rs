@@ -1975,3 +1975,100 @@ fn staff_pin_pad_and_a_managers_approval() {
             .await;
     });
 }
+
+/// A return by items (返品) from the history: a coffee (8 %) and a mug (10 %) paid in cash; the
+/// mug comes back with a reason. Too many is refused beside its field; the confirm step shows what
+/// the core worked out; the refund is the mug's 10 % only, from the drawer, and its return receipt
+/// lists the mug.
+#[test]
+fn a_return_by_items_from_the_history() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let data = tempfile::tempdir().unwrap();
+
+    tauri::async_runtime::block_on(async {
+        let (_driver, s) = launch(data.path()).await;
+        skip_welcome(&s).await;
+        sample_catalog(&s).await;
+        s.click("#quick-keys .quick:nth-child(1)").await;
+        s.click("#quick-keys .quick:nth-child(7)").await;
+        s.wait_text("#total", "2,280", Duration::from_secs(10))
+            .await;
+        s.click("#charge").await;
+        s.wait("#pay-dialog[open] #pay-exact", Duration::from_secs(10))
+            .await;
+        s.click("#pay-exact").await;
+        s.wait_text("#pay-submit", "0)", Duration::from_secs(10))
+            .await;
+        s.click("#pay-submit").await;
+        s.wait("#charge-result.paid", Duration::from_secs(20)).await;
+        let number = s.text("#charge-number").await;
+        s.click("#new-sale").await;
+
+        s.press(F2).await;
+        s.wait_text(
+            "#history-rows tr:first-child",
+            &number,
+            Duration::from_secs(20),
+        )
+        .await;
+        open_first_row(&s).await;
+        s.wait("#detail[open] .ret-qty", Duration::from_secs(10))
+            .await;
+        // Two mugs back from a sale of one: refused beside the field, nothing sent.
+        s.type_into("#detail tbody tr:nth-child(2) .ret-qty", "2")
+            .await;
+        s.click("#return-button").await;
+        s.wait_text("#detail .field-error", "0 から 1", Duration::from_secs(10))
+            .await;
+        s.js("document.querySelector('#detail tbody tr:nth-child(2) .ret-qty').value = ''; return true;")
+            .await;
+        s.type_into("#detail tbody tr:nth-child(2) .ret-qty", "1")
+            .await;
+        s.type_into("#return-reason", "持ち手の欠け").await;
+        s.click("#return-button").await;
+        let confirm = s
+            .wait_text("#confirm-dialog", "1,800", Duration::from_secs(10))
+            .await;
+        assert!(confirm.contains("10%"), "{confirm}");
+        s.screenshot("return-confirm").await;
+        s.click("#confirm-yes").await;
+        s.wait_text("#toast", "返品しました", Duration::from_secs(20))
+            .await;
+
+        let d = s
+            .invoke("invoice_detail", json!({ "number": number }))
+            .await;
+        assert_eq!(d["screen"]["refunded_amount"], 1800, "{d}");
+        assert_eq!(d["refund"]["by"], "items", "{d}");
+        assert_eq!(d["refund"]["returned"], json!([0, 1]), "{d}");
+        let r = s
+            .invoke("receipt", json!({ "number": number, "refund": 1 }))
+            .await;
+        let items: Vec<&str> = r["receipt"]["items"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|i| i["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            items,
+            vec!["マグカップ"],
+            "the return receipt lists the mug: {r}"
+        );
+        assert_eq!(r["receipt"]["per_rate"][0]["rate"], 10, "{r}");
+        let check = s.invoke("drawer_check", json!({})).await;
+        assert_eq!(check["cash_refunds"], 1800, "{check}");
+        // The detail now offers the rest by items only (no amount field).
+        open_first_row(&s).await;
+        s.wait("#detail[open] .ret-qty", Duration::from_secs(10))
+            .await;
+        assert_eq!(s.count("#detail .ret-qty").await, 1, "the coffee only");
+        assert!(s.find("#refund-amount").await.is_none());
+        let log = s.text("#detail .timeline").await;
+        assert!(
+            log.contains("1,800 分の商品の返品を受けました") && log.contains("持ち手の欠け"),
+            "{log}"
+        );
+    });
+}
