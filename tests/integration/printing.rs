@@ -503,3 +503,72 @@ fn a_raster_receipt_matches_its_golden_image() {
     let ink = ours.iter().filter(|p| **p == 0).count() as f64 / ours.len() as f64;
     assert!((0.01..0.25).contains(&ink), "ink {ink}");
 }
+
+/// A USB printer on Linux is a character device (`/dev/usb/lp0`): here a FIFO stands in for it, read
+/// by a thread as the kernel's driver would take the bytes. A cash sale opens the device twice (the
+/// drawer kick, then the receipt), and each job decodes whole; a device that is missing is a clear
+/// `device` failure and the job waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_usb_device_file_gets_each_job_whole() {
+    let e = env().await;
+    let dev = e.dir.path().join("lp0");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&dev)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // The "driver": every open of the device by Reji is one job, read to its close.
+    let reader = {
+        let dev = dev.clone();
+        std::thread::spawn(move || {
+            let mut jobs = Vec::new();
+            for _ in 0..2 {
+                let bytes = std::fs::read(&dev).expect("read the device");
+                jobs.push(bytes);
+            }
+            jobs
+        })
+    };
+    for (k, v) in [
+        ("printer", "usb"),
+        ("printer_device", dev.to_str().unwrap()),
+        ("drawer", "pin2"),
+    ] {
+        e.reji(&["settings", k, v]).await.ok();
+    }
+    let v = e
+        .charge(&["--item", "コーヒー豆,1080,1,8", "--cash", "2000"])
+        .await;
+    assert_eq!(v["status"], "paid", "{v}");
+    let jobs = reader.join().unwrap();
+    let kick = decode(&jobs[0]).unwrap();
+    assert_eq!(kicks(&kick), 1, "the drawer first");
+    let receipt = decode(&jobs[1]).unwrap();
+    assert!(ends_with_cut(&receipt), "the receipt whole, cut");
+    let text = run_together(
+        &text_lines(&receipt)
+            .iter()
+            .filter_map(|l| read(l))
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        text.contains("コーヒー豆") && text.contains("お釣り"),
+        "{text}"
+    );
+
+    // The device unplugged: the sale is paid, the job waits with a clear reason.
+    std::fs::remove_file(&dev).unwrap();
+    let id = s(&v, "invoice_number");
+    let r = e.reji(&["print", "receipt", &id]).await;
+    assert!(
+        r.stderr.contains("device") || r.stdout.contains("device"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    let queue = e.reji(&["print", "queue"]).await.ok().json();
+    assert!(
+        queue.to_string().contains("failed") || queue.to_string().contains("queued"),
+        "{queue}"
+    );
+}
