@@ -943,6 +943,7 @@ mod today_tests {
             per_method: vec![],
             refunds_count: 0,
             refunds_total: 0,
+            refunds_per_rate: vec![],
             pending_count: 0,
             pending_total: 0,
             created_by_status: vec![],

@@ -475,6 +475,40 @@ fn rate_totals(
     })
 }
 
+/// A refund of a sale divided between its rates (10 %, 8 %, exempt), from the sale's tax-inclusive
+/// totals per rate and its tax per rate (10 %, 8 %): `(amount, tax)` per rate for the refund that
+/// moved the refunded total from `before` to `after` (both cumulative). See
+/// `receipt::split_refund`: the cumulative amount in proportion to each rate's share (the 8 % and
+/// exempt shares rounded half up, the first rate with sales taking the rest), the tax in proportion
+/// to each rate's tax (rounded down), this refund the difference of after and before.
+pub fn refund_split(gross: [i64; 3], tax: [i64; 2], before: i64, after: i64) -> [(i64, i64); 3] {
+    let taxes = [tax[0], tax[1], 0];
+    let rest = gross.iter().position(|g| *g > 0).unwrap_or(0);
+    let cum = |refunded: i64| -> [(i64, i64); 3] {
+        let total = gross.iter().sum::<i64>().max(1) as i128;
+        let refunded = refunded.clamp(0, total as i64) as i128;
+        let mut parts = [0i128; 3];
+        for i in 0..3 {
+            if i != rest {
+                parts[i] = Rounding::HalfUp.apply_ratio(gross[i] as i128 * refunded, total);
+            }
+        }
+        // The others' half-up roundings overshoot their exact shares by less than 1 each, and the
+        // rest's exact share is positive: it never goes below zero.
+        parts[rest] = refunded - parts.iter().sum::<i128>();
+        let tax = |t: i64, g: i64, part: i128| -> i64 {
+            if g <= 0 {
+                0
+            } else {
+                (t as i128 * part / g as i128) as i64
+            }
+        };
+        std::array::from_fn(|i| (parts[i] as i64, tax(taxes[i], gross[i], parts[i])))
+    };
+    let (a, b) = (cum(after), cum(before));
+    std::array::from_fn(|i| (a[i].0 - b[i].0, a[i].1 - b[i].1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,10 @@ pub struct RateTotalLine {
     /// Sales including tax at this rate.
     pub gross: i64,
     pub tax: i64,
+    /// What this rate's sales lost to discounts (値引), in the shop's price mode; 0 in a close
+    /// stored before it was counted.
+    #[serde(default)]
+    pub discount: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +41,10 @@ pub struct DailyClose {
     /// Refunds recorded during the day.
     pub refunds_count: i64,
     pub refunds_total: i64,
+    /// The refunds per tax rate (`gross`: what went back, tax included; `tax`: its tax), split as
+    /// their return receipts split them; empty in a close stored before it was counted.
+    #[serde(default)]
+    pub refunds_per_rate: Vec<RateTotalLine>,
     /// Konbini / bank transfer / Pay-easy amounts still waiting at the close.
     pub pending_count: i64,
     pub pending_total: i64,
@@ -223,6 +231,105 @@ impl Ledger {
         Ok(day)
     }
 
+    /// Refunds made in `[from, until)` per tax rate, split as their return receipts split them: a
+    /// return by items by the rates of what came back (its `return` note), a refund by amount in
+    /// proportion to the sale's rates ([`crate::tax::refund_split`]). Rates with nothing refunded
+    /// are left out.
+    pub fn refunds_per_rate(&self, from: &str, until: &str) -> Result<Vec<RateTotalLine>> {
+        let mut sum = [(0i64, 0i64); 3];
+        let mut st = self.conn.prepare_cached(
+            "SELECT e.invoice_id, e.detail, i.gross_10, i.gross_8, i.gross_0, i.tax_10, i.tax_8
+             FROM events e JOIN invoices i ON i.id = e.invoice_id
+             WHERE e.kind = 'refund' AND e.at >= ?1 AND e.at < ?2",
+        )?;
+        let rows = st.query_map(params![from, until], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                [r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?],
+                [r.get::<_, i64>(5)?, r.get(6)?],
+            ))
+        })?;
+        for row in rows {
+            let (inv, detail, gross, tax) = row?;
+            let Some((a, b)) = detail.as_deref().and_then(|d| {
+                let (a, b) = d.split_once("->")?;
+                Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?))
+            }) else {
+                continue;
+            };
+            match self.return_split(inv, a, b)? {
+                Some(parts) => {
+                    for (rate, amount, t) in parts {
+                        let i = match rate {
+                            10 => 0,
+                            8 => 1,
+                            _ => 2,
+                        };
+                        sum[i].0 += amount;
+                        sum[i].1 += t;
+                    }
+                }
+                None => {
+                    let parts = crate::tax::refund_split(gross, tax, a, b);
+                    for i in 0..3 {
+                        sum[i].0 += parts[i].0;
+                        sum[i].1 += parts[i].1;
+                    }
+                }
+            }
+        }
+        Ok([10u8, 8, 0]
+            .into_iter()
+            .zip(sum)
+            .filter(|(_, (g, _))| *g != 0)
+            .map(|(rate, (gross, tax))| RateTotalLine {
+                rate,
+                gross,
+                tax,
+                discount: 0,
+            })
+            .collect())
+    }
+
+    /// The per-rate split `(rate, amount, tax)` stored with a return by items whose refund moved
+    /// the invoice's refunded total from `before` to `after`, if that refund was one.
+    fn return_split(
+        &self,
+        invoice_id: i64,
+        before: i64,
+        after: i64,
+    ) -> Result<Option<Vec<(u8, i64, i64)>>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT detail FROM events WHERE invoice_id = ?1 AND kind = 'return' ORDER BY id",
+        )?;
+        let details = st.query_map([invoice_id], |r| r.get::<_, Option<String>>(0))?;
+        for d in details {
+            let Some(v) = d?.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            else {
+                continue;
+            };
+            if v["before"].as_i64() == Some(before) && v["after"].as_i64() == Some(after) {
+                let parts = v["per_rate"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|r| {
+                                Some((
+                                    u8::try_from(r["rate"].as_u64()?).ok()?,
+                                    r["amount"].as_i64()?,
+                                    r["tax"].as_i64()?,
+                                ))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Ok(Some(parts));
+            }
+        }
+        Ok(None)
+    }
+
     /// The day's figures as they stand now (not stored).
     pub fn day_summary(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<DailyClose> {
         let (from, until) = self.day_bounds(day)?;
@@ -237,6 +344,14 @@ impl Ledger {
                 params![f, u],
                 |r| r.try_into(),
             )?;
+        let (d10, d8, d0): (i64, i64, i64) = c.query_row(
+            "SELECT COALESCE(SUM(discount_10), 0), COALESCE(SUM(discount_8), 0), COALESCE(SUM(discount_0), 0)
+             FROM invoices WHERE paid_at >= ?1 AND paid_at < ?2
+               AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')",
+            params![f, u],
+            |r| r.try_into(),
+        )?;
+        let refunds_per_rate = self.refunds_per_rate(&f, &u)?;
         let per_method = self.tender_totals(&f, &u)?;
         let (mut refunds_count, mut refunds_total) = (0i64, 0i64);
         {
@@ -275,6 +390,7 @@ impl Ledger {
                 rate: 10,
                 gross: g10,
                 tax: t10,
+                discount: d10,
             });
         }
         if g8 > 0 || t8 > 0 {
@@ -282,6 +398,7 @@ impl Ledger {
                 rate: 8,
                 gross: g8,
                 tax: t8,
+                discount: d8,
             });
         }
         if g0 > 0 {
@@ -290,6 +407,7 @@ impl Ledger {
                 rate: 0,
                 gross: g0,
                 tax: 0,
+                discount: d0,
             });
         }
         Ok(DailyClose {
@@ -302,6 +420,7 @@ impl Ledger {
             per_method,
             refunds_count,
             refunds_total,
+            refunds_per_rate,
             pending_count,
             pending_total,
             created_by_status,

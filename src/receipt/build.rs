@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::invoice::LineItem;
-use crate::tax::{PriceMode, Rounding, TaxRate};
+use crate::tax::{PriceMode, TaxRate};
 
 impl Receipt {
     /// The receipt of a sale.
@@ -151,30 +151,7 @@ fn sale_rate_lines(f: &SaleFacts) -> Vec<RateLine> {
 pub fn split_refund(f: &SaleFacts, before: i64, after: i64) -> Vec<RateLine> {
     const RATES: [u8; 3] = [10, 8, 0];
     let gross = [f.gross_10, f.gross_8, f.gross_0];
-    let taxes = [f.tax_10, f.tax_8, 0];
-    let rest = gross.iter().position(|g| *g > 0).unwrap_or(0);
-    let cum = |refunded: i64| -> [(i64, i64); 3] {
-        let total = gross.iter().sum::<i64>().max(1) as i128;
-        let refunded = refunded.clamp(0, total as i64) as i128;
-        let mut parts = [0i128; 3];
-        for i in 0..3 {
-            if i != rest {
-                parts[i] = Rounding::HalfUp.apply_ratio(gross[i] as i128 * refunded, total);
-            }
-        }
-        // The others' half-up roundings overshoot their exact shares by less than 1 each, and the
-        // rest's exact share is positive: it never goes below zero.
-        parts[rest] = refunded - parts.iter().sum::<i128>();
-        let tax = |t: i64, g: i64, part: i128| -> i64 {
-            if g <= 0 {
-                0
-            } else {
-                (t as i128 * part / g as i128) as i64
-            }
-        };
-        std::array::from_fn(|i| (parts[i] as i64, tax(taxes[i], gross[i], parts[i])))
-    };
-    let (a, b) = (cum(after), cum(before));
+    let parts = crate::tax::refund_split(gross, [f.tax_10, f.tax_8], before, after);
     let mut v = Vec::new();
     for (i, rate) in RATES.into_iter().enumerate() {
         if gross[i] == 0 && !f.items.iter().any(|l| l.tax_rate.percent() == rate) {
@@ -182,8 +159,8 @@ pub fn split_refund(f: &SaleFacts, before: i64, after: i64) -> Vec<RateLine> {
         }
         v.push(RateLine {
             rate,
-            amount: a[i].0 - b[i].0,
-            tax: a[i].1 - b[i].1,
+            amount: parts[i].0,
+            tax: parts[i].1,
             discount: 0,
         });
     }

@@ -40,6 +40,19 @@ pub fn close_layout(c: &crate::ledger::DailyClose, shop: &ShopDetails) -> Vec<Bl
         ));
         b.push(row(format!("　　{}% 内消費税等", r.rate), yen(r.tax)));
     }
+    let discounts: Vec<&crate::ledger::RateTotalLine> =
+        c.per_rate.iter().filter(|r| r.discount > 0).collect();
+    if !discounts.is_empty() {
+        b.push(Block::Small {
+            text: "値引（税率別）".into(),
+        });
+        for r in discounts {
+            b.push(row(
+                format!("　{}", rate_name(r.rate)),
+                format!("-{}", yen(r.discount)),
+            ));
+        }
+    }
     b.push(Block::Rule);
     b.push(Block::Small {
         text: "支払方法別".into(),
@@ -55,6 +68,16 @@ pub fn close_layout(c: &crate::ledger::DailyClose, shop: &ShopDetails) -> Vec<Bl
         format!("返金 {}件", c.refunds_count),
         yen(c.refunds_total),
     ));
+    // Refunds and returns per rate, as their return receipts split them.
+    for r in &c.refunds_per_rate {
+        b.push(row(
+            format!("　{}（税込）", rate_name(r.rate)),
+            yen(r.gross),
+        ));
+        if r.rate != 0 {
+            b.push(row(format!("　　{}% 内消費税等", r.rate), yen(r.tax)));
+        }
+    }
     b.push(Block::Row {
         left: "純売上（売上 − 返金）".into(),
         right: yen(c.sales_total - c.refunds_total),
@@ -82,4 +105,13 @@ pub fn close_layout(c: &crate::ledger::DailyClose, shop: &ShopDetails) -> Vec<Bl
         text: "締めた日の記録は変更できません（訂正は新しい記録で行います）".into(),
     });
     b
+}
+
+/// A rate as the close names it: `10%対象`, `8%対象`, `非課税`.
+fn rate_name(rate: u8) -> String {
+    if rate == 0 {
+        "非課税".into()
+    } else {
+        format!("{rate}%対象")
+    }
 }

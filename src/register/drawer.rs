@@ -440,6 +440,7 @@ mod properties {
             let mut r = reg();
             r.drawer_open(&CashCount { counts: BTreeMap::from([(1, float as u32)]), total: float }).unwrap();
             let (mut sales, mut kept, mut moved, mut refunded, mut cash_back) = (0i64, 0i64, 0i64, 0i64, 0i64);
+            let mut discounted = 0i64;
             // Each sale: its number, total, cash part, and what was given back so far (all, cash).
             let mut sold: Vec<(String, i64, i64, i64, i64)> = Vec::new();
             for s in steps {
@@ -470,6 +471,7 @@ mod properties {
                         prop_assert_eq!(v.status, InvoiceStatus::Paid);
                         sales += total;
                         kept += due_cash;
+                        discounted += price - total;
                         sold.push((v.invoice_number.clone(), total, due_cash, 0, 0));
                     }
                     Step::Refund { pick, percent } => {
@@ -516,6 +518,18 @@ mod properties {
             prop_assert_eq!(day.per_rate.iter().map(|x| x.gross).sum::<i64>(), sales);
             prop_assert_eq!(day.per_method.iter().map(|x| x.total).sum::<i64>(), sales);
             prop_assert_eq!(day.refunds_total, refunded);
+            prop_assert_eq!(day.refunds_per_rate.iter().map(|x| x.gross).sum::<i64>(), refunded);
+            prop_assert_eq!(day.per_rate.iter().map(|x| x.discount).sum::<i64>(), discounted);
+            prop_assert_eq!(
+                day.per_rate.iter().map(|x| x.gross).sum::<i64>()
+                    - day.refunds_per_rate.iter().map(|x| x.gross).sum::<i64>(),
+                sales - refunded
+            );
+            // Each rate gives back no more than it sold, nor more tax than it charged.
+            for r in &day.refunds_per_rate {
+                let sold = day.per_rate.iter().find(|x| x.rate == r.rate);
+                prop_assert!(sold.is_some_and(|s| r.gross <= s.gross && r.tax <= s.tax), "{r:?} of {:?}", day.per_rate);
+            }
             prop_assert_eq!(day.per_rate.iter().map(|x| x.gross).sum::<i64>() - day.refunds_total, sales - refunded);
         }
     }

@@ -476,4 +476,25 @@ async fn a_return_by_items_is_split_by_the_rates_of_what_came_back() {
     assert_eq!(v["refunded_amount"], 300, "{v}");
     let check = e.reji(&["drawer", "check"]).await.ok().json();
     assert_eq!(check["cash_refunds"], 300, "{check}");
+
+    // The day's close counts the refunds per rate as the return receipts split them.
+    let close = e.reji(&["close"]).await.ok().json();
+    let per: Vec<(i64, i64, i64)> = close["refunds_per_rate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rate"].as_i64().unwrap(),
+                r["gross"].as_i64().unwrap(),
+                r["tax"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        per,
+        vec![(10, 1650, 150), (8, 2160 + 300, 160 + 22)],
+        "{close}"
+    );
+    assert_eq!(close["refunds_total"], 1650 + 2160 + 300, "{close}");
 }
