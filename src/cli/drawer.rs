@@ -237,4 +237,28 @@ fn report(ctx: &Ctx, r: &DrawerReport) {
         }
     }
     outln!("  純売上 (net)         ¥{}", r.net_total);
+    for x in &r.per_rate {
+        outln!(
+            "    {:>3}%  ¥{} (tax ¥{}, discounts ¥{})",
+            x.rate,
+            x.gross,
+            x.tax,
+            x.discount
+        );
+    }
+    for x in &r.refunds_per_rate {
+        outln!(
+            "    {:>3}%  refunded -¥{} (tax ¥{})",
+            x.rate,
+            x.gross,
+            x.tax
+        );
+    }
+    if r.pending_count > 0 {
+        outln!(
+            "  入金待ち (awaiting)  {} ¥{}",
+            r.pending_count,
+            r.pending_total
+        );
+    }
 }

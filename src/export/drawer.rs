@@ -106,6 +106,61 @@ pub fn drawer_csv(r: &DrawerReport, tz: Tz) -> String {
         row("返金", "合計", None, Some(-r.refunds_total));
     }
     row("売上", "純売上", None, Some(r.net_total));
+    let rate = |x: u8| {
+        if x == 0 {
+            "非課税".to_string()
+        } else {
+            format!("{x}%対象")
+        }
+    };
+    for x in &r.per_rate {
+        row(
+            "税率別",
+            &format!("{}（税込）", rate(x.rate)),
+            None,
+            Some(x.gross),
+        );
+        if x.rate != 0 {
+            row(
+                "税率別",
+                &format!("{}% 内消費税等", x.rate),
+                None,
+                Some(x.tax),
+            );
+        }
+        if x.discount > 0 {
+            row(
+                "税率別",
+                &format!("{} 値引", rate(x.rate)),
+                None,
+                Some(-x.discount),
+            );
+        }
+    }
+    for x in &r.refunds_per_rate {
+        row(
+            "税率別",
+            &format!("返金 {}（税込）", rate(x.rate)),
+            None,
+            Some(-x.gross),
+        );
+        if x.rate != 0 {
+            row(
+                "税率別",
+                &format!("返金 {}% 内消費税等", x.rate),
+                None,
+                Some(-x.tax),
+            );
+        }
+    }
+    if r.pending_count > 0 {
+        row(
+            "入金待ち",
+            "コンビニ・銀行",
+            Some(r.pending_count),
+            Some(r.pending_total),
+        );
+    }
     for m in &r.movements {
         let (section, sign) = if m.kind == "in" {
             ("入金", 1)
@@ -149,6 +204,9 @@ mod tests {
             "refunds_per_tender": [{"method": "cash", "count": 1, "total": 100}],
             "refunds_total": 100,
             "net_total": 4870,
+            "per_rate": [{"rate": 10, "gross": 3970, "tax": 360, "discount": 30}, {"rate": 8, "gross": 1000, "tax": 74}],
+            "refunds_per_rate": [{"rate": 8, "gross": 100, "tax": 7}],
+            "pending_count": 1, "pending_total": 1940,
             "movements": [
                 {"id": "mv_1", "kind": "in", "amount": 3000, "reason": "=両替, \"朝\"",
                  "at": "2026-12-01T01:00:00Z", "by": "staff"}
@@ -181,6 +239,13 @@ mod tests {
             "返金,現金,1,-100",
             "返金,合計,,-100",
             "売上,純売上,,4870",
+            "税率別,10%対象（税込）,,3970",
+            "税率別,10% 内消費税等,,360",
+            "税率別,10%対象 値引,,-30",
+            "税率別,8%対象（税込）,,1000",
+            "税率別,返金 8%対象（税込）,,-100",
+            "税率別,返金 8% 内消費税等,,-7",
+            "入金待ち,コンビニ・銀行,1,1940",
             // Free text that starts like a formula is shown as text; a comma and quotes are quoted.
             "入金,\"2026/12/01 10:00:00 =両替, \"\"朝\"\"\",,3000",
         ] {

@@ -231,6 +231,51 @@ impl Ledger {
         Ok(day)
     }
 
+    /// Sales paid in `[from, until)` per tax rate: tax-inclusive totals, their tax and what they
+    /// lost to discounts. Rates without sales are left out.
+    pub fn sales_per_rate(&self, from: &str, until: &str) -> Result<Vec<RateTotalLine>> {
+        let v: [i64; 8] = self.conn.query_row(
+            "SELECT COALESCE(SUM(gross_10), 0), COALESCE(SUM(tax_10), 0), COALESCE(SUM(discount_10), 0),
+                    COALESCE(SUM(gross_8), 0), COALESCE(SUM(tax_8), 0), COALESCE(SUM(discount_8), 0),
+                    COALESCE(SUM(gross_0), 0), COALESCE(SUM(discount_0), 0)
+             FROM invoices WHERE paid_at >= ?1 AND paid_at < ?2
+               AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')",
+            params![from, until],
+            |r| {
+                let mut a = [0i64; 8];
+                for (i, x) in a.iter_mut().enumerate() {
+                    *x = r.get(i)?;
+                }
+                Ok(a)
+            },
+        )?;
+        let [g10, t10, d10, g8, t8, d8, g0, d0] = v;
+        let mut per_rate = Vec::new();
+        for (rate, gross, tax, discount) in [(10u8, g10, t10, d10), (8, g8, t8, d8), (0, g0, 0, d0)]
+        {
+            if gross > 0 || tax > 0 {
+                // Exempt (非課税) sales have no tax.
+                per_rate.push(RateTotalLine {
+                    rate,
+                    gross,
+                    tax,
+                    discount,
+                });
+            }
+        }
+        Ok(per_rate)
+    }
+
+    /// Konbini / bank transfer / Pay-easy sales rung up before `until` and still waiting for the
+    /// customer's payment: how many, how much.
+    pub fn awaiting_payment(&self, until: &str) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM invoices WHERE status = 'awaiting_payment' AND created_at < ?1",
+            params![until],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     /// Refunds made in `[from, until)` per tax rate, split as their return receipts split them: a
     /// return by items by the rates of what came back (its `return` note), a refund by amount in
     /// proportion to the sale's rates ([`crate::tax::refund_split`]). Rates with nothing refunded
@@ -335,22 +380,14 @@ impl Ledger {
         let (from, until) = self.day_bounds(day)?;
         let (f, u) = (ts(from), ts(until));
         let c = &self.conn;
-        let (sales_count, sales_total, g10, t10, g8, t8, g0): (i64, i64, i64, i64, i64, i64, i64) =
-            c.query_row(
-                "SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(gross_10), 0), COALESCE(SUM(tax_10), 0),
-                    COALESCE(SUM(gross_8), 0), COALESCE(SUM(tax_8), 0), COALESCE(SUM(gross_0), 0)
-             FROM invoices WHERE paid_at >= ?1 AND paid_at < ?2
-               AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')",
-                params![f, u],
-                |r| r.try_into(),
-            )?;
-        let (d10, d8, d0): (i64, i64, i64) = c.query_row(
-            "SELECT COALESCE(SUM(discount_10), 0), COALESCE(SUM(discount_8), 0), COALESCE(SUM(discount_0), 0)
+        let (sales_count, sales_total): (i64, i64) = c.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(amount), 0)
              FROM invoices WHERE paid_at >= ?1 AND paid_at < ?2
                AND status IN ('paid', 'needs_review', 'partially_refunded', 'refunded')",
             params![f, u],
-            |r| r.try_into(),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        let per_rate = self.sales_per_rate(&f, &u)?;
         let refunds_per_rate = self.refunds_per_rate(&f, &u)?;
         let per_method = self.tender_totals(&f, &u)?;
         let (mut refunds_count, mut refunds_total) = (0i64, 0i64);
@@ -369,11 +406,7 @@ impl Ledger {
                 }
             }
         }
-        let (pending_count, pending_total): (i64, i64) = c.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM invoices WHERE status = 'awaiting_payment' AND created_at < ?1",
-            params![u],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (pending_count, pending_total) = self.awaiting_payment(&u)?;
         let mut created_by_status = Vec::new();
         {
             let mut st = c.prepare(
@@ -383,32 +416,6 @@ impl Ledger {
             for r in rows {
                 created_by_status.push(r?);
             }
-        }
-        let mut per_rate = Vec::new();
-        if g10 > 0 || t10 > 0 {
-            per_rate.push(RateTotalLine {
-                rate: 10,
-                gross: g10,
-                tax: t10,
-                discount: d10,
-            });
-        }
-        if g8 > 0 || t8 > 0 {
-            per_rate.push(RateTotalLine {
-                rate: 8,
-                gross: g8,
-                tax: t8,
-                discount: d8,
-            });
-        }
-        if g0 > 0 {
-            // Exempt (非課税) sales: no tax.
-            per_rate.push(RateTotalLine {
-                rate: 0,
-                gross: g0,
-                tax: 0,
-                discount: d0,
-            });
         }
         Ok(DailyClose {
             business_date: day.to_string(),

@@ -130,6 +130,17 @@ pub struct DrawerReport {
     /// Net sales: `sales_total` less `refunds_total`.
     #[serde(default)]
     pub net_total: i64,
+    /// Sales in the window per tax rate, with their tax and discounts (値引).
+    #[serde(default)]
+    pub per_rate: Vec<crate::ledger::RateTotalLine>,
+    /// Refunds and returns in the window per tax rate, as their return receipts split them.
+    #[serde(default)]
+    pub refunds_per_rate: Vec<crate::ledger::RateTotalLine>,
+    /// Konbini / bank transfer / Pay-easy sales still waiting for the customer's payment.
+    #[serde(default)]
+    pub pending_count: i64,
+    #[serde(default)]
+    pub pending_total: i64,
     pub movements: Vec<DrawerMovement>,
 }
 
@@ -275,6 +286,7 @@ impl Register {
         let sales_total: i64 = per_tender.iter().map(|m| m.total).sum();
         let refunds_per_tender = self.ledger.refund_totals(&from, &until)?;
         let refunds_total: i64 = refunds_per_tender.iter().map(|m| m.total).sum();
+        let (pending_count, pending_total) = self.ledger.awaiting_payment(&until)?;
         let expected_cash = float + cash_sales - cash_refunds + cash_in - cash_out;
         Ok(DrawerReport {
             kind: kind.to_string(),
@@ -295,6 +307,10 @@ impl Register {
             refunds_total,
             refunds_per_tender,
             net_total: sales_total - refunds_total,
+            per_rate: self.ledger.sales_per_rate(&from, &until)?,
+            refunds_per_rate: self.ledger.refunds_per_rate(&from, &until)?,
+            pending_count,
+            pending_total,
             movements,
         })
     }
@@ -513,6 +529,13 @@ mod properties {
                 rep.net_total
             );
             prop_assert_eq!(rep.expected_cash, float + kept - cash_back + moved);
+            prop_assert_eq!(rep.per_rate.iter().map(|x| x.gross).sum::<i64>(), sales);
+            prop_assert_eq!(rep.per_rate.iter().map(|x| x.discount).sum::<i64>(), discounted);
+            prop_assert_eq!(
+                rep.per_rate.iter().map(|x| x.gross).sum::<i64>()
+                    - rep.refunds_per_rate.iter().map(|x| x.gross).sum::<i64>(),
+                rep.net_total
+            );
             prop_assert_eq!(rep.expected_cash, rep.float + rep.cash_sales - rep.cash_refunds + rep.cash_in - rep.cash_out);
             let day = r.ledger.day_summary(r.now().with_timezone(&r.settings.tz).date_naive(), r.now()).unwrap();
             prop_assert_eq!(day.per_rate.iter().map(|x| x.gross).sum::<i64>(), sales);

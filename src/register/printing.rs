@@ -503,6 +503,43 @@ pub fn drawer_report_layout(
         right: yen(r.net_total),
         strong: true,
     });
+    if !r.per_rate.is_empty() || !r.refunds_per_rate.is_empty() {
+        b.push(Block::Rule);
+        b.push(Block::Small {
+            text: "税率別".into(),
+        });
+        let name = |rate: u8| {
+            if rate == 0 {
+                "非課税".to_string()
+            } else {
+                format!("{rate}%対象")
+            }
+        };
+        for x in &r.per_rate {
+            b.push(row(format!("　{}（税込）", name(x.rate)), yen(x.gross)));
+            if x.rate != 0 {
+                b.push(row(format!("　　{}% 内消費税等", x.rate), yen(x.tax)));
+            }
+            if x.discount > 0 {
+                b.push(row("　　値引".into(), minus(x.discount)));
+            }
+        }
+        for x in &r.refunds_per_rate {
+            b.push(row(
+                format!("　返金 {}（税込）", name(x.rate)),
+                minus(x.gross),
+            ));
+            if x.rate != 0 {
+                b.push(row(format!("　　{}% 内消費税等", x.rate), minus(x.tax)));
+            }
+        }
+    }
+    if r.pending_count > 0 {
+        b.push(row(
+            format!("入金待ち（コンビニ・銀行）{}件", r.pending_count),
+            yen(r.pending_total),
+        ));
+    }
     b.push(Block::Rule);
     b.push(Block::Small {
         text: "現金".into(),

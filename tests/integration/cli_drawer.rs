@@ -122,6 +122,16 @@ async fn open_move_check_and_close_with_a_shortage() {
     assert_eq!(after["net_total"], 0, "{after}");
     assert_eq!(after["cash_refunds"], 100, "{after}");
     assert_eq!(after["expected_cash"], 300 - 100, "{after}");
+    let sum = |k: &str| -> i64 {
+        after[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["gross"].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("per_rate"), 300, "{after}");
+    assert_eq!(sum("refunds_per_rate"), 300, "{after}");
     let out = e.cmd(&["drawer", "check"]).output().await.unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("純売上") && text.contains("返金"), "{text}");

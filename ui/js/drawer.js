@@ -193,6 +193,12 @@ function render(r) {
     : [h("p", { class: "muted" }, t("today.none"))];
   const refunds = (r.refunds_per_tender || []).map((m) =>
     row(`${tenderLabel(m.method)} (${t("drawer.count_n", { n: m.count })})`, `−${yen(m.total)}`));
+  const rateName = (x) => (x === 0 ? t("drawer.rate_exempt") : t("drawer.rate_n", { rate: x }));
+  const rates = [
+    ...(r.per_rate || []).map((x) => row(`${rateName(x.rate)}${x.discount ? ` (${t("drawer.discount")} −${yen(x.discount)})` : ""}`, `${yen(x.gross)} (${t("drawer.tax")} ${yen(x.tax)})`)),
+    ...(r.refunds_per_rate || []).map((x) => row(`${t("drawer.refunded")} ${rateName(x.rate)}`, `−${yen(x.gross)} (${t("drawer.tax")} ${yen(x.tax)})`)),
+  ];
+  if (r.pending_count) rates.push(row(t("drawer.pending", { n: r.pending_count }), yen(r.pending_total)));
   const moves = r.movements.map((m) => h("li", {},
     h("span", { class: "muted small" }, dateTime(m.at)), " ",
     h("strong", {}, t(m.kind === "in" ? "drawer.in" : "drawer.out")), " ",
@@ -206,6 +212,8 @@ function render(r) {
     refunds.length ? h("h3", {}, t("drawer.refunds", { total: `−${yen(r.refunds_total)}` })) : "",
     refunds.length ? h("dl", { class: "rep", id: "rep-refunds" }, ...refunds) : "",
     h("dl", { class: "rep", id: "rep-net" }, row(t("drawer.net"), yen(r.net_total ?? r.sales_total), "rep-net-total")),
+    rates.length ? h("h3", {}, t("drawer.per_rate")) : "",
+    rates.length ? h("dl", { class: "rep", id: "rep-rates" }, ...rates) : "",
     moves.length ? h("h3", {}, t("drawer.movements")) : "",
     moves.length ? h("ul", { class: "rep-moves" }, ...moves) : "",
     h("div", { class: "close-actions no-print" },

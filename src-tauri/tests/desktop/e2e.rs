@@ -1761,6 +1761,11 @@ fn cash_split_konbini_fee_and_the_drawer_day() {
         );
         let net = s.text("#rep-net").await;
         assert!(net.contains("純売上"), "{net}");
+        let rates = s.text("#rep-rates").await;
+        assert!(
+            rates.contains("対象") && rates.contains("内消費税等"),
+            "{rates}"
+        );
         s.screenshot("drawer-check").await;
         let before = s.invoke("today_view", json!({})).await;
         let day = before["summary"]["business_date"]
