@@ -350,8 +350,18 @@ fn the_day_closes_from_the_app_and_its_report_saves_as_csv() {
     assert_eq!(c["newly_closed"], true);
     let again = invoke(&staff, "close_day", json!({ "date": null })).unwrap();
     assert_eq!(again["newly_closed"], false);
+    // Closed during its hours: the panel turns to the next business day, says which day was
+    // closed, and that day shows as closed.
     let after = invoke(&staff, "today_view", json!({ "date": null })).unwrap();
-    assert!(after["closed_at"].is_string(), "{after}");
+    assert!(after["closed_at"].is_null(), "{after}");
+    assert_eq!(after["closable"], false, "{after}");
+    let closed_day = after["earlier_close"]["business_date"].clone();
+    assert_eq!(
+        closed_day, before["summary"]["business_date"],
+        "the day closed is the day shown before: {after}"
+    );
+    let closed = invoke(&staff, "today_view", json!({ "date": closed_day })).unwrap();
+    assert!(closed["closed_at"].is_string(), "{closed}");
     invoke(
         &staff,
         "save_close",
